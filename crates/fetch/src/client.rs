@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::header::{HeaderMap, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE, HOST, LOCATION, USER_AGENT};
+use hyper::header::{
+    HeaderMap, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE, HOST, LOCATION, USER_AGENT,
+};
 use hyper::{Method, Request, Response};
 use hyper_util::rt::TokioIo;
 use rustls::pki_types::pem::PemObject;
@@ -173,7 +175,10 @@ impl SafeClient {
     /// whatever order the fetches finish in: an index is only reported once
     /// every lower index has succeeded. When the set runs out of time, the
     /// lowest unfinished index gets `IMAGE_TIMEOUT`.
-    pub async fn fetch_images(&self, urls: &[String]) -> Result<Vec<FetchedImage>, (usize, FetchError)> {
+    pub async fn fetch_images(
+        &self,
+        urls: &[String],
+    ) -> Result<Vec<FetchedImage>, (usize, FetchError)> {
         // Syntax errors need no network; report the first one right away.
         for (i, u) in urls.iter().enumerate() {
             check_url_syntax(u, self.inner.policy.allow_http).map_err(|e| (i, e))?;
@@ -245,38 +250,38 @@ impl SafeClient {
     ) -> Result<PostResponse, FetchError> {
         let url = check_url_syntax(url, self.inner.policy.allow_http)?;
         let started = Instant::now();
-        let work = async {
-            let mut extra = headers.clone();
-            extra.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            let (resp, _guard) = self.open(&url, Method::POST, &extra, body).await?;
-            let latency = started.elapsed();
-            let status = resp.status().as_u16();
-            let resp_headers = resp.headers().clone();
-            let mut incoming = resp.into_body();
-            let mut prefix = BytesMut::new();
-            while prefix.len() < BODY_PREFIX {
-                match incoming.frame().await {
-                    Some(Ok(frame)) => {
-                        if let Ok(data) = frame.into_data() {
-                            let take = (BODY_PREFIX - prefix.len()).min(data.len());
-                            prefix.extend_from_slice(&data[..take]);
-                        }
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut extra = headers.clone();
+        extra.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        let (resp, _guard) =
+            tokio::time::timeout_at(deadline, self.open(&url, Method::POST, &extra, body))
+                .await
+                .map_err(|_| timeout_err(timeout, TimeoutStage::Item))??;
+        let latency = started.elapsed();
+        let status = resp.status().as_u16();
+        let resp_headers = resp.headers().clone();
+        let mut incoming = resp.into_body();
+        let mut prefix = BytesMut::new();
+        // The status decides a delivery; the body is only kept for the log,
+        // so a receiver that is slow after its status line costs at most the
+        // rest of the timeout and never turns a 2xx into a failure.
+        while prefix.len() < BODY_PREFIX {
+            match tokio::time::timeout_at(deadline, incoming.frame()).await {
+                Ok(Some(Ok(frame))) => {
+                    if let Ok(data) = frame.into_data() {
+                        let take = (BODY_PREFIX - prefix.len()).min(data.len());
+                        prefix.extend_from_slice(&data[..take]);
                     }
-                    // The answer is what matters for a delivery; a broken
-                    // body after the status line does not change it.
-                    Some(Err(_)) | None => break,
                 }
+                _ => break,
             }
-            Ok(PostResponse {
-                status,
-                headers: resp_headers,
-                body_prefix: prefix.freeze(),
-                latency,
-            })
-        };
-        tokio::time::timeout(timeout, work)
-            .await
-            .map_err(|_| timeout_err(timeout, TimeoutStage::Item))?
+        }
+        Ok(PostResponse {
+            status,
+            headers: resp_headers,
+            body_prefix: prefix.freeze(),
+            latency,
+        })
     }
 
     /// GET following at most `max_redirects` redirects, each hop checked
@@ -328,9 +333,11 @@ impl SafeClient {
     /// 6761) so they cannot be handed to a DNS server that might say
     /// otherwise.
     async fn resolve_checked(&self, url: &Url) -> Result<Vec<SocketAddr>, FetchError> {
-        let port = url.port_or_known_default().ok_or_else(|| FetchError::InvalidUrl {
-            reason: "no port".into(),
-        })?;
+        let port = url
+            .port_or_known_default()
+            .ok_or_else(|| FetchError::InvalidUrl {
+                reason: "no port".into(),
+            })?;
         let (host_name, addrs): (String, Vec<IpAddr>) = match url.host() {
             Some(Host::Ipv4(ip)) => (ip.to_string(), vec![IpAddr::V4(ip)]),
             Some(Host::Ipv6(ip)) => (ip.to_string(), vec![IpAddr::V6(ip)]),
@@ -374,7 +381,10 @@ impl SafeClient {
                 });
             }
         }
-        Ok(addrs.into_iter().map(|ip| SocketAddr::new(ip, port)).collect())
+        Ok(addrs
+            .into_iter()
+            .map(|ip| SocketAddr::new(ip, port))
+            .collect())
     }
 
     /// Resolve + check + connect + TLS + one request on a fresh connection.
@@ -387,31 +397,31 @@ impl SafeClient {
     ) -> Result<(Response<Incoming>, ConnGuard), FetchError> {
         let policy = &self.inner.policy;
         let connect_timeout = policy.connect_timeout;
-        let io = tokio::time::timeout(connect_timeout, async {
-            let addrs = self.resolve_checked(url).await?;
-            let tcp = connect_any(&addrs).await?;
-            let io: Box<dyn Io> = if url.scheme() == "https" {
-                let name = server_name(url)?;
-                let tls = self
-                    .inner
-                    .tls
-                    .connect(name, tcp)
-                    .await
-                    .map_err(|e| FetchError::Tls {
-                        reason: e.to_string(),
-                    })?;
-                Box::new(tls)
-            } else {
-                Box::new(tcp)
-            };
-            Ok::<_, FetchError>(io)
-        })
-        .await
-        .map_err(|_| timeout_err(connect_timeout, TimeoutStage::Connect))??;
-
-        let (mut sender, conn) = hyper::client::conn::http1::handshake::<_, Full<Bytes>>(TokioIo::new(io))
+        let io =
+            tokio::time::timeout(connect_timeout, async {
+                let addrs = self.resolve_checked(url).await?;
+                let tcp = connect_any(&addrs).await?;
+                let io: Box<dyn Io> =
+                    if url.scheme() == "https" {
+                        let name = server_name(url)?;
+                        let tls = self.inner.tls.connect(name, tcp).await.map_err(|e| {
+                            FetchError::Tls {
+                                reason: e.to_string(),
+                            }
+                        })?;
+                        Box::new(tls)
+                    } else {
+                        Box::new(tcp)
+                    };
+                Ok::<_, FetchError>(io)
+            })
             .await
-            .map_err(protocol)?;
+            .map_err(|_| timeout_err(connect_timeout, TimeoutStage::Connect))??;
+
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake::<_, Full<Bytes>>(TokioIo::new(io))
+                .await
+                .map_err(protocol)?;
         let guard = ConnGuard(tokio::spawn(async move {
             let _ = conn.await;
         }));
@@ -472,10 +482,13 @@ fn server_name(url: &Url) -> Result<ServerName<'static>, FetchError> {
     match url.host() {
         Some(Host::Ipv4(ip)) => Ok(ServerName::IpAddress(IpAddr::V4(ip).into())),
         Some(Host::Ipv6(ip)) => Ok(ServerName::IpAddress(IpAddr::V6(ip).into())),
-        Some(Host::Domain(d)) => ServerName::try_from(d.trim_end_matches('.').to_string())
-            .map_err(|e| FetchError::InvalidUrl {
-                reason: e.to_string(),
-            }),
+        Some(Host::Domain(d)) => {
+            ServerName::try_from(d.trim_end_matches('.').to_string()).map_err(|e| {
+                FetchError::InvalidUrl {
+                    reason: e.to_string(),
+                }
+            })
+        }
         None => Err(FetchError::InvalidUrl {
             reason: "no host".into(),
         }),
@@ -485,7 +498,11 @@ fn server_name(url: &Url) -> Result<ServerName<'static>, FetchError> {
 /// The next hop of a redirect, with the same syntax rules as a URL from the
 /// client. A bad target is the remote server's fault, so it is reported as
 /// an unusable redirect (IMAGE_INACCESSIBLE), not as an invalid request URL.
-fn redirect_target(current: &Url, resp: &Response<Incoming>, allow_http: bool) -> Result<Url, FetchError> {
+fn redirect_target(
+    current: &Url,
+    resp: &Response<Incoming>,
+    allow_http: bool,
+) -> Result<Url, FetchError> {
     let location = resp
         .headers()
         .get(LOCATION)
@@ -496,9 +513,11 @@ fn redirect_target(current: &Url, resp: &Response<Incoming>, allow_http: bool) -
         .map_err(|_| FetchError::BadRedirect {
             reason: "Location is not text".into(),
         })?;
-    let next = current.join(location).map_err(|e| FetchError::BadRedirect {
-        reason: e.to_string(),
-    })?;
+    let next = current
+        .join(location)
+        .map_err(|e| FetchError::BadRedirect {
+            reason: e.to_string(),
+        })?;
     check_url_syntax(next.as_str(), allow_http).map_err(|e| FetchError::BadRedirect {
         reason: format!("the target {e}"),
     })
@@ -517,7 +536,10 @@ async fn read_capped(resp: Response<Incoming>, max: u64) -> Result<Bytes, FetchE
         return Err(too_large());
     }
     // Trust the declared size only for an up-front reservation of a sane size.
-    let reserve = declared.unwrap_or(256 * 1024).min(max).min(32 * 1024 * 1024);
+    let reserve = declared
+        .unwrap_or(256 * 1024)
+        .min(max)
+        .min(32 * 1024 * 1024);
     let mut buf = BytesMut::with_capacity(reserve as usize);
     let mut body = resp.into_body();
     while let Some(frame) = body.frame().await {
@@ -543,7 +565,9 @@ fn tls_config(policy: &FetchPolicy) -> Result<rustls::ClientConfig, ClientBuildE
         let native = rustls_native_certs::load_native_certs();
         if std::env::var_os("SSL_CERT_FILE").is_some() {
             if let Some(e) = native.errors.first() {
-                return Err(ClientBuildError::Certificates(format!("SSL_CERT_FILE: {e}")));
+                return Err(ClientBuildError::Certificates(format!(
+                    "SSL_CERT_FILE: {e}"
+                )));
             }
         }
         for cert in native.certs {

@@ -107,10 +107,7 @@ pub fn inspect_image(bytes: &[u8], max_pixels: u64) -> Result<ImageInfo, FetchEr
             max_pixels,
         });
     }
-    let exif_orientation = decoder
-        .orientation()
-        .map(orientation_tag)
-        .unwrap_or(1);
+    let exif_orientation = decoder.orientation().map(orientation_tag).unwrap_or(1);
     // Now that the size is known and acceptable, allow exactly the bitmap
     // plus decoder working space, and no more.
     let mut limits = Limits::default();
@@ -171,9 +168,18 @@ mod tests {
     #[test]
     fn sniffing_ignores_names() {
         assert_eq!(sniff_format(b"<html>"), None);
-        assert_eq!(sniff_format(&[0xFF, 0xD8, 0xFF, 0xE0]), Some(ImageFormat::Jpeg));
-        assert_eq!(sniff_format(b"\x89PNG\r\n\x1a\nxxxx"), Some(ImageFormat::Png));
-        assert_eq!(sniff_format(b"RIFF\0\0\0\0WEBPVP8 "), Some(ImageFormat::Webp));
+        assert_eq!(
+            sniff_format(&[0xFF, 0xD8, 0xFF, 0xE0]),
+            Some(ImageFormat::Jpeg)
+        );
+        assert_eq!(
+            sniff_format(b"\x89PNG\r\n\x1a\nxxxx"),
+            Some(ImageFormat::Png)
+        );
+        assert_eq!(
+            sniff_format(b"RIFF\0\0\0\0WEBPVP8 "),
+            Some(ImageFormat::Webp)
+        );
         assert_eq!(sniff_format(b"RIFF\0\0\0\0WAVEfmt "), None);
         assert!(matches!(
             inspect_image(b"GIF89a....", 100),

@@ -134,7 +134,11 @@ fn v4_range(ip: Ipv4Addr) -> Option<BlockedRange> {
 }
 
 fn in_v6(n: u128, base: u128, len: u32) -> bool {
-    let mask = if len == 0 { 0 } else { u128::MAX << (128 - len) };
+    let mask = if len == 0 {
+        0
+    } else {
+        u128::MAX << (128 - len)
+    };
     n & mask == base & mask
 }
 

@@ -33,7 +33,7 @@ pub fn check_url_syntax(input: &str, allow_http: bool) -> Result<Url, FetchError
                 reason: "no host".into(),
             })
         }
-        Some(Host::Domain(d)) if d.is_empty() => {
+        Some(Host::Domain("")) => {
             return Err(FetchError::InvalidUrl {
                 reason: "empty host".into(),
             })
