@@ -1,0 +1,736 @@
+//! The render pipeline and the one filter graph.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use peakreel_speech::process::{Cmd, ProcessError};
+use peakreel_speech::{Narration, NarrationOptions, Speech};
+
+use crate::analysis::{self, ImageMetrics};
+use crate::plan::{self, Plan, FPS};
+use crate::subtitles;
+use crate::{music, probe, Position, Profile, RenderError, RenderJob, RenderOutput, Stage};
+
+/// The programs and engines a render uses.
+#[derive(Debug, Clone)]
+pub struct RenderEnv {
+    pub speech: Speech,
+    pub ffmpeg: PathBuf,
+    pub ffprobe: PathBuf,
+    /// Parent of the per-render temporary directory (the system default when `None`).
+    pub temp_root: Option<PathBuf>,
+}
+
+impl RenderEnv {
+    /// ffmpeg and ffprobe from `PATH`, Piper if installed (else espeak-ng).
+    pub async fn detect() -> RenderEnv {
+        RenderEnv {
+            speech: Speech::detect().await,
+            ffmpeg: "ffmpeg".into(),
+            ffprobe: "ffprobe".into(),
+            temp_root: None,
+        }
+    }
+}
+
+type Progress<'a> = &'a (dyn Fn(Stage, u8) + Send + Sync);
+
+/// Renders `job`. Temporary files live in one directory that is removed on every exit
+/// path (success, error, timeout, or the future being dropped).
+pub async fn render(
+    job: &RenderJob,
+    env: &RenderEnv,
+    progress: Progress<'_>,
+) -> Result<RenderOutput, RenderError> {
+    let started = Instant::now();
+    let deadline = started + job.time_limit;
+    let work = render_inner(job, env, progress, deadline);
+    match tokio::time::timeout_at(deadline.into(), work).await {
+        Ok(r) => r,
+        Err(_) => Err(RenderError::TimedOut(job.time_limit)),
+    }
+}
+
+async fn render_inner(
+    job: &RenderJob,
+    env: &RenderEnv,
+    progress: Progress<'_>,
+    deadline: Instant,
+) -> Result<RenderOutput, RenderError> {
+    validate(job)?;
+    let mut builder = tempfile::Builder::new();
+    let tmp = builder.prefix("peakreel-render-");
+    let tmp = match &env.temp_root {
+        Some(root) => tmp.tempdir_in(root)?,
+        None => tmp.tempdir()?,
+    };
+    let dir = tmp.path();
+    let (width, height) = job.profile.size(job.orientation);
+
+    // Fonts first: a missing font is a setup fault that should fail before any work.
+    if let Some(p) = job.subtitle {
+        let (f, bold) = p.font();
+        require_font(f, bold)?;
+    }
+    if let Some(t) = &job.text {
+        require_font(t.font, false)?;
+    }
+
+    progress(Stage::Narration, 0);
+    let metrics = analyze_all(job).await?;
+    let narration = env
+        .speech
+        .narrate(
+            &job.script,
+            &job.voice,
+            NarrationOptions::default(),
+            dir,
+            deadline,
+        )
+        .await?;
+    progress(Stage::Narration, 100);
+
+    progress(Stage::Rendering, 0);
+    let plan = plan::plan(job.mode, &metrics, narration.total_duration, job.seed);
+    let seconds = plan.total_frames as f64 / FPS as f64;
+    if job.music {
+        let path = dir.join("music.wav");
+        let seed = job.seed;
+        tokio::task::spawn_blocking(move || music::write_wav(&path, seed, seconds))
+            .await
+            .map_err(|e| RenderError::Io(std::io::Error::other(e)))??;
+    }
+    progress(Stage::Rendering, 40);
+    let loudness = mix_audio(env, job.music, dir, deadline).await?;
+    progress(Stage::Rendering, 70);
+
+    if let Some(preset) = job.subtitle {
+        let ass = subtitles::ass(preset, &narration.sentences, width, height);
+        tokio::fs::write(dir.join("subs.ass"), ass).await?;
+    }
+    if let Some(t) = &job.text {
+        // drawtext reads the text from a file: no escaping of user text in the graph.
+        tokio::fs::write(dir.join("text.txt"), &t.content).await?;
+    }
+    let avatar_corner = avatar_corner(job);
+    if job.avatar.is_some() {
+        let cmds = avatar_commands(&narration, width, height, avatar_corner);
+        tokio::fs::write(dir.join("avatar.cmd"), cmds).await?;
+    }
+    let graph = build_graph(
+        job,
+        &metrics,
+        &plan,
+        &loudness,
+        width,
+        height,
+        avatar_corner,
+    );
+    tokio::fs::write(dir.join("graph.txt"), &graph.filter).await?;
+    progress(Stage::Rendering, 100);
+
+    progress(Stage::Encoding, 0);
+    let part = part_path(&job.output);
+    let result = encode(env, job, dir, &graph, &part, seconds, progress, deadline).await;
+    if let Err(e) = result {
+        let _ = tokio::fs::remove_file(&part).await;
+        return Err(e);
+    }
+    tokio::fs::rename(&part, &job.output).await?;
+
+    Cmd::new(&env.ffmpeg)
+        .args(["-hide_banner", "-nostdin", "-v", "error", "-y", "-i"])
+        .arg(&job.output)
+        .args([
+            "-frames:v",
+            "1",
+            "-q:v",
+            "2",
+            "-f",
+            "image2",
+            "-c:v",
+            "mjpeg",
+        ])
+        .arg(&job.cover)
+        .deadline(deadline)
+        .run()
+        .await
+        .map_err(|source| RenderError::Ffmpeg {
+            stage: "writing the cover",
+            source,
+        })?;
+
+    let probed = probe::probe(&env.ffprobe, &job.output, deadline)
+        .await
+        .map_err(|e| match e {
+            probe::ProbeError::Process(source) => RenderError::Ffmpeg {
+                stage: "probing the output",
+                source,
+            },
+            probe::ProbeError::Json(e) => RenderError::BadOutput(e.to_string()),
+        })?;
+    let duration = probed
+        .duration_seconds()
+        .ok_or_else(|| RenderError::BadOutput("no duration".into()))?;
+    let v = probed
+        .video()
+        .ok_or_else(|| RenderError::BadOutput("no video stream".into()))?;
+    if (v.width, v.height) != (Some(width), Some(height)) || probed.audio().is_none() {
+        return Err(RenderError::BadOutput(format!(
+            "got {:?}x{:?} with audio={}",
+            v.width,
+            v.height,
+            probed.audio().is_some()
+        )));
+    }
+    progress(Stage::Encoding, 100);
+    Ok(RenderOutput {
+        video_path: job.output.clone(),
+        cover_path: job.cover.clone(),
+        duration_seconds: duration,
+        width,
+        height,
+        size_bytes: probed.size_bytes().unwrap_or(0),
+        speech_engine: narration.engine,
+        sentences: narration.sentences,
+    })
+}
+
+fn part_path(output: &Path) -> PathBuf {
+    let mut name = output.file_name().unwrap_or_default().to_os_string();
+    name.push(".part");
+    output.with_file_name(name)
+}
+
+fn validate(job: &RenderJob) -> Result<(), RenderError> {
+    let bad = |m: String| Err(RenderError::InvalidJob(m));
+    if job.images.is_empty() {
+        return bad("no images".into());
+    }
+    if let Some(w) = &job.watermark {
+        if !(1..=100).contains(&w.size_pct) || w.opacity_pct > 100 {
+            return bad(format!(
+                "watermark size {} / opacity {} out of range",
+                w.size_pct, w.opacity_pct
+            ));
+        }
+    }
+    if let Some(t) = &job.text {
+        if !(8..=200).contains(&t.size_px) {
+            return bad(format!("text size {} is outside 8..=200", t.size_px));
+        }
+        let n = t.content.chars().count();
+        if n == 0 || n > 100 {
+            return bad(format!("text has {n} characters (1 to 100 allowed)"));
+        }
+    }
+    Ok(())
+}
+
+fn require_font(f: crate::FontFamily, bold: bool) -> Result<(), RenderError> {
+    let path = f.file(bold);
+    if path.is_file() {
+        Ok(())
+    } else {
+        Err(RenderError::MissingFont {
+            family: f.name().to_string(),
+            path,
+        })
+    }
+}
+
+/// Decodes and measures every image (in parallel, off the async threads), and checks the
+/// logo and avatar decode, so a bad file fails as IMAGE_PROCESSING_FAILED with its name.
+async fn analyze_all(job: &RenderJob) -> Result<Vec<ImageMetrics>, RenderError> {
+    let mut tasks = Vec::new();
+    for (i, p) in job.images.iter().enumerate() {
+        let p = p.clone();
+        tasks.push((
+            i,
+            p.clone(),
+            tokio::task::spawn_blocking(move || analysis::analyze_file(&p)),
+        ));
+    }
+    let mut out = Vec::with_capacity(tasks.len());
+    for (index, path, t) in tasks {
+        let r = t
+            .await
+            .map_err(|e| RenderError::Io(std::io::Error::other(e)))?;
+        out.push(r.map_err(|reason| RenderError::Image {
+            index,
+            path,
+            reason,
+        })?);
+    }
+    let overlays = [
+        ("watermark", job.watermark.as_ref().map(|w| w.path.clone())),
+        ("avatar", job.avatar.clone()),
+    ];
+    for (what, path) in overlays {
+        if let Some(path) = path {
+            let p = path.clone();
+            tokio::task::spawn_blocking(move || analysis::decode(&p).map(|_| ()))
+                .await
+                .map_err(|e| RenderError::Io(std::io::Error::other(e)))?
+                .map_err(|reason| RenderError::Overlay { what, path, reason })?;
+        }
+    }
+    Ok(out)
+}
+
+/// Values from loudnorm's measuring pass, fed back with `linear=true` (design.md: one pass
+/// misses −16 LUFS by about 2 LU).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Loudness {
+    pub input_i: String,
+    pub input_tp: String,
+    pub input_lra: String,
+    pub input_thresh: String,
+    pub target_offset: String,
+}
+
+const LOUDNORM: &str = "I=-16:TP=-1.5:LRA=11";
+
+/// Pass 1 (audio only, seconds of work): narration and ducked music mixed into `mix.wav`,
+/// and the mix measured by loudnorm.
+async fn mix_audio(
+    env: &RenderEnv,
+    music: bool,
+    dir: &Path,
+    deadline: Instant,
+) -> Result<Loudness, RenderError> {
+    let voice = "aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo";
+    let graph = if music {
+        // The music sits well under the voice, and the voice's own level pushes it further
+        // down while someone speaks (sidechain), then amix adds them without rescaling.
+        format!(
+            "[0:a]{voice},asplit=2[voice][key];\
+             [1:a]aformat=sample_fmts=fltp:channel_layouts=stereo,volume=0.3[bg];\
+             [bg][key]sidechaincompress=threshold=0.02:ratio=8:attack=40:release=600[duck];\
+             [voice][duck]amix=inputs=2:normalize=0:duration=first,asplit=2[mix][meas];\
+             [meas]loudnorm={LOUDNORM}:print_format=json[m]"
+        )
+    } else {
+        format!("[0:a]{voice},asplit=2[mix][meas];[meas]loudnorm={LOUDNORM}:print_format=json[m]")
+    };
+    let mut cmd = Cmd::new(&env.ffmpeg)
+        .args([
+            "-hide_banner",
+            "-nostdin",
+            "-nostats",
+            "-y",
+            "-i",
+            "narration.wav",
+        ])
+        .current_dir(dir);
+    if music {
+        cmd = cmd.args(["-i", "music.wav"]);
+    }
+    let out = cmd
+        .args(["-filter_complex", &graph])
+        .args(["-map", "[mix]", "-c:a", "pcm_f32le", "mix.wav"])
+        .args(["-map", "[m]", "-f", "null", "-"])
+        .deadline(deadline)
+        .run()
+        .await
+        .map_err(|source| RenderError::Ffmpeg {
+            stage: "mixing the audio",
+            source,
+        })?;
+    parse_loudnorm(&out.stderr_tail).ok_or_else(|| RenderError::Ffmpeg {
+        stage: "measuring loudness",
+        source: ProcessError::Failed {
+            program: "ffmpeg".into(),
+            status: "no loudnorm measurement".into(),
+            stderr_tail: out.stderr_tail.clone(),
+        },
+    })
+}
+
+pub(crate) fn parse_loudnorm(stderr: &str) -> Option<Loudness> {
+    let start = stderr
+        .rfind("\"input_i\"")
+        .and_then(|i| stderr[..i].rfind('{'))?;
+    let end = start + stderr[start..].find('}')? + 1;
+    let v: serde_json::Value = serde_json::from_str(&stderr[start..end]).ok()?;
+    let get = |k: &str| -> Option<String> {
+        let s = v.get(k)?.as_str()?.to_string();
+        // Silence measures as "-inf"; loudnorm cannot take that back, so a silent mix
+        // is treated as a failure by the caller.
+        s.parse::<f64>().ok().filter(|x| x.is_finite())?;
+        Some(s)
+    };
+    Some(Loudness {
+        input_i: get("input_i")?,
+        input_tp: get("input_tp")?,
+        input_lra: get("input_lra")?,
+        input_thresh: get("input_thresh")?,
+        target_offset: get("target_offset")?,
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Corner {
+    Left,
+    Right,
+}
+
+/// The avatar takes the lower-left corner unless a bottom-left watermark or text is there.
+fn avatar_corner(job: &RenderJob) -> Corner {
+    let taken = |p: Position| p == Position::BottomLeft;
+    if job.watermark.as_ref().is_some_and(|w| taken(w.position))
+        || job.text.as_ref().is_some_and(|t| taken(t.position))
+    {
+        Corner::Right
+    } else {
+        Corner::Left
+    }
+}
+
+fn margin(width: u32, height: u32) -> u32 {
+    (width.min(height) as f64 * 0.04).round() as u32
+}
+
+fn avatar_size(width: u32, height: u32) -> u32 {
+    ((width.min(height) as f64 * 0.22) as u32) & !1
+}
+
+/// `sendcmd` script moving the avatar: below the frame until the narration starts, a
+/// quick rise into place as it starts, then a small lift following the voice's loudness.
+fn avatar_commands(n: &Narration, width: u32, height: u32, _corner: Corner) -> String {
+    let d = avatar_size(width, height) as f64;
+    let base = height as f64 - d - margin(width, height) as f64;
+    let lift = d * 0.08;
+    let first = n.sentences.first().map_or(0.5, |s| s.start);
+    let last = n.sentences.last().map_or(0.0, |s| s.end);
+    let step = 1.0 / Narration::ENVELOPE_HZ;
+    let mut s = String::new();
+    let _ = writeln!(s, "0.0 overlay@avatar y {};", height + 4);
+    // Rise over 0.4 s, finishing as the first word starts (eased).
+    let rise = 0.4;
+    for k in 0..=8 {
+        let f = k as f64 / 8.0;
+        let e = 1.0 - (1.0 - f).powi(3);
+        let t = (first - rise + f * rise).max(0.0);
+        let y = (height as f64 + 4.0) * (1.0 - e) + base * e;
+        let _ = writeln!(s, "{t:.3} overlay@avatar y {};", y.round());
+    }
+    let env = &n.envelope;
+    let mut t = first + step;
+    while t < last + 0.3 {
+        let i = (t * Narration::ENVELOPE_HZ) as usize;
+        // A three-window average keeps the motion gentle.
+        let v = (i.saturating_sub(1)..=i + 1)
+            .filter_map(|j| env.get(j))
+            .sum::<f32>()
+            / 3.0;
+        let _ = writeln!(
+            s,
+            "{t:.3} overlay@avatar y {};",
+            (base - lift * v as f64).round()
+        );
+        t += step;
+    }
+    let _ = writeln!(s, "{t:.3} overlay@avatar y {};", base.round());
+    s
+}
+
+pub(crate) struct Graph {
+    pub filter: String,
+    /// Input files in order, each with its input options.
+    pub inputs: Vec<(Vec<String>, PathBuf)>,
+}
+
+/// Pan speed in whole pixels per frame: 2 at 1080p (60 px/s, a calm drift), at least 1.
+fn pan_speed(width: u32, height: u32) -> u32 {
+    ((width.min(height) as f64 / 540.0).round() as u32).max(1)
+}
+
+fn build_graph(
+    job: &RenderJob,
+    metrics: &[ImageMetrics],
+    plan: &Plan,
+    loud: &Loudness,
+    width: u32,
+    height: u32,
+    corner: Corner,
+) -> Graph {
+    let mut g = String::new();
+    let mut inputs: Vec<(Vec<String>, PathBuf)> = Vec::new();
+    let v = pan_speed(width, height);
+
+    // Stills: each used image is an input once, decoded once, scaled once to just above
+    // the output size (enough room for its pans), cropped to that aspect around its most
+    // detailed region, and split if it appears in several scenes.
+    let mut label_of_scene = vec![String::new(); plan.scenes.len()];
+    let mut input_of_image = vec![None; metrics.len()];
+    for (si, s) in plan.scenes.iter().enumerate() {
+        if input_of_image[s.image].is_none() {
+            input_of_image[s.image] = Some(inputs.len());
+            inputs.push((
+                vec!["-framerate".into(), FPS.to_string()],
+                job.images[s.image].clone(),
+            ));
+        }
+        label_of_scene[si] = format!("s{si}");
+    }
+    for (img, input) in input_of_image.iter().enumerate() {
+        let Some(input) = *input else { continue };
+        let uses: Vec<usize> = (0..plan.scenes.len())
+            .filter(|&i| plan.scenes[i].image == img)
+            .collect();
+        let travel = |axis: usize| {
+            uses.iter()
+                .map(|&i| {
+                    let s = &plan.scenes[i];
+                    let d = if axis == 0 {
+                        s.motion.dir.0
+                    } else {
+                        s.motion.dir.1
+                    };
+                    if d != 0 {
+                        v * (s.frames - 1)
+                    } else {
+                        0
+                    }
+                })
+                .max()
+                .unwrap_or(0)
+        };
+        let (bw, bh) = (even_up(width + travel(0)), even_up(height + travel(1)));
+        let m = &metrics[img];
+        let scale = (bw as f64 / m.width as f64).max(bh as f64 / m.height as f64);
+        let (sw, sh) = (
+            even_up((m.width as f64 * scale).ceil() as u32).max(bw),
+            even_up((m.height as f64 * scale).ceil() as u32).max(bh),
+        );
+        let (tx, ty) = m.detail_center;
+        let cx = ((tx * sw as f64 - bw as f64 / 2.0).round() as i64).clamp(0, (sw - bw) as i64);
+        let cy = ((ty * sh as f64 - bh as f64 / 2.0).round() as i64).clamp(0, (sh - bh) as i64);
+        let _ = write!(
+            g,
+            "[{input}:v]scale={sw}:{sh}:flags=bicubic,crop={bw}:{bh}:{cx}:{cy},setsar=1,format=yuv420p"
+        );
+        if uses.len() > 1 {
+            let _ = write!(g, ",split={}", uses.len());
+        }
+        for &si in &uses {
+            let _ = write!(g, "[p{si}]");
+        }
+        g.push_str(";\n");
+        // The detail target in the aspect-cropped frame's pixels.
+        let px = tx * sw as f64 - cx as f64;
+        let py = ty * sh as f64 - cy as f64;
+        for &si in &uses {
+            let s = &plan.scenes[si];
+            let n = s.frames;
+            let (x0, dx) = pan_start(px, bw, width, s.motion.dir.0, v, n);
+            let (y0, dy) = pan_start(py, bh, height, s.motion.dir.1, v, n);
+            let _ = writeln!(
+                g,
+                "[p{si}]loop=loop={}:size=1,setpts=N/{FPS}/TB,crop={width}:{height}:x='{x0}+{dx}*n':y='{y0}+{dy}*n':exact=1[s{si}];",
+                n - 1
+            );
+        }
+    }
+
+    // Transitions.
+    let offsets = plan.xfade_offsets();
+    let mut cur = label_of_scene[0].clone();
+    for (i, off) in offsets.iter().enumerate() {
+        let s = &plan.scenes[i];
+        let next = format!("x{}", i + 1);
+        let _ = writeln!(
+            g,
+            "[{cur}][{}]xfade=transition={}:duration={:.4}:offset={:.4}[{next}];",
+            label_of_scene[i + 1],
+            s.transition.xfade_name(),
+            s.transition_frames as f64 / FPS as f64,
+            off
+        );
+        cur = next;
+    }
+
+    // Overlays, in stacking order: logo, text, avatar, then subtitles on top of all.
+    let mg = margin(width, height);
+    if let Some(w) = &job.watermark {
+        let idx = inputs.len();
+        inputs.push((vec![], w.path.clone()));
+        let lw = even_up(((width as f64 * w.size_pct as f64 / 100.0).round() as u32).max(2));
+        let (x, y) = w.position.exprs("W", "H", "w", "h", mg);
+        let _ = writeln!(
+            g,
+            "[{idx}:v]scale={lw}:-2,format=rgba,colorchannelmixer=aa={:.3}[logo];\
+             [{cur}][logo]overlay=x={x}:y={y}:format=auto[vw];",
+            w.opacity_pct as f64 / 100.0
+        );
+        cur = "vw".into();
+    }
+    if let Some(t) = &job.text {
+        let size = (t.size_px as f64 * width.min(height) as f64 / 1080.0)
+            .round()
+            .max(4.0);
+        let (x, y) = t.position.exprs("w", "h", "text_w", "text_h", mg);
+        let [r, gg, b] = t.color;
+        let shadow = (size / 24.0).ceil();
+        let _ = writeln!(
+            g,
+            "[{cur}]drawtext=fontfile='{}':textfile='text.txt':fontcolor=0x{r:02X}{gg:02X}{b:02X}:fontsize={size}:x={x}:y={y}:shadowx={shadow}:shadowy={shadow}:shadowcolor=black@0.5[vt];",
+            t.font.file(false).display()
+        );
+        cur = "vt".into();
+    }
+    if let Some(a) = &job.avatar {
+        let idx = inputs.len();
+        inputs.push((vec![], a.clone()));
+        let d = avatar_size(width, height);
+        let ring = (d / 40).max(2);
+        let x = match corner {
+            Corner::Left => mg,
+            Corner::Right => width - d - mg,
+        };
+        // Circular alpha with a thin white ring, computed once on one small frame.
+        let rr = "hypot(X-W/2,Y-H/2)";
+        let _ = writeln!(
+            g,
+            "[{idx}:v]scale={d}:{d}:force_original_aspect_ratio=increase,crop={d}:{d},format=rgba,\
+             geq=r='if(gt({rr},W/2-{ring}),255,r(X,Y))':g='if(gt({rr},W/2-{ring}),255,g(X,Y))':\
+             b='if(gt({rr},W/2-{ring}),255,b(X,Y))':a='if(lte({rr},W/2-0.5),255,0)'[av];\
+             [{cur}]sendcmd=f=avatar.cmd[vc];[vc][av]overlay@avatar=x={x}:y={}:eval=frame:format=auto[va];",
+            height + 4
+        );
+        cur = "va".into();
+    }
+    if job.subtitle.is_some() {
+        let _ = writeln!(g, "[{cur}]subtitles=filename=subs.ass[vs];");
+        cur = "vs".into();
+    }
+    let _ = writeln!(g, "[{cur}]format=yuv420p[vout];");
+
+    // Audio: the mixed narration and music, normalised with the measured values.
+    let aidx = inputs.len();
+    inputs.push((vec![], PathBuf::from("mix.wav")));
+    let _ = write!(
+        g,
+        "[{aidx}:a]loudnorm={LOUDNORM}:measured_I={}:measured_TP={}:measured_LRA={}:measured_thresh={}:offset={}:linear=true,\
+         aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo[aout]",
+        loud.input_i, loud.input_tp, loud.input_lra, loud.input_thresh, loud.target_offset
+    );
+    Graph { filter: g, inputs }
+}
+
+fn even_up(v: u32) -> u32 {
+    v + (v & 1)
+}
+
+/// Start offset and signed speed of a pan along one axis, so that the window ends as
+/// close to centred on `target` as the room allows and never leaves the frame.
+fn pan_start(target: f64, room: u32, window: u32, dir: i32, v: u32, frames: u32) -> (i64, i64) {
+    let max = (room - window) as i64;
+    let travel = if dir == 0 {
+        0
+    } else {
+        (v * (frames - 1)) as i64
+    };
+    let end = ((target - window as f64 / 2.0).round() as i64).clamp(0, max);
+    match dir.signum() {
+        1 => ((end - travel).clamp(0, (max - travel).max(0)), v as i64),
+        -1 => ((end + travel).clamp(travel.min(max), max), -(v as i64)),
+        _ => (end, 0),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn encode(
+    env: &RenderEnv,
+    job: &RenderJob,
+    dir: &Path,
+    graph: &Graph,
+    out: &Path,
+    seconds: f64,
+    progress: Progress<'_>,
+    deadline: Instant,
+) -> Result<(), RenderError> {
+    let out = std::path::absolute(out)?;
+    let mut cmd = Cmd::new(&env.ffmpeg)
+        .args([
+            "-hide_banner",
+            "-nostdin",
+            "-nostats",
+            "-y",
+            "-loglevel",
+            "error",
+        ])
+        .args(["-progress", "pipe:1"])
+        .current_dir(dir);
+    for (opts, path) in &graph.inputs {
+        let path = if path.is_relative() && path.as_os_str() != "mix.wav" {
+            std::path::absolute(path)?
+        } else {
+            path.clone()
+        };
+        cmd = cmd.args(opts.iter().cloned()).arg("-i").arg(path);
+    }
+    let preset = match job.profile {
+        Profile::Full => "veryfast",
+        Profile::Test => "veryfast",
+    };
+    cmd = cmd
+        .args(["-filter_complex_script", "graph.txt"])
+        .args(["-map", "[vout]", "-map", "[aout]"])
+        .args(["-c:v", "libx264", "-preset", preset, "-profile:v", "high"])
+        .args(["-pix_fmt", "yuv420p", "-crf", "21", "-r", "30", "-g", "60"])
+        .args(["-c:a", "aac", "-b:a", "160k", "-ar", "48000", "-ac", "2"])
+        .args(["-movflags", "+faststart", "-t", &format!("{seconds:.3}")])
+        .args(["-f", "mp4"])
+        .arg(&out)
+        .deadline(deadline);
+    let mut last = 0u8;
+    let mut on_line = |line: &str| {
+        if let Some(us) = line.strip_prefix("out_time_us=") {
+            if let Ok(us) = us.trim().parse::<f64>() {
+                let pct = ((us / 1e6 / seconds) * 100.0).clamp(0.0, 99.0) as u8;
+                if pct > last {
+                    last = pct;
+                    progress(Stage::Encoding, pct);
+                }
+            }
+        }
+    };
+    cmd.run_lines(&mut on_line)
+        .await
+        .map_err(|source| RenderError::Ffmpeg {
+            stage: "rendering the video",
+            source,
+        })?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pan_stays_inside_and_ends_near_target() {
+        // 300 px of room, 100 frames at 2 px: travel 198.
+        let (x0, dx) = pan_start(1900.0, 2220, 1920, 1, 2, 100);
+        assert_eq!(dx, 2);
+        let end = x0 + dx * 99;
+        assert!(x0 >= 0 && end <= 300, "{x0} {end}");
+        let (x0, dx) = pan_start(0.0, 2220, 1920, -1, 2, 100);
+        assert_eq!(dx, -2);
+        assert!(x0 + dx * 99 >= 0 && x0 <= 300);
+        assert_eq!(pan_start(500.0, 1080, 1080, 0, 2, 100), (0, 0));
+    }
+
+    #[test]
+    fn loudnorm_json_is_found_in_stderr() {
+        let err = "[Parsed_loudnorm_5 @ 0x1] \n{\n\t\"input_i\" : \"-23.45\",\n\t\"input_tp\" : \"-4.10\",\n\t\"input_lra\" : \"3.20\",\n\t\"input_thresh\" : \"-33.90\",\n\t\"output_i\" : \"-16.1\",\n\t\"target_offset\" : \"0.12\"\n}\n";
+        let l = parse_loudnorm(err).unwrap();
+        assert_eq!(l.input_i, "-23.45");
+        assert_eq!(l.target_offset, "0.12");
+        assert!(parse_loudnorm(&err.replace("-23.45", "-inf")).is_none());
+        assert!(parse_loudnorm("nothing here").is_none());
+    }
+}

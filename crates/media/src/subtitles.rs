@@ -1,0 +1,286 @@
+//! Subtitles as an ASS script for libass (api.md §8.4): four presets, at most two lines per
+//! cue, at most 42 characters per line in landscape and 28 in portrait, timed from the
+//! narration (exact sentence times, estimated word times).
+
+use std::fmt::Write as _;
+
+use peakreel_speech::SentenceTiming;
+
+use crate::fonts::FontFamily;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SubtitlePreset {
+    /// White on a translucent dark box, bottom.
+    Classic,
+    /// Bold sans with an outline, lower third.
+    Modern,
+    /// Large uppercase, centre.
+    Bold,
+    /// Word-by-word highlight.
+    Karaoke,
+}
+
+impl SubtitlePreset {
+    pub fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "classic" => SubtitlePreset::Classic,
+            "modern" => SubtitlePreset::Modern,
+            "bold" => SubtitlePreset::Bold,
+            "karaoke" => SubtitlePreset::Karaoke,
+            _ => return None,
+        })
+    }
+
+    /// The font the preset draws with (and whether bold), so the renderer can check it is
+    /// installed before starting.
+    pub fn font(self) -> (FontFamily, bool) {
+        match self {
+            SubtitlePreset::Classic => (FontFamily::Inter, false),
+            SubtitlePreset::Modern => (FontFamily::Montserrat, true),
+            SubtitlePreset::Bold => (FontFamily::Inter, true),
+            SubtitlePreset::Karaoke => (FontFamily::Roboto, true),
+        }
+    }
+
+    /// Characters per line: the spec's maximum, less for the large bold preset whose
+    /// uppercase letters are about 1.6 times as wide.
+    pub fn max_chars(self, portrait: bool) -> usize {
+        let max = if portrait { 28 } else { 42 };
+        match self {
+            SubtitlePreset::Bold => max * 3 / 5,
+            _ => max,
+        }
+    }
+}
+
+/// One subtitle on screen: up to two lines of words with their times.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cue {
+    pub start: f64,
+    pub end: f64,
+    /// Lines of (word, start, end).
+    pub lines: Vec<Vec<(String, f64, f64)>>,
+}
+
+impl Cue {
+    pub fn text(&self) -> String {
+        self.lines
+            .iter()
+            .map(|l| l.iter().map(|w| w.0.as_str()).collect::<Vec<_>>().join(" "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// Breaks sentences into cues. A sentence always starts a new cue; a word longer than a
+/// line gets a line to itself.
+pub fn cues(sentences: &[SentenceTiming], max_chars: usize) -> Vec<Cue> {
+    let mut out: Vec<Cue> = Vec::new();
+    for s in sentences {
+        let mut lines: Vec<Vec<(String, f64, f64)>> = vec![Vec::new()];
+        let mut len = 0usize;
+        for w in &s.words {
+            let wl = w.word.chars().count();
+            let need = if len == 0 { wl } else { len + 1 + wl };
+            if need > max_chars && len > 0 {
+                if lines.len() == 2 {
+                    out.push(cue_of(std::mem::take(&mut lines)));
+                    lines.push(Vec::new());
+                } else {
+                    lines.push(Vec::new());
+                }
+                len = 0;
+            }
+            len = if len == 0 { wl } else { len + 1 + wl };
+            lines
+                .last_mut()
+                .expect("at least one line")
+                .push((w.word.clone(), w.start, w.end));
+        }
+        if lines.iter().any(|l| !l.is_empty()) {
+            out.push(cue_of(lines));
+        }
+    }
+    // Hold each cue until the next one if the pause is short, so text does not flicker.
+    for i in 0..out.len() {
+        let next = out.get(i + 1).map(|c| c.start);
+        let end = out[i].end;
+        out[i].end = match next {
+            Some(n) if n - end < 0.6 => n,
+            Some(n) => (end + 0.3).min(n),
+            None => end + 0.3,
+        };
+    }
+    out
+}
+
+fn cue_of(lines: Vec<Vec<(String, f64, f64)>>) -> Cue {
+    let lines: Vec<_> = lines.into_iter().filter(|l| !l.is_empty()).collect();
+    Cue {
+        start: lines[0][0].1,
+        end: lines.last().and_then(|l| l.last()).map_or(0.0, |w| w.2),
+        lines,
+    }
+}
+
+fn ass_time(t: f64) -> String {
+    let cs = (t.max(0.0) * 100.0).round() as u64;
+    format!(
+        "{}:{:02}:{:02}.{:02}",
+        cs / 360_000,
+        cs / 6000 % 60,
+        cs / 100 % 60,
+        cs % 100
+    )
+}
+
+/// ASS override syntax uses `{}` and `\`; they must never reach libass from user text.
+fn clean(word: &str) -> String {
+    word.replace('\\', "/").replace('{', "(").replace('}', ")")
+}
+
+/// Writes the complete ASS script for a `width`×`height` video.
+pub fn ass(
+    preset: SubtitlePreset,
+    sentences: &[SentenceTiming],
+    width: u32,
+    height: u32,
+) -> String {
+    let portrait = height > width;
+    let base = width.min(height) as f64;
+    let (family, bold) = preset.font();
+    let font = family.installed_family();
+    let b = if bold { -1 } else { 0 };
+    let px = |f: f64| (base * f).round() as i64;
+    let margin_h = px(0.06);
+    // Colours are &HAABBGGRR, alpha 00 = opaque.
+    let style = match preset {
+        SubtitlePreset::Classic => format!(
+            "Style: Main,{font},{},&H00FFFFFF,&H00FFFFFF,&H80000000,&H80000000,{b},0,0,0,100,100,0,0,3,{},0,2,{margin_h},{margin_h},{},1",
+            px(0.05), px(0.012), (height as f64 * 0.06).round()
+        ),
+        SubtitlePreset::Modern => format!(
+            "Style: Main,{font},{},&H00FFFFFF,&H00FFFFFF,&H00000000,&H64000000,{b},0,0,0,100,100,0,0,1,{},{},2,{margin_h},{margin_h},{},1",
+            px(0.056), px(0.004).max(2), px(0.002).max(1), (height as f64 * 0.24).round()
+        ),
+        SubtitlePreset::Bold => format!(
+            "Style: Main,{font},{},&H00FFFFFF,&H00FFFFFF,&H00000000,&H80000000,{b},0,0,0,100,100,1,0,1,{},{},5,{margin_h},{margin_h},0,1",
+            px(0.085), px(0.006).max(2), px(0.003).max(1)
+        ),
+        SubtitlePreset::Karaoke => format!(
+            "Style: Main,{font},{},&H0000D7FF,&H00FFFFFF,&H00000000,&H80000000,{b},0,0,0,100,100,0,0,1,{},{},2,{margin_h},{margin_h},{},1",
+            px(0.058), px(0.004).max(2), px(0.002).max(1), (height as f64 * 0.08).round()
+        ),
+    };
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        "[Script Info]\nScriptType: v4.00+\nPlayResX: {width}\nPlayResY: {height}\nWrapStyle: 2\nScaledBorderAndShadow: yes\n\n\
+         [V4+ Styles]\nFormat: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding\n\
+         {style}\n\n[Events]\nFormat: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n"
+    );
+    for cue in cues(sentences, preset.max_chars(portrait)) {
+        let text = match preset {
+            SubtitlePreset::Karaoke => {
+                // \k durations in centiseconds; each word lights up when it is spoken.
+                let mut t = String::new();
+                let mut clock = cue.start;
+                for (li, line) in cue.lines.iter().enumerate() {
+                    if li > 0 {
+                        t.push_str("\\N");
+                    }
+                    for (wi, (w, ws, we)) in line.iter().enumerate() {
+                        // Any pause before the word is folded into its highlight time.
+                        let cs = ((we.max(*ws) - clock) * 100.0).round().max(1.0) as i64;
+                        clock = *we;
+                        let sep = if wi > 0 { " " } else { "" };
+                        let _ = write!(t, "{sep}{{\\k{cs}}}{}", clean(w));
+                    }
+                }
+                t
+            }
+            SubtitlePreset::Bold => clean(&cue.text().to_uppercase()).replace('\n', "\\N"),
+            _ => clean(&cue.text()).replace('\n', "\\N"),
+        };
+        let _ = writeln!(
+            s,
+            "Dialogue: 0,{},{},Main,,0,0,0,,{text}",
+            ass_time(cue.start),
+            ass_time(cue.end)
+        );
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use peakreel_speech::WordTiming;
+
+    fn sentence(text: &str, start: f64, end: f64) -> SentenceTiming {
+        let ws: Vec<&str> = text.split_whitespace().collect();
+        let spans = peakreel_speech::text::estimate_word_spans(&ws, start, end);
+        SentenceTiming {
+            text: text.into(),
+            start,
+            end,
+            words: ws
+                .iter()
+                .zip(spans)
+                .map(|(w, (s, e))| WordTiming {
+                    word: w.to_string(),
+                    start: s,
+                    end: e,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn cues_respect_line_length_and_two_lines() {
+        let long = "This generous family home offers four bright bedrooms, a renovated kitchen with an island, a sunny garden with mature trees and a quiet street close to every school.";
+        for max in [42, 28] {
+            let cs = cues(&[sentence(long, 0.5, 9.5)], max);
+            assert!(cs.len() >= 2);
+            for c in &cs {
+                assert!(c.lines.len() <= 2);
+                for line in c.text().lines() {
+                    assert!(line.chars().count() <= max, "{line:?} > {max}");
+                }
+                assert!(c.end > c.start);
+            }
+            // All words kept, in order.
+            let joined: Vec<String> = cs.iter().map(|c| c.text().replace('\n', " ")).collect();
+            assert_eq!(joined.join(" "), long);
+        }
+    }
+
+    #[test]
+    fn each_sentence_starts_a_cue_and_cues_do_not_overlap() {
+        let cs = cues(
+            &[
+                sentence("Welcome home.", 0.5, 1.5),
+                sentence("Enjoy it.", 1.8, 2.6),
+            ],
+            42,
+        );
+        assert_eq!(cs.len(), 2);
+        assert_eq!(cs[0].end, cs[1].start, "short pause is bridged");
+        assert!((cs[1].end - 2.9).abs() < 1e-9);
+    }
+
+    #[test]
+    fn ass_times_and_presets() {
+        assert_eq!(ass_time(3723.456), "1:02:03.46");
+        let s = [sentence("A bright {home} here.", 0.5, 2.0)];
+        let k = ass(SubtitlePreset::Karaoke, &s, 1920, 1080);
+        assert!(k.contains("{\\k"), "{k}");
+        assert!(k.contains("(home)"), "braces never reach libass");
+        let b = ass(SubtitlePreset::Bold, &s, 1080, 1920);
+        assert!(b.contains("A BRIGHT"));
+        assert!(b.contains("PlayResY: 1920"));
+        let c = ass(SubtitlePreset::Classic, &s, 1920, 1080);
+        assert!(c.contains(",3,"), "classic uses an opaque box");
+        assert!(c.contains("Dialogue: 0,0:00:00.50,"));
+    }
+}

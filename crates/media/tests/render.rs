@@ -1,0 +1,483 @@
+//! Real renders, inspected with ffprobe and ffmpeg. Test-profile renders (640×360) keep the
+//! suite fast; one full 1080p render checks the delivery format end to end.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use image::{Rgb, RgbImage, Rgba, RgbaImage};
+use peakreel_media::probe::Probe;
+use peakreel_media::{
+    render, FontFamily, Mode, Orientation, Position, Profile, RenderEnv, RenderJob, Stage,
+    SubtitlePreset, TextOverlay, VoiceProfile, Watermark,
+};
+use peakreel_speech::{EspeakEngine, Speech};
+use peakreel_types::Code;
+
+/// The shared test photos: `PEAKREEL_TESTDATA` or `shared/testdata` beside the repository.
+fn photos() -> Vec<PathBuf> {
+    let dir = std::env::var_os("PEAKREEL_TESTDATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata"))
+        .join("photos");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("test photos in {}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "jpg") && !p.to_string_lossy().contains("portrait")
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn solid(dir: &Path, name: &str, rgb: [u8; 3], w: u32, h: u32) -> PathBuf {
+    let p = dir.join(name);
+    RgbImage::from_pixel(w, h, Rgb(rgb)).save(&p).unwrap();
+    p
+}
+
+/// espeak-ng only, so the suite behaves the same with or without Piper installed.
+fn env_espeak(temp_root: &Path) -> RenderEnv {
+    RenderEnv {
+        speech: Speech::new(None, EspeakEngine::default()),
+        ffmpeg: "ffmpeg".into(),
+        ffprobe: "ffprobe".into(),
+        temp_root: Some(temp_root.to_path_buf()),
+    }
+}
+
+fn job(images: Vec<PathBuf>, script: &str, out_dir: &Path) -> RenderJob {
+    RenderJob {
+        images,
+        script: script.into(),
+        voice: VoiceProfile::espeak("en-us+f3"),
+        orientation: Orientation::Landscape,
+        mode: Mode::Sequential,
+        subtitle: None,
+        watermark: None,
+        text: None,
+        avatar: None,
+        music: false,
+        seed: 7,
+        profile: Profile::Test,
+        time_limit: Duration::from_secs(300),
+        output: out_dir.join("out.mp4"),
+        cover: out_dir.join("cover.jpg"),
+    }
+}
+
+fn probe(p: &Path) -> Probe {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-print_format",
+            "json",
+            "-show_format",
+            "-show_streams",
+        ])
+        .arg(p)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    Probe::parse(&out.stdout).unwrap()
+}
+
+/// One RGB frame at `t` seconds.
+fn frame(p: &Path, t: f64, w: u32, h: u32) -> RgbImage {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-ss", &format!("{t:.3}"), "-i"])
+        .arg(p)
+        .args(["-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    RgbImage::from_raw(w, h, out.stdout).expect("one full frame")
+}
+
+fn mean(img: &RgbImage, x0: u32, y0: u32, x1: u32, y1: u32) -> [f64; 3] {
+    let mut s = [0.0; 3];
+    let mut n = 0.0;
+    for y in y0..y1 {
+        for x in x0..x1 {
+            let p = img.get_pixel(x, y);
+            for c in 0..3 {
+                s[c] += p[c] as f64;
+            }
+            n += 1.0;
+        }
+    }
+    s.map(|v| v / n)
+}
+
+fn close(a: [f64; 3], b: [u8; 3], tol: f64) -> bool {
+    (0..3).all(|i| (a[i] - b[i] as f64).abs() <= tol)
+}
+
+/// Integrated loudness (LUFS) and true peak (dBTP) by ffmpeg's EBU R128 meter.
+fn loudness(p: &Path) -> (f64, f64) {
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostats", "-i"])
+        .arg(p)
+        .args(["-map", "0:a", "-af", "ebur128=peak=true", "-f", "null", "-"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let summary = &err[err.rfind("Summary:").expect("ebur128 summary")..];
+    let grab = |key: &str| -> f64 {
+        let i = summary.find(key).unwrap() + key.len();
+        summary[i..]
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    (grab("I:"), grab("Peak:"))
+}
+
+fn audio_rms(p: &Path) -> f64 {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(p)
+        .args(["-map", "0:a", "-ac", "1", "-f", "s16le", "-"])
+        .output()
+        .unwrap();
+    let s: Vec<f64> = out
+        .stdout
+        .chunks_exact(2)
+        .map(|c| i16::from_le_bytes([c[0], c[1]]) as f64 / 32768.0)
+        .collect();
+    (s.iter().map(|v| v * v).sum::<f64>() / s.len() as f64).sqrt()
+}
+
+fn assert_empty(dir: &Path) {
+    let left: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(left.is_empty(), "temporary files left behind: {left:?}");
+}
+
+fn assert_delivery_format(p: &Probe, w: u32, h: u32) {
+    let v = p.video().unwrap();
+    assert_eq!((v.width, v.height), (Some(w), Some(h)));
+    assert_eq!(v.codec_name.as_deref(), Some("h264"));
+    assert_eq!(v.profile.as_deref(), Some("High"));
+    assert_eq!(v.pix_fmt.as_deref(), Some("yuv420p"));
+    assert_eq!(v.frame_rate(), Some(30.0));
+    let a = p.audio().unwrap();
+    assert_eq!(a.codec_name.as_deref(), Some("aac"));
+    assert_eq!(a.sample_rate_hz(), Some(48_000));
+    assert_eq!(a.channels, Some(2));
+}
+
+/// `+faststart`: the `moov` box comes before `mdat`.
+fn assert_faststart(path: &Path) {
+    let bytes = std::fs::read(path).unwrap();
+    let find = |tag: &[u8]| bytes.windows(4).position(|w| w == tag).unwrap();
+    assert!(
+        find(b"moov") < find(b"mdat"),
+        "moov after mdat: no faststart"
+    );
+}
+
+const SHORT: &str = "Welcome to this bright family home. Every room is full of light!";
+
+const COLOURS: [[u8; 3]; 6] = [
+    [220, 40, 40],
+    [40, 200, 60],
+    [40, 70, 220],
+    [230, 210, 40],
+    [200, 60, 200],
+    [40, 200, 210],
+];
+
+#[tokio::test]
+async fn sequential_order_subtitles_and_watermark() {
+    let tmp = tempfile::tempdir().unwrap();
+    let temp_root = tempfile::tempdir().unwrap();
+    let imgs: Vec<PathBuf> = COLOURS
+        .iter()
+        .enumerate()
+        .map(|(i, c)| solid(tmp.path(), &format!("c{i}.png"), *c, 400, 300))
+        .collect();
+    let logo = tmp.path().join("logo.png");
+    RgbaImage::from_pixel(100, 100, Rgba([255, 255, 255, 255]))
+        .save(&logo)
+        .unwrap();
+    let mut j = job(imgs, SHORT, tmp.path());
+    j.subtitle = Some(SubtitlePreset::Classic);
+    j.watermark = Some(Watermark {
+        path: logo,
+        position: Position::TopRight,
+        size_pct: 10,
+        opacity_pct: 100,
+    });
+    let stages = Mutex::new(Vec::new());
+    let out = render(&j, &env_espeak(temp_root.path()), &|s, p| {
+        stages.lock().unwrap().push((s, p))
+    })
+    .await
+    .unwrap();
+    assert_empty(temp_root.path());
+
+    // Duration: narration plus 0.5 s lead and 1.5 s tail.
+    let first = out.sentences.first().unwrap();
+    let last = out.sentences.last().unwrap();
+    assert!((first.start - 0.5).abs() < 0.01);
+    let expected = last.end + 1.5;
+    let p = probe(&out.video_path);
+    assert!(
+        (p.duration_seconds().unwrap() - expected).abs() <= 0.25,
+        "{} vs {expected}",
+        p.duration_seconds().unwrap()
+    );
+    assert!((out.duration_seconds - expected).abs() <= 0.25);
+    assert_delivery_format(&p, 640, 360);
+    assert_faststart(&out.video_path);
+
+    // Scene k shows image k: sample each scene's middle, away from overlays.
+    let d = out.duration_seconds;
+    for (k, c) in COLOURS.iter().enumerate() {
+        let t = (k as f64 + 0.5) * d / COLOURS.len() as f64;
+        let f = frame(&out.video_path, t, 640, 360);
+        let m = mean(&f, 200, 60, 440, 200);
+        assert!(
+            close(m, *c, 30.0),
+            "scene {k} at {t:.2}s shows {m:?}, expected {c:?}"
+        );
+    }
+
+    // Watermark: a white square in the top-right corner, nowhere in the top-left.
+    let f = frame(&out.video_path, 0.1, 640, 360);
+    let wm = mean(&f, 640 - 14 - 50, 14 + 5, 640 - 14 - 10, 14 + 50);
+    assert!(close(wm, [255, 255, 255], 25.0), "top-right {wm:?}");
+    assert!(close(mean(&f, 20, 20, 60, 60), COLOURS[0], 30.0));
+
+    // Subtitles: the bottom band changes when a sentence is spoken (same picture: the
+    // images are solid, so panning changes nothing).
+    let mid_first = (first.start + first.end) / 2.0;
+    let silent = frame(&out.video_path, 0.15, 640, 360);
+    let spoken = frame(&out.video_path, mid_first, 640, 360);
+    let band = |f: &RgbImage| mean(f, 100, 300, 540, 345);
+    let (a, b) = (band(&silent), band(&spoken));
+    let diff: f64 = (0..3).map(|i| (a[i] - b[i]).abs()).sum();
+    assert!(diff > 20.0, "subtitle band unchanged: {a:?} vs {b:?}");
+    // The top of the frame is untouched by subtitles.
+    let top = |f: &RgbImage| mean(f, 100, 100, 500, 150);
+    assert!(COLOURS.iter().any(|c| close(top(&spoken), *c, 30.0)));
+
+    // Cover is the first frame as a JPEG of the output size.
+    let cover = image::open(&out.cover_path).unwrap();
+    assert_eq!((cover.width(), cover.height()), (640, 360));
+
+    let stages = stages.into_inner().unwrap();
+    assert_eq!(stages.last(), Some(&(Stage::Encoding, 100)));
+    assert!(stages.iter().any(|s| s.0 == Stage::Narration));
+}
+
+#[tokio::test]
+async fn portrait_karaoke_music_avatar_and_text() {
+    let tmp = tempfile::tempdir().unwrap();
+    let temp_root = tempfile::tempdir().unwrap();
+    let imgs: Vec<PathBuf> = photos().into_iter().take(6).collect();
+    let avatar = solid(tmp.path(), "face.png", [250, 250, 250], 200, 200);
+    let mut j = job(imgs, SHORT, tmp.path());
+    j.orientation = Orientation::Portrait;
+    j.mode = Mode::Artistic;
+    j.music = true;
+    j.subtitle = Some(SubtitlePreset::Karaoke);
+    j.avatar = Some(avatar);
+    j.text = Some(TextOverlay {
+        content: "Open house Sunday".into(),
+        color: [255, 200, 0],
+        font: FontFamily::PlayfairDisplay,
+        size_px: 60,
+        position: Position::TopCenter,
+    });
+    let out = render(&j, &env_espeak(temp_root.path()), &|_, _| {})
+        .await
+        .unwrap();
+    assert_empty(temp_root.path());
+    let p = probe(&out.video_path);
+    assert_delivery_format(&p, 360, 640);
+    let expected = out.sentences.last().unwrap().end + 1.5;
+    assert!((p.duration_seconds().unwrap() - expected).abs() <= 0.25);
+
+    let (i, tp) = loudness(&out.video_path);
+    assert!((i + 16.0).abs() <= 1.0, "integrated loudness {i} LUFS");
+    assert!(tp <= -1.0, "true peak {tp} dBTP");
+    assert!(audio_rms(&out.video_path) > 0.02);
+
+    // The avatar (white disc) sits in the lower-left corner once the narration runs, and
+    // is not there during the lead-in.
+    let d = (360.0 * 0.22) as u32 & !1;
+    let m = (360.0f64 * 0.04).round() as u32;
+    let (cx, cy) = (m + d / 2, 640 - m - d / 2);
+    let during = frame(&out.video_path, out.sentences[0].end, 360, 640);
+    let centre = mean(&during, cx - 8, cy - 8, cx + 8, cy + 8);
+    assert!(
+        close(centre, [250, 250, 250], 20.0),
+        "avatar centre {centre:?}"
+    );
+    let before = frame(&out.video_path, 0.0, 360, 640);
+    assert!(!close(
+        mean(&before, cx - 8, cy - 8, cx + 8, cy + 8),
+        [250, 250, 250],
+        20.0
+    ));
+}
+
+/// Music ducking: with music the quiet tail still has sound; without it, it is silent.
+#[tokio::test]
+async fn music_fills_the_tail_under_the_voice() {
+    let tmp = tempfile::tempdir().unwrap();
+    let temp_root = tempfile::tempdir().unwrap();
+    let imgs: Vec<PathBuf> = photos().into_iter().skip(8).take(3).collect();
+    let mut j = job(imgs, "A quiet street.", tmp.path());
+    j.music = true;
+    let out = render(&j, &env_espeak(temp_root.path()), &|_, _| {})
+        .await
+        .unwrap();
+    // Two seconds around the end of speech: music is audible in the tail.
+    let tail_start = out.sentences[0].end + 0.3;
+    let o = Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-ss",
+            &format!("{tail_start}"),
+            "-t",
+            "0.6",
+            "-i",
+        ])
+        .arg(&out.video_path)
+        .args(["-map", "0:a", "-ac", "1", "-f", "s16le", "-"])
+        .output()
+        .unwrap();
+    let s: Vec<f64> = o
+        .stdout
+        .chunks_exact(2)
+        .map(|c| i16::from_le_bytes([c[0], c[1]]) as f64 / 32768.0)
+        .collect();
+    let rms = (s.iter().map(|v| v * v).sum::<f64>() / s.len().max(1) as f64).sqrt();
+    assert!(rms > 0.005, "tail rms {rms}");
+}
+
+#[tokio::test]
+async fn corrupt_image_is_image_processing_failed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let temp_root = tempfile::tempdir().unwrap();
+    let bad = tmp.path().join("broken.jpg");
+    let mut bytes = std::fs::read(&photos()[0]).unwrap();
+    bytes.truncate(600);
+    std::fs::write(&bad, bytes).unwrap();
+    let mut imgs = photos()[..2].to_vec();
+    imgs.push(bad);
+    let j = job(imgs, SHORT, tmp.path());
+    let err = render(&j, &env_espeak(temp_root.path()), &|_, _| {})
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::ImageProcessingFailed, "{err}");
+    assert!(err.to_string().contains("image 2"), "{err}");
+    assert!(err.to_string().contains("broken.jpg"), "{err}");
+    assert_empty(temp_root.path());
+    assert!(!j.output.exists());
+}
+
+#[tokio::test]
+async fn failing_tts_is_tts_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let temp_root = tempfile::tempdir().unwrap();
+    let mut env = env_espeak(temp_root.path());
+    env.speech = Speech::new(None, EspeakEngine::with_program("/bin/false"));
+    let j = job(photos()[..2].to_vec(), SHORT, tmp.path());
+    let err = render(&j, &env, &|_, _| {}).await.unwrap_err();
+    assert_eq!(err.code(), Code::TtsError);
+    assert!(err.to_string().contains("espeak-ng"), "{err}");
+    assert_empty(temp_root.path());
+    assert!(!j.output.exists());
+}
+
+#[tokio::test]
+async fn time_limit_is_service_timeout_and_cleans_up() {
+    let tmp = tempfile::tempdir().unwrap();
+    let temp_root = tempfile::tempdir().unwrap();
+    let mut j = job(photos()[..6].to_vec(), SHORT, tmp.path());
+    j.profile = Profile::Full;
+    j.time_limit = Duration::from_millis(1500);
+    let started = std::time::Instant::now();
+    let err = render(&j, &env_espeak(temp_root.path()), &|_, _| {})
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::ServiceTimeout, "{err}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_empty(temp_root.path());
+    assert!(!j.output.exists());
+    let part = tmp.path().join("out.mp4.part");
+    assert!(!part.exists());
+}
+
+#[tokio::test]
+async fn missing_overlay_font_or_logo_fail_typed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let temp_root = tempfile::tempdir().unwrap();
+    let mut j = job(photos()[..2].to_vec(), SHORT, tmp.path());
+    j.watermark = Some(Watermark {
+        path: tmp.path().join("no-such-logo.png"),
+        position: Position::Center,
+        size_pct: 20,
+        opacity_pct: 50,
+    });
+    let err = render(&j, &env_espeak(temp_root.path()), &|_, _| {})
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::ImageProcessingFailed);
+    assert!(err.to_string().contains("watermark"), "{err}");
+    assert_empty(temp_root.path());
+}
+
+/// The one full-size render: 1080p landscape with every overlay, checked end to end.
+#[tokio::test]
+async fn full_hd_render() {
+    let tmp = tempfile::tempdir().unwrap();
+    let temp_root = tempfile::tempdir().unwrap();
+    let logo = tmp.path().join("logo.png");
+    RgbaImage::from_pixel(200, 80, Rgba([20, 20, 20, 255]))
+        .save(&logo)
+        .unwrap();
+    let imgs: Vec<PathBuf> = photos().into_iter().step_by(4).take(6).collect();
+    let script = "Welcome to a light filled family home on a quiet, leafy street. The open kitchen flows into a sunny dining room. Upstairs, three calm bedrooms wait, and the garden is ready for long summer evenings.";
+    let mut j = job(imgs, script, tmp.path());
+    j.profile = Profile::Full;
+    j.mode = Mode::Standard;
+    j.music = true;
+    j.subtitle = Some(SubtitlePreset::Classic);
+    j.watermark = Some(Watermark {
+        path: logo,
+        position: Position::BottomRight,
+        size_pct: 12,
+        opacity_pct: 80,
+    });
+    let out = render(&j, &env_espeak(temp_root.path()), &|_, _| {})
+        .await
+        .unwrap();
+    assert_empty(temp_root.path());
+    let p = probe(&out.video_path);
+    assert_delivery_format(&p, 1920, 1080);
+    assert_faststart(&out.video_path);
+    let expected = out.sentences.last().unwrap().end + 1.5;
+    assert!((p.duration_seconds().unwrap() - expected).abs() <= 0.25);
+    let (i, tp) = loudness(&out.video_path);
+    assert!((i + 16.0).abs() <= 1.0, "integrated loudness {i} LUFS");
+    assert!(tp <= -1.0, "true peak {tp} dBTP");
+    let cover = image::open(&out.cover_path).unwrap();
+    assert_eq!((cover.width(), cover.height()), (1920, 1080));
+}
