@@ -766,3 +766,37 @@ fn inspect_image_file_checks_local_files() {
     ));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn silent_host_hits_the_connect_timeout() {
+    let env = env().await;
+    // Accepts TCP, then never says a word: the TLS handshake cannot finish.
+    let mute = tokio::net::TcpListener::bind("127.0.0.2:0").await.unwrap();
+    let port = mute.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = mute.accept().await {
+            held.push(s);
+        }
+    });
+    let mut p = test_policy(&env);
+    p.connect_timeout = Duration::from_millis(500);
+    let c = client_with(p, resolver());
+    let t = Instant::now();
+    let e = c
+        .fetch_image(&format!("https://127.0.0.2:{port}/a.jpg"))
+        .await
+        .unwrap_err();
+    assert!(t.elapsed() < Duration::from_secs(2));
+    assert!(
+        matches!(
+            e,
+            FetchError::Timeout {
+                timeout_ms: 500,
+                stage: TimeoutStage::Connect
+            }
+        ),
+        "{e:?}"
+    );
+    assert_eq!(e.code(), Code::ImageTimeout);
+}
