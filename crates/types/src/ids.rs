@@ -112,8 +112,14 @@ mod tests {
     #[test]
     fn malformed_keys_are_rejected() {
         assert_eq!(parse_api_key("vpk_live_short"), None);
-        assert_eq!(parse_api_key("vpk_prod_0123456789abcdef0123456789abcdef"), None);
-        assert_eq!(parse_api_key("vpk_live_0123456789abcdef0123456789abcde!"), None);
+        assert_eq!(
+            parse_api_key("vpk_prod_0123456789abcdef0123456789abcdef"),
+            None
+        );
+        assert_eq!(
+            parse_api_key("vpk_live_0123456789abcdef0123456789abcde!"),
+            None
+        );
         assert!(!is_task_id("task_tooshort"));
         assert!(!is_voice_id("EXAVITQu4vr4xnSDxMa-"));
     }

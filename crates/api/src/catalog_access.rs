@@ -1,0 +1,108 @@
+//! Voice and avatar visibility rules shared by the create routes and the catalogue routes.
+
+use crate::auth::Caller;
+use crate::error::Failure;
+use crate::state::AppState;
+use crate::views::{rfc3339, unix_now};
+use peakreel_store::{AvatarRecord, VoiceRecord};
+use peakreel_types::{ApiError, Code};
+use serde_json::json;
+
+fn voice_not_found(voice_id: &str) -> ApiError {
+    ApiError::new(
+        Code::VoiceNotFound,
+        format!("No voice {voice_id} exists. List voices with GET /v1/voices."),
+    )
+    .with_details(json!({ "voice_id": voice_id }))
+}
+
+/// A voice the caller may use: public, or its own account's in the same key mode.
+/// Another mode's voice of the same account is invisible (not found), another account's
+/// is `VOICE_ACCESS_DENIED`, and an expired one `VOICE_EXPIRED`.
+pub async fn check_voice(
+    state: &AppState,
+    caller: &Caller,
+    voice_id: &str,
+) -> Result<VoiceRecord, Failure> {
+    let voice = state
+        .store
+        .get_voice(voice_id)
+        .await?
+        .ok_or_else(|| voice_not_found(voice_id))?;
+    if let Some(owner) = &voice.owner {
+        if owner.account_id != caller.account.id {
+            return Err(ApiError::new(
+                Code::VoiceAccessDenied,
+                "This voice belongs to another account; use a public voice or one of yours.",
+            )
+            .with_details(json!({ "voice_id": voice_id }))
+            .into());
+        }
+        if owner.mode != caller.key.mode {
+            return Err(voice_not_found(voice_id).into());
+        }
+    }
+    if let Some(expired_at) = voice.expires_at.filter(|&t| t <= unix_now()) {
+        return Err(ApiError::new(
+            Code::VoiceExpired,
+            "This custom voice has expired. Create it again or choose another voice.",
+        )
+        .with_details(json!({ "voice_id": voice_id, "expired_at": rfc3339(expired_at) }))
+        .into());
+    }
+    Ok(voice)
+}
+
+fn avatar_not_found(avatar_id: &str) -> ApiError {
+    ApiError::new(
+        Code::AvatarNotFound,
+        format!("No avatar {avatar_id} exists. List avatars with GET /v1/avatars."),
+    )
+    .with_details(json!({ "avatar_id": avatar_id }))
+}
+
+pub async fn check_avatar(
+    state: &AppState,
+    caller: &Caller,
+    avatar_id: &str,
+) -> Result<AvatarRecord, Failure> {
+    let avatar = state
+        .store
+        .get_avatar(avatar_id)
+        .await?
+        .ok_or_else(|| avatar_not_found(avatar_id))?;
+    if let Some(owner) = &avatar.owner {
+        if owner.account_id != caller.account.id {
+            return Err(ApiError::new(
+                Code::AvatarAccessDenied,
+                "This avatar belongs to another account; use a public avatar or one of yours.",
+            )
+            .with_details(json!({ "avatar_id": avatar_id }))
+            .into());
+        }
+        if owner.mode != caller.key.mode {
+            return Err(avatar_not_found(avatar_id).into());
+        }
+    }
+    Ok(avatar)
+}
+
+/// A signed URL for the avatar's stored image; `AVATAR_URL_ERROR` when the image is not
+/// in storage (so a task is never accepted with a presenter that cannot be drawn).
+pub async fn avatar_image_url(state: &AppState, avatar: &AvatarRecord) -> Result<String, Failure> {
+    let path = state.config.media_dir.join(&avatar.image_path);
+    let readable = !avatar.image_path.contains("..")
+        && tokio::fs::metadata(&path)
+            .await
+            .is_ok_and(|m| m.is_file() && m.len() > 0);
+    if !readable {
+        tracing::error!(avatar_id = %avatar.id, "avatar image missing from storage");
+        return Err(ApiError::new(Code::AvatarUrlError, "The avatar's image could not be read from storage. Retry later or choose another avatar.")
+            .with_details(json!({ "avatar_id": avatar.id }))
+            .into());
+    }
+    Ok(state.signer.sign(
+        &avatar.image_path,
+        unix_now() + state.config.file_url_ttl_secs,
+    ))
+}

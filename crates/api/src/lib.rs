@@ -1,0 +1,52 @@
+//! The HTTP face of PeakReel: the axum router with its handlers, the auth extractor,
+//! strict JSON bodies, request ids, per-key rate limits and the error envelope.
+
+mod auth;
+mod body;
+mod catalog_access;
+pub mod error;
+pub mod openapi;
+mod routes;
+pub mod signing;
+mod state;
+pub mod views;
+
+pub use state::{ApiConfig, AppState};
+
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use utoipa::OpenApi;
+
+pub fn router(state: AppState) -> Router {
+    let openapi = openapi::ApiDoc::openapi();
+    let routes = Router::new()
+        .route("/health", get(routes::health::health))
+        .route("/openapi.json", get(move || async move { Json(openapi) }))
+        .route(
+            "/v1/real-estate/narrated-slideshow",
+            post(routes::create::narrated_slideshow),
+        )
+        .route(
+            "/v1/real-estate/living-property",
+            post(routes::create::living_property),
+        )
+        .route("/v1/tasks", get(routes::tasks::list_tasks))
+        .route("/v1/tasks/{task_id}", get(routes::tasks::get_task))
+        .route("/v1/voices", get(routes::catalog::list_voices))
+        .route("/v1/voices/{voice_id}", get(routes::catalog::get_voice))
+        .route("/v1/avatars", get(routes::catalog::list_avatars))
+        .route("/v1/avatars/{avatar_id}", get(routes::catalog::get_avatar))
+        .route("/v1/account", get(routes::account::get_account))
+        .route("/v1/files/{*path}", get(routes::files::download))
+        .fallback(error::not_found)
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            error::panic_response,
+        ))
+        .with_state(state);
+    // `Router::layer` wraps each route separately, inside the step that adds the `Allow`
+    // header to 405 answers; nesting the whole router as the fallback of an outer one puts
+    // the request-id layer outside it, so it sees complete responses.
+    Router::new()
+        .fallback_service(routes)
+        .layer(axum::middleware::from_fn(error::request_id_layer))
+}

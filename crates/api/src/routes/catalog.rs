@@ -1,0 +1,82 @@
+//! Voices and avatars (api.md §5, §5b): public ones plus the caller's own.
+
+use crate::auth::Caller;
+use crate::catalog_access::{avatar_image_url, check_avatar, check_voice};
+use crate::error::Failure;
+use crate::state::AppState;
+use crate::views::{avatar_view, voice_view};
+use axum::extract::{Path, RawQuery, State};
+use axum::Json;
+use peakreel_store::VoiceFilter;
+use peakreel_types::{ApiError, FieldError};
+use serde_json::{json, Value};
+
+#[utoipa::path(get, path = "/v1/voices", tag = "voices",
+    params(("language" = Option<String>, Query), ("gender" = Option<String>, Query)),
+    responses((status = 200, body = crate::openapi::VoiceList)), security(("bearer" = [])))]
+pub async fn list_voices(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, Failure> {
+    let mut filter = VoiceFilter::default();
+    let mut errors = Vec::new();
+    for (key, value) in url::form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes()) {
+        match key.as_ref() {
+            "language" => filter.language = Some(value.into_owned()),
+            "gender" => filter.gender = Some(value.into_owned()),
+            other => errors.push(FieldError::new(
+                other.to_string(),
+                "is not a known query parameter",
+            )),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors).into());
+    }
+    let voices = state.store.list_voices(&caller.owner(), &filter).await?;
+    Ok(Json(
+        json!({ "data": voices.iter().map(voice_view).collect::<Vec<_>>() }),
+    ))
+}
+
+#[utoipa::path(get, path = "/v1/voices/{voice_id}", tag = "voices",
+    params(("voice_id" = String, Path)),
+    responses((status = 200, body = crate::openapi::Voice), (status = 404, body = crate::openapi::ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn get_voice(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(voice_id): Path<String>,
+) -> Result<Json<Value>, Failure> {
+    let voice = check_voice(&state, &caller, &voice_id).await?;
+    Ok(Json(voice_view(&voice)))
+}
+
+#[utoipa::path(get, path = "/v1/avatars", tag = "avatars",
+    responses((status = 200, body = crate::openapi::AvatarList)), security(("bearer" = [])))]
+pub async fn list_avatars(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Value>, Failure> {
+    let avatars = state.store.list_avatars(&caller.owner()).await?;
+    let mut data = Vec::with_capacity(avatars.len());
+    for avatar in &avatars {
+        data.push(avatar_view(avatar, avatar_image_url(&state, avatar).await?));
+    }
+    Ok(Json(json!({ "data": data })))
+}
+
+#[utoipa::path(get, path = "/v1/avatars/{avatar_id}", tag = "avatars",
+    params(("avatar_id" = String, Path)),
+    responses((status = 200, body = crate::openapi::Avatar), (status = 404, body = crate::openapi::ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn get_avatar(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(avatar_id): Path<String>,
+) -> Result<Json<Value>, Failure> {
+    let avatar = check_avatar(&state, &caller, &avatar_id).await?;
+    let url = avatar_image_url(&state, &avatar).await?;
+    Ok(Json(avatar_view(&avatar, url)))
+}

@@ -1,0 +1,154 @@
+//! `POST /v1/real-estate/narrated-slideshow` and `/living-property` (api.md §3, §4), in the
+//! validation order of §3: auth → plan (the `Caller` extractor) → JSON syntax → field
+//! rules → voice and avatar lookup → credits and concurrency (with the insert, in one
+//! transaction) → enqueue.
+
+use crate::auth::Caller;
+use crate::body::read_json_body;
+use crate::catalog_access::{check_avatar, check_voice};
+use crate::error::{current_request_id, Failure};
+use crate::state::AppState;
+use crate::views::{queue_estimate, rfc3339};
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use peakreel_domain::request::parse_create_request;
+use peakreel_domain::{CreateRequest, RequestKind};
+use peakreel_store::{CreateTaskError, NewTask};
+use peakreel_types::{ApiError, Code, FieldError};
+use serde_json::json;
+
+#[utoipa::path(post, path = "/v1/real-estate/narrated-slideshow", tag = "tasks",
+    request_body = crate::openapi::NarratedSlideshowRequest,
+    responses((status = 202, body = crate::openapi::TaskAccepted), (status = "4XX", body = crate::openapi::ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn narrated_slideshow(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Failure> {
+    create(state, caller, headers, body, RequestKind::NarratedSlideshow).await
+}
+
+#[utoipa::path(post, path = "/v1/real-estate/living-property", tag = "tasks",
+    request_body = crate::openapi::LivingPropertyRequest,
+    responses((status = 202, body = crate::openapi::TaskAccepted), (status = "4XX", body = crate::openapi::ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn living_property(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Failure> {
+    create(state, caller, headers, body, RequestKind::LivingProperty).await
+}
+
+async fn create(
+    state: AppState,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Body,
+    kind: RequestKind,
+) -> Result<Response, Failure> {
+    let bytes = read_json_body(&headers, body).await?;
+    let request = parse_create_request(kind, &bytes, caller.livemode(), &state.config.url_policy)?;
+    lookup_voice_and_avatar(&state, &caller, &request).await?;
+
+    let price = if caller.livemode() {
+        request.price(&state.config.prices)
+    } else {
+        0
+    };
+    let task = NewTask {
+        id: peakreel_types::ids::new_task_id(),
+        owner: caller.owner(),
+        key_id: caller.key.id.clone(),
+        kind: kind.as_str().to_string(),
+        request: serde_json::to_value(&request).map_err(|_| ApiError::internal())?,
+        webhook_url: request.webhook_url.clone(),
+        price,
+        concurrency_limit: caller.plan.concurrent_tasks,
+        max_attempts: state.config.max_attempts,
+    };
+    let task = match state.store.create_task(task).await {
+        Ok(task) => task,
+        Err(CreateTaskError::InsufficientCredits { required, balance }) => {
+            return Err(ApiError::new(
+                Code::InsufficientCredits,
+                format!("This task costs {required} credits and the balance is {balance}. Add credits and retry."),
+            )
+            .with_details(json!({ "required": required, "balance": balance }))
+            .into())
+        }
+        Err(CreateTaskError::ConcurrencyLimit { limit, in_flight }) => {
+            return Err(ApiError::new(
+                Code::ConcurrencyLimitExceeded,
+                format!("The {} plan runs at most {limit} tasks at once in this mode. Retry when one finishes.", caller.plan.name),
+            )
+            .with_details(json!({ "limit": limit, "in_flight": in_flight, "plan": caller.plan.name }))
+            .with_retry_after(30)
+            .into())
+        }
+        Err(CreateTaskError::Store(e)) => {
+            // The transaction rolled back: no task, no charge.
+            tracing::error!(request_id = %current_request_id(), error = %e, "could not enqueue task");
+            return Err(ApiError::new(
+                Code::QueueError,
+                "The task could not be queued and nothing was charged. Retry with exponential backoff.",
+            )
+            .into());
+        }
+    };
+
+    let estimate = queue_estimate(&state, &task.id).await.ok().flatten();
+    let location = format!("/v1/tasks/{}", task.id);
+    let mut body = json!({
+        "task_id": task.id,
+        "status": "queued",
+        "created_at": rfc3339(task.created_at),
+        "livemode": caller.livemode(),
+        "credits_charged": task.credits_charged,
+        "request_id": current_request_id(),
+        "_links": { "self": location, "poll_interval_seconds": 30 },
+    });
+    if let Some((position, eta)) = estimate {
+        body["queue_position"] = json!(position);
+        body["estimated_completion"] = json!(rfc3339(eta));
+    }
+    let mut response = (StatusCode::ACCEPTED, Json(body)).into_response();
+    let h = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        h.insert(header::LOCATION, v);
+    }
+    h.insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
+    Ok(response)
+}
+
+async fn lookup_voice_and_avatar(
+    state: &AppState,
+    caller: &Caller,
+    request: &CreateRequest,
+) -> Result<(), Failure> {
+    let voice = check_voice(state, caller, &request.voice_id).await?;
+    if let Some(language) = &request.language {
+        if !voice.languages.iter().any(|l| l == language) {
+            return Err(ApiError::validation(vec![FieldError::new(
+                "voice.language",
+                format!(
+                    "the voice {} does not speak `{language}`; it speaks: {}",
+                    voice.id,
+                    voice.languages.join(", ")
+                ),
+            )])
+            .into());
+        }
+    }
+    if let Some(avatar_id) = &request.avatar_id {
+        let avatar = check_avatar(state, caller, avatar_id).await?;
+        crate::catalog_access::avatar_image_url(state, &avatar).await?;
+    }
+    Ok(())
+}

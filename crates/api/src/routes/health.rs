@@ -1,0 +1,51 @@
+//! `GET /health` (api.md §12): no auth, no rate limit.
+
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde_json::{json, Value};
+
+#[utoipa::path(get, path = "/health", tag = "operations",
+    responses((status = 200, body = crate::openapi::Health), (status = 503, body = crate::openapi::Health)))]
+pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    let database = state.store.ping().await.is_ok();
+    let storage = tokio::fs::metadata(&state.config.media_dir)
+        .await
+        .is_ok_and(|m| m.is_dir());
+    let ffmpeg = program_on_path(&state.config.ffmpeg_program);
+    let speech = program_on_path(&state.config.speech_program);
+    let label = |ok: bool| if ok { "ok" } else { "failing" };
+    let healthy = database && storage && ffmpeg && speech;
+    let status = if healthy {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(json!({
+            "status": if healthy { "ok" } else { "degraded" },
+            "version": env!("CARGO_PKG_VERSION"),
+            "checks": {
+                "database": label(database), "storage": label(storage),
+                "ffmpeg": label(ffmpeg), "speech": label(speech),
+            }
+        })),
+    )
+}
+
+/// Whether `program` is an executable file, looked up on `PATH` unless it has a slash.
+fn program_on_path(program: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let is_exec = |p: &std::path::Path| {
+        p.metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.contains('/') {
+        return is_exec(std::path::Path::new(program));
+    }
+    std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|dir| is_exec(&dir.join(program))))
+        .unwrap_or(false)
+}

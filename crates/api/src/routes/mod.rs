@@ -1,0 +1,6 @@
+pub mod account;
+pub mod catalog;
+pub mod create;
+pub mod files;
+pub mod health;
+pub mod tasks;

@@ -1,0 +1,102 @@
+//! `GET /v1/tasks/{id}` and `GET /v1/tasks` (api.md §6).
+
+use crate::auth::Caller;
+use crate::error::Failure;
+use crate::state::AppState;
+use crate::views::task_view;
+use axum::extract::{Path, RawQuery, State};
+use axum::Json;
+use peakreel_store::{TaskQuery, TaskStatus};
+use peakreel_types::{ApiError, Code, FieldError};
+use serde_json::{json, Value};
+
+#[utoipa::path(get, path = "/v1/tasks/{task_id}", tag = "tasks",
+    params(("task_id" = String, Path, description = "task_ plus 24 characters")),
+    responses((status = 200, body = crate::openapi::Task), (status = 404, body = crate::openapi::ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn get_task(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(task_id): Path<String>,
+) -> Result<Json<Value>, Failure> {
+    let not_found = || {
+        ApiError::new(
+            Code::TaskNotFound,
+            "No task with this id is visible to this key.",
+        )
+        .with_details(json!({ "task_id": task_id }))
+    };
+    if !peakreel_types::ids::is_task_id(&task_id) {
+        return Err(not_found().into());
+    }
+    let task = state
+        .store
+        .get_task(&task_id, &caller.owner())
+        .await?
+        .ok_or_else(not_found)?;
+    Ok(Json(task_view(&state, &task).await?))
+}
+
+#[utoipa::path(get, path = "/v1/tasks", tag = "tasks",
+    params(
+        ("limit" = Option<u32>, Query, description = "1 to 100, default 20"),
+        ("starting_after" = Option<String>, Query, description = "task id of the last item of the previous page"),
+        ("status" = Option<String>, Query, description = "queued, processing, completed or failed"),
+    ),
+    responses((status = 200, body = crate::openapi::TaskList), (status = 400, body = crate::openapi::ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn list_tasks(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, Failure> {
+    let query = parse_list_query(query.as_deref().unwrap_or(""))?;
+    let page = state.store.list_tasks(&caller.owner(), &query).await?;
+    let mut data = Vec::with_capacity(page.tasks.len());
+    for task in &page.tasks {
+        data.push(task_view(&state, task).await?);
+    }
+    Ok(Json(json!({ "data": data, "has_more": page.has_more })))
+}
+
+fn parse_list_query(raw: &str) -> Result<TaskQuery, ApiError> {
+    let mut query = TaskQuery {
+        limit: 20,
+        ..TaskQuery::default()
+    };
+    let mut errors = Vec::new();
+    for (key, value) in url::form_urlencoded::parse(raw.as_bytes()) {
+        match key.as_ref() {
+            "limit" => match value.parse::<u32>() {
+                Ok(n) if (1..=100).contains(&n) => query.limit = n,
+                _ => errors.push(FieldError::new("limit", "must be an integer from 1 to 100")),
+            },
+            "starting_after" => {
+                if peakreel_types::ids::is_task_id(&value) {
+                    query.starting_after = Some(value.into_owned());
+                } else {
+                    errors.push(FieldError::new(
+                        "starting_after",
+                        "must be a task id (task_ plus 24 characters)",
+                    ));
+                }
+            }
+            "status" => match TaskStatus::parse(&value) {
+                Some(s) => query.status = Some(s),
+                None => errors.push(FieldError::new(
+                    "status",
+                    "must be one of: queued, processing, completed, failed",
+                )),
+            },
+            other => errors.push(FieldError::new(
+                other.to_string(),
+                "is not a known query parameter",
+            )),
+        }
+    }
+    if errors.is_empty() {
+        Ok(query)
+    } else {
+        Err(ApiError::validation(errors))
+    }
+}

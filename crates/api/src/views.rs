@@ -1,0 +1,120 @@
+//! Wire shapes of tasks, voices, avatars (api.md §5, §5b, §6).
+
+use crate::state::AppState;
+use peakreel_store::{AvatarRecord, StoreResult, TaskRecord, TaskStatus, VoiceRecord};
+use serde_json::{json, Map, Value};
+
+/// RFC 3339 UTC with `Z`, second precision (api.md §1).
+pub fn rfc3339(unix: i64) -> String {
+    let t =
+        time::OffsetDateTime::from_unix_timestamp(unix).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    t.format(&time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
+    ))
+    .unwrap_or_default()
+}
+
+pub fn unix_now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Seconds one render takes, from the median of recent renders (60 s before any history).
+pub async fn median_render_seconds(state: &AppState) -> StoreResult<i64> {
+    let mut recent = state.store.recent_render_seconds(25).await?;
+    if recent.is_empty() {
+        return Ok(60);
+    }
+    recent.sort_unstable();
+    Ok(recent[recent.len() / 2].max(1))
+}
+
+/// `(queue_position, estimated_completion)` of a queued task.
+pub async fn queue_estimate(state: &AppState, task_id: &str) -> StoreResult<Option<(u32, i64)>> {
+    let Some(position) = state.store.queue_position(task_id).await? else {
+        return Ok(None);
+    };
+    let median = median_render_seconds(state).await?;
+    let workers = i64::from(state.config.workers.max(1));
+    // Position 1 is next: it completes about one render from now.
+    let eta = unix_now() + (i64::from(position) * median + workers - 1) / workers;
+    Ok(Some((position, eta)))
+}
+
+pub async fn task_view(state: &AppState, task: &TaskRecord) -> StoreResult<Value> {
+    let mut v = Map::new();
+    v.insert("task_id".into(), json!(task.id));
+    v.insert("type".into(), json!(task.kind));
+    v.insert("status".into(), json!(task.status.as_str()));
+    v.insert(
+        "livemode".into(),
+        json!(task.owner.mode == peakreel_types::ids::Mode::Live),
+    );
+    v.insert("created_at".into(), json!(rfc3339(task.created_at)));
+    match task.status {
+        TaskStatus::Queued => {
+            if let Some((position, eta)) = queue_estimate(state, &task.id).await? {
+                v.insert("queue_position".into(), json!(position));
+                v.insert("estimated_completion".into(), json!(rfc3339(eta)));
+            }
+        }
+        TaskStatus::Processing => {
+            if let Some(t) = task.started_at {
+                v.insert("started_at".into(), json!(rfc3339(t)));
+            }
+            v.insert("progress".into(), json!(task.progress.unwrap_or(0)));
+            if let Some(stage) = &task.stage {
+                v.insert("stage".into(), json!(stage));
+            }
+        }
+        TaskStatus::Completed | TaskStatus::Failed => {
+            if let Some(t) = task.started_at {
+                v.insert("started_at".into(), json!(rfc3339(t)));
+            }
+            if let Some(t) = task.completed_at {
+                v.insert("completed_at".into(), json!(rfc3339(t)));
+            }
+            if let Some(result) = &task.result {
+                v.insert("result".into(), result.clone());
+            }
+            if let Some(error) = &task.error {
+                v.insert("error".into(), error.clone());
+            }
+        }
+    }
+    Ok(Value::Object(v))
+}
+
+pub fn voice_view(voice: &VoiceRecord) -> Value {
+    let mut v = json!({
+        "voice_id": voice.id,
+        "name": voice.name,
+        "languages": voice.languages,
+        "gender": voice.gender,
+        "accent": voice.accent,
+        "provider": voice.provider,
+        "owner": if voice.owner.is_some() { "account" } else { "public" },
+        "created_at": rfc3339(voice.created_at),
+    });
+    if let Some(t) = voice.expires_at {
+        v["expires_at"] = json!(rfc3339(t));
+    }
+    v
+}
+
+pub fn avatar_view(avatar: &AvatarRecord, image_url: String) -> Value {
+    json!({
+        "avatar_id": avatar.id,
+        "name": avatar.name,
+        "owner": if avatar.owner.is_some() { "account" } else { "public" },
+        "image_url": image_url,
+        "created_at": rfc3339(avatar.created_at),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn timestamps_are_second_precision_utc() {
+        assert_eq!(super::rfc3339(1_767_528_000), "2026-01-04T12:00:00Z");
+    }
+}

@@ -1,0 +1,15 @@
+//! Business rules with no I/O: plans and prices, the public voice and avatar catalogues,
+//! and the validation of create requests (api.md §3–§4). The API and `peakreel render`
+//! both call these functions, so a request is judged the same way everywhere.
+
+pub mod json;
+pub mod plans;
+pub mod request;
+pub mod voices;
+
+pub use plans::{Plan, PlanTable, Prices};
+pub use request::{
+    parse_create_request, CreateRequest, ElementsConfig, FontFamily, ImageInput, ModificationMode,
+    OrchestrationMode, Orientation, Position, RequestKind, RoomType, SubtitlePreset, TestScenario,
+    TextOverlay, UrlPolicy, Watermark,
+};

@@ -1,0 +1,128 @@
+//! Persistence behind traits (design.md: `store`). Handlers and workers see only these
+//! traits; `sqlite::SqliteStore` is the embedded default and a PostgreSQL implementation
+//! can be added beside it without touching callers.
+
+mod model;
+pub mod sqlite;
+
+pub use model::*;
+
+use async_trait::async_trait;
+use peakreel_types::ids::Mode;
+use peakreel_types::{ApiError, Code};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(String),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("conflict: {0}")]
+    Conflict(String),
+}
+
+impl StoreError {
+    pub fn code(&self) -> Code {
+        match self {
+            StoreError::Database(_) => Code::ServiceError,
+            StoreError::NotFound(_) | StoreError::Conflict(_) => Code::InternalError,
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        // The cause is logged by the caller under the request id, never sent to clients.
+        match e.code() {
+            Code::ServiceError => ApiError::service(),
+            _ => ApiError::internal(),
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[async_trait]
+pub trait Accounts: Send + Sync {
+    /// Create an account; `initial_credits` is granted as the first ledger row.
+    async fn create_account(
+        &self,
+        name: &str,
+        plan: &str,
+        initial_credits: i64,
+    ) -> StoreResult<Account>;
+    /// Deleted accounts are returned too (with `deleted_at`), so auth can say `USER_NOT_FOUND`.
+    async fn get_account(&self, id: &str) -> StoreResult<Option<Account>>;
+    async fn set_plan(&self, id: &str, plan: &str) -> StoreResult<()>;
+    async fn delete_account(&self, id: &str) -> StoreResult<()>;
+    async fn grant_credits(&self, id: &str, amount: i64, note: &str) -> StoreResult<i64>;
+    /// Balance after applying a due monthly refresh.
+    async fn balance(&self, id: &str) -> StoreResult<i64>;
+    async fn ledger(&self, id: &str) -> StoreResult<Vec<LedgerEntry>>;
+    async fn in_flight(&self, id: &str, mode: Mode) -> StoreResult<u32>;
+}
+
+#[async_trait]
+pub trait Keys: Send + Sync {
+    async fn create_key(&self, key: NewKey) -> StoreResult<KeyRecord>;
+    async fn find_key_by_hash(&self, hash: &[u8; 32]) -> StoreResult<Option<AuthRecord>>;
+    /// Record use; callers rate-limit this so it is not a write per request.
+    async fn touch_key(&self, key_id: &str, at: i64) -> StoreResult<()>;
+    async fn list_keys(&self, account_id: &str) -> StoreResult<Vec<KeyRecord>>;
+    async fn revoke_key(&self, key_id: &str) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait Catalog: Send + Sync {
+    /// Insert or refresh the public voices and avatars that ship with the server.
+    async fn seed_public(
+        &self,
+        voices: Vec<VoiceRecord>,
+        avatars: Vec<AvatarRecord>,
+    ) -> StoreResult<()>;
+    async fn get_voice(&self, id: &str) -> StoreResult<Option<VoiceRecord>>;
+    async fn list_voices(
+        &self,
+        owner: &Owner,
+        filter: &VoiceFilter,
+    ) -> StoreResult<Vec<VoiceRecord>>;
+    async fn get_avatar(&self, id: &str) -> StoreResult<Option<AvatarRecord>>;
+    async fn list_avatars(&self, owner: &Owner) -> StoreResult<Vec<AvatarRecord>>;
+}
+
+#[async_trait]
+pub trait Tasks: Send + Sync {
+    /// Credit check, concurrency check, charge, task insert and render-job insert in one
+    /// transaction: two simultaneous requests can never overspend or exceed the limit.
+    async fn create_task(&self, task: NewTask) -> Result<TaskRecord, CreateTaskError>;
+    /// A task visible to `owner` (same account and same mode), else `None`.
+    async fn get_task(&self, id: &str, owner: &Owner) -> StoreResult<Option<TaskRecord>>;
+    async fn list_tasks(&self, owner: &Owner, query: &TaskQuery) -> StoreResult<TaskPage>;
+    /// 1-based position among queued tasks (oldest first).
+    async fn queue_position(&self, task_id: &str) -> StoreResult<Option<u32>>;
+    /// Render seconds of the most recent completed tasks, newest first.
+    async fn recent_render_seconds(&self, limit: u32) -> StoreResult<Vec<i64>>;
+}
+
+#[async_trait]
+pub trait JobQueue: Send + Sync {
+    async fn enqueue(&self, job: NewJob) -> StoreResult<i64>;
+    /// Claim the oldest runnable job of `kinds` (queued and due, or running with an expired
+    /// lease) for `owner`, incrementing its attempt.
+    async fn claim(&self, kinds: &[&str], owner: &str, lease_secs: i64)
+        -> StoreResult<Option<Job>>;
+    /// Extend the lease; `false` means the lease was lost and the work must stop.
+    async fn heartbeat(&self, lease: &Lease, lease_secs: i64) -> StoreResult<bool>;
+    /// `false` means the lease was lost and the result was discarded.
+    async fn complete(&self, lease: &Lease) -> StoreResult<bool>;
+    /// Retry at `retry_at`, or fail for good when `None`. Fenced like `complete`.
+    async fn fail(&self, lease: &Lease, error: &str, retry_at: Option<i64>) -> StoreResult<bool>;
+    /// Give the job back untouched (graceful shutdown): runnable again at once.
+    async fn release(&self, lease: &Lease) -> StoreResult<bool>;
+    async fn get_job(&self, id: i64) -> StoreResult<Option<Job>>;
+}
+
+#[async_trait]
+pub trait Store: Accounts + Keys + Catalog + Tasks + JobQueue {
+    async fn ping(&self) -> StoreResult<()>;
+}

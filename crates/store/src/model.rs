@@ -1,0 +1,226 @@
+//! Records passed across the store traits. Times are unix seconds (UTC).
+
+use peakreel_types::ids::Mode;
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub id: String,
+    pub name: String,
+    pub plan: String,
+    pub renewal_day: u8,
+    pub created_at: i64,
+    pub deleted_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerEntry {
+    pub id: i64,
+    pub kind: String,
+    pub amount: i64,
+    pub task_id: Option<String>,
+    pub note: Option<String>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewKey {
+    pub id: String,
+    pub account_id: String,
+    pub mode: Mode,
+    pub key_hash: [u8; 32],
+    pub key_hint: String,
+    pub name: String,
+    pub webhook_secret: String,
+    pub expires_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRecord {
+    pub id: String,
+    pub account_id: String,
+    pub mode: Mode,
+    pub key_hint: String,
+    pub name: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub expires_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+/// What authentication needs in one lookup: the key, its hash and secret, its account.
+#[derive(Debug, Clone)]
+pub struct AuthRecord {
+    pub key: KeyRecord,
+    pub key_hash: [u8; 32],
+    pub webhook_secret: String,
+    pub account: Account,
+}
+
+/// Whose rows a caller may see: one account, in one key mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    pub account_id: String,
+    pub mode: Mode,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct VoiceRecord {
+    pub id: String,
+    /// `None` for public voices.
+    pub owner: Option<Owner>,
+    pub name: String,
+    pub gender: String,
+    pub accent: String,
+    pub languages: Vec<String>,
+    pub provider: String,
+    /// How the speech engines speak this voice (engine-specific JSON).
+    pub engine: Value,
+    pub preview_path: Option<String>,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct VoiceFilter {
+    pub language: Option<String>,
+    pub gender: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AvatarRecord {
+    pub id: String,
+    pub owner: Option<Owner>,
+    pub name: String,
+    pub image_path: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskStatus {
+    Queued,
+    Processing,
+    Completed,
+    Failed,
+}
+
+impl TaskStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskStatus::Queued => "queued",
+            TaskStatus::Processing => "processing",
+            TaskStatus::Completed => "completed",
+            TaskStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "queued" => Some(TaskStatus::Queued),
+            "processing" => Some(TaskStatus::Processing),
+            "completed" => Some(TaskStatus::Completed),
+            "failed" => Some(TaskStatus::Failed),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewTask {
+    pub id: String,
+    pub owner: Owner,
+    pub key_id: String,
+    /// `narrated_slideshow` or `living_property`.
+    pub kind: String,
+    pub request: Value,
+    pub webhook_url: Option<String>,
+    /// Credits to charge; 0 for test keys.
+    pub price: i64,
+    pub concurrency_limit: u32,
+    /// Attempts the render job gets before the task fails.
+    pub max_attempts: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskRecord {
+    pub id: String,
+    pub owner: Owner,
+    pub key_id: String,
+    pub kind: String,
+    pub status: TaskStatus,
+    pub request: Value,
+    pub credits_charged: i64,
+    pub webhook_url: Option<String>,
+    pub progress: Option<u8>,
+    pub stage: Option<String>,
+    pub result: Option<Value>,
+    pub error: Option<Value>,
+    pub created_at: i64,
+    pub started_at: Option<i64>,
+    pub completed_at: Option<i64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateTaskError {
+    #[error("insufficient credits: {required} required, {balance} available")]
+    InsufficientCredits { required: i64, balance: i64 },
+    #[error("concurrency limit {limit} reached ({in_flight} in flight)")]
+    ConcurrencyLimit { limit: u32, in_flight: u32 },
+    #[error(transparent)]
+    Store(#[from] crate::StoreError),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TaskQuery {
+    pub limit: u32,
+    pub starting_after: Option<String>,
+    pub status: Option<TaskStatus>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TaskPage {
+    pub tasks: Vec<TaskRecord>,
+    pub has_more: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub kind: String,
+    pub task_id: Option<String>,
+    pub payload: Value,
+    pub run_at: i64,
+    pub max_attempts: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    pub id: i64,
+    pub kind: String,
+    pub task_id: Option<String>,
+    pub payload: Value,
+    pub status: String,
+    pub attempt: u32,
+    pub max_attempts: u32,
+    pub run_at: i64,
+    pub lease_owner: Option<String>,
+    pub lease_expires_at: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+impl Job {
+    pub fn lease(&self) -> Option<Lease> {
+        Some(Lease {
+            job_id: self.id,
+            attempt: self.attempt,
+            owner: self.lease_owner.clone()?,
+        })
+    }
+}
+
+/// Proof of a claim: every write about a claimed job is fenced by all three fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub job_id: i64,
+    pub attempt: u32,
+    pub owner: String,
+}

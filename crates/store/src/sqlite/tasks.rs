@@ -1,0 +1,176 @@
+//! Tasks. Creation is the one place money moves on the way in, so it is one transaction.
+
+use super::accounts::{balance_tx, refresh_if_due};
+use super::{mode_str, now, parse_json, parse_mode, SqliteStore};
+use crate::{
+    CreateTaskError, NewTask, Owner, StoreResult, TaskPage, TaskQuery, TaskRecord, TaskStatus,
+    Tasks,
+};
+use r2d2_sqlite::rusqlite::{params, OptionalExtension, Row};
+
+pub(crate) const TASK_COLUMNS: &str =
+    "id, account_id, mode, key_id, type, status, request_json, credits_charged,
+     webhook_url, progress, stage, result_json, error_json, created_at, started_at, completed_at";
+
+pub(crate) fn task_from_row(r: &Row) -> r2d2_sqlite::rusqlite::Result<TaskRecord> {
+    let status: String = r.get(5)?;
+    Ok(TaskRecord {
+        id: r.get(0)?,
+        owner: Owner {
+            account_id: r.get(1)?,
+            mode: parse_mode(&r.get::<_, String>(2)?)?,
+        },
+        key_id: r.get(3)?,
+        kind: r.get(4)?,
+        status: TaskStatus::parse(&status).unwrap_or(TaskStatus::Failed),
+        request: parse_json(Some(r.get(6)?))?.unwrap_or_default(),
+        credits_charged: r.get(7)?,
+        webhook_url: r.get(8)?,
+        progress: r.get(9)?,
+        stage: r.get(10)?,
+        result: parse_json(r.get(11)?)?,
+        error: parse_json(r.get(12)?)?,
+        created_at: r.get(13)?,
+        started_at: r.get(14)?,
+        completed_at: r.get(15)?,
+    })
+}
+
+pub const RENDER_JOB: &str = "render";
+
+#[async_trait::async_trait]
+impl Tasks for SqliteStore {
+    async fn create_task(&self, task: NewTask) -> Result<TaskRecord, CreateTaskError> {
+        let plans = self.plans.clone();
+        self.with_tx(move |tx| {
+            let at = now();
+            let account = &task.owner.account_id;
+            let mode = mode_str(task.owner.mode);
+            if task.price > 0 {
+                refresh_if_due(tx, &plans, account, at)?;
+                let balance = balance_tx(tx, account)?;
+                if balance < task.price {
+                    return Err(CreateTaskError::InsufficientCredits { required: task.price, balance });
+                }
+            }
+            let in_flight: u32 = tx.query_row(
+                "SELECT COUNT(*) FROM tasks WHERE account_id = ?1 AND mode = ?2 AND status IN ('queued', 'processing')",
+                params![account, mode],
+                |r| r.get(0),
+            ).map_err(crate::StoreError::from)?;
+            if in_flight >= task.concurrency_limit {
+                return Err(CreateTaskError::ConcurrencyLimit { limit: task.concurrency_limit, in_flight });
+            }
+            tx.execute(
+                "INSERT INTO tasks (id, account_id, mode, key_id, type, status, request_json, credits_charged, webhook_url, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?7, ?8, ?9)",
+                params![task.id, account, mode, task.key_id, task.kind, task.request.to_string(), task.price, task.webhook_url, at],
+            ).map_err(crate::StoreError::from)?;
+            if task.price > 0 {
+                tx.execute(
+                    "INSERT INTO credit_ledger (account_id, kind, amount, task_id, created_at) VALUES (?1, 'charge', ?2, ?3, ?4)",
+                    params![account, -task.price, task.id, at],
+                ).map_err(crate::StoreError::from)?;
+            }
+            tx.execute(
+                "INSERT INTO jobs (kind, task_id, status, max_attempts, run_at, created_at) VALUES (?1, ?2, 'queued', ?3, ?4, ?4)",
+                params![RENDER_JOB, task.id, task.max_attempts, at],
+            ).map_err(crate::StoreError::from)?;
+            Ok(TaskRecord {
+                id: task.id,
+                owner: task.owner,
+                key_id: task.key_id,
+                kind: task.kind,
+                status: TaskStatus::Queued,
+                request: task.request,
+                credits_charged: task.price,
+                webhook_url: task.webhook_url,
+                progress: None,
+                stage: None,
+                result: None,
+                error: None,
+                created_at: at,
+                started_at: None,
+                completed_at: None,
+            })
+        })
+        .await
+    }
+
+    async fn get_task(&self, id: &str, owner: &Owner) -> StoreResult<Option<TaskRecord>> {
+        let (id, owner) = (id.to_string(), owner.clone());
+        self.with_conn(move |c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {TASK_COLUMNS} FROM tasks WHERE id = ?1 AND account_id = ?2 AND mode = ?3"
+            ))?;
+            Ok(stmt
+                .query_row(
+                    params![id, owner.account_id, mode_str(owner.mode)],
+                    task_from_row,
+                )
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn list_tasks(&self, owner: &Owner, query: &TaskQuery) -> StoreResult<TaskPage> {
+        let (owner, query) = (owner.clone(), query.clone());
+        self.with_conn(move |c| {
+            let mode = mode_str(owner.mode);
+            // The cursor must be one of the caller's own tasks; anyone else's id acts as
+            // "no such cursor" and yields an empty page rather than leaking its position.
+            let cursor: Option<i64> = match &query.starting_after {
+                None => None,
+                Some(id) => Some(
+                    c.query_row(
+                        "SELECT seq FROM tasks WHERE id = ?1 AND account_id = ?2 AND mode = ?3",
+                        params![id, owner.account_id, mode],
+                        |r| r.get(0),
+                    )
+                    .optional()?
+                    .unwrap_or(i64::MIN),
+                ),
+            };
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {TASK_COLUMNS} FROM tasks
+                 WHERE account_id = ?1 AND mode = ?2 AND (?3 IS NULL OR seq < ?3) AND (?4 IS NULL OR status = ?4)
+                 ORDER BY seq DESC LIMIT ?5"
+            ))?;
+            let limit = query.limit.max(1);
+            let rows = stmt.query_map(
+                params![owner.account_id, mode, cursor, query.status.map(|s| s.as_str()), limit + 1],
+                task_from_row,
+            )?;
+            let mut tasks = rows.collect::<Result<Vec<_>, _>>()?;
+            let has_more = tasks.len() > limit as usize;
+            tasks.truncate(limit as usize);
+            Ok(TaskPage { tasks, has_more })
+        })
+        .await
+    }
+
+    async fn queue_position(&self, task_id: &str) -> StoreResult<Option<u32>> {
+        let task_id = task_id.to_string();
+        self.with_conn(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT (SELECT COUNT(*) FROM tasks q WHERE q.status = 'queued' AND q.seq <= t.seq)
+                 FROM tasks t WHERE t.id = ?1 AND t.status = 'queued'",
+            )?;
+            Ok(stmt.query_row([task_id], |r| r.get(0)).optional()?)
+        })
+        .await
+    }
+
+    async fn recent_render_seconds(&self, limit: u32) -> StoreResult<Vec<i64>> {
+        self.with_conn(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT completed_at - started_at FROM tasks
+                 WHERE status = 'completed' AND started_at IS NOT NULL AND completed_at IS NOT NULL
+                 ORDER BY completed_at DESC LIMIT ?1",
+            )?;
+            let rows = stmt.query_map([limit], |r| r.get(0))?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+}

@@ -1,0 +1,77 @@
+//! The public catalogue every server starts with: voices (api.md §5) and avatars with
+//! generated placeholder portraits written into storage.
+
+use anyhow::Result;
+use image::{Rgb, RgbImage};
+use peakreel_domain::voices::{PUBLIC_AVATARS, PUBLIC_VOICES};
+use peakreel_store::{AvatarRecord, Store, VoiceRecord};
+use serde_json::json;
+use std::path::Path;
+
+/// A stable creation time for catalogue rows, so their `created_at` never changes.
+const CATALOGUE_CREATED_AT: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
+
+pub async fn seed_catalog(store: &dyn Store, media_dir: &Path) -> Result<()> {
+    let voices = PUBLIC_VOICES
+        .iter()
+        .map(|v| VoiceRecord {
+            id: v.voice_id.to_string(),
+            owner: None,
+            name: v.name.to_string(),
+            gender: v.gender.to_string(),
+            accent: v.accent.to_string(),
+            languages: v.languages.iter().map(|l| l.to_string()).collect(),
+            provider: "local".into(),
+            engine: json!({ "espeak_voice": v.engine.espeak_voice, "rate": v.engine.rate, "pitch": v.engine.pitch }),
+            preview_path: None,
+            created_at: CATALOGUE_CREATED_AT,
+            expires_at: None,
+        })
+        .collect();
+    let mut avatars = Vec::new();
+    for a in PUBLIC_AVATARS {
+        let rel = format!("avatars/public/{}.png", a.avatar_id);
+        let path = media_dir.join(&rel);
+        if !path.is_file() {
+            std::fs::create_dir_all(path.parent().unwrap_or(media_dir))?;
+            let tmp = path.with_extension("png.tmp");
+            placeholder_portrait(a.background).save_with_format(&tmp, image::ImageFormat::Png)?;
+            std::fs::rename(&tmp, &path)?;
+        }
+        avatars.push(AvatarRecord {
+            id: a.avatar_id.to_string(),
+            owner: None,
+            name: a.name.to_string(),
+            image_path: rel,
+            created_at: CATALOGUE_CREATED_AT,
+        });
+    }
+    store.seed_public(voices, avatars).await?;
+    Ok(())
+}
+
+/// A 512×512 head-and-shoulders silhouette on a soft vertical gradient.
+fn placeholder_portrait(background: [u8; 3]) -> RgbImage {
+    const SIZE: u32 = 512;
+    let skin = [224.0, 188.0, 160.0];
+    let shirt = [
+        255.0 - f32::from(background[0]) * 0.5,
+        255.0 - f32::from(background[1]) * 0.5,
+        255.0 - f32::from(background[2]) * 0.5,
+    ];
+    RgbImage::from_fn(SIZE, SIZE, |x, y| {
+        let (fx, fy) = (x as f32 / SIZE as f32, y as f32 / SIZE as f32);
+        let shade = 1.15 - 0.35 * fy;
+        let mut px = background.map(|c| (f32::from(c) * shade).min(255.0));
+        // Head: an ellipse; shoulders: the top of a wide ellipse at the bottom edge.
+        let head = ((fx - 0.5) / 0.17).powi(2) + ((fy - 0.40) / 0.21).powi(2);
+        let body = ((fx - 0.5) / 0.40).powi(2) + ((fy - 1.05) / 0.36).powi(2);
+        if body <= 1.0 {
+            px = shirt;
+        }
+        if head <= 1.0 {
+            px = skin.map(|c| c * (1.0 - 0.12 * head));
+        }
+        Rgb(px.map(|c| c.clamp(0.0, 255.0) as u8))
+    })
+}
