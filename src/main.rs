@@ -8,8 +8,10 @@ mod seed;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use config::{Config, Overrides};
-use peakreel_api::{signing::UrlSigner, ApiConfig, AppState};
+use peakreel_api::{ApiConfig, AppState};
+use peakreel_blobs::{Blobs, UrlSigner};
 use peakreel_domain::UrlPolicy;
+use peakreel_fetch::{FetchPolicy, IpNet, SafeClient};
 use peakreel_store::sqlite::SqliteStore;
 use std::io::Write;
 use std::sync::Arc;
@@ -115,10 +117,11 @@ async fn serve(config: &Config) -> Result<()> {
         tracing::warn!(networks = ?config.allow_network, "--allow-network is on: these ranges pass the SSRF guard (development only)");
     }
     let media_dir = config.media_dir();
-    std::fs::create_dir_all(&media_dir)
-        .with_context(|| format!("cannot create {}", media_dir.display()))?;
+    let blobs = Blobs::local(&media_dir)
+        .with_context(|| format!("cannot open storage {}", media_dir.display()))?;
+    let fetcher = build_fetcher(config)?;
     let store = Arc::new(open_store(config)?);
-    seed::seed_catalog(store.as_ref(), &media_dir)
+    seed::seed_catalog(store.as_ref(), &blobs)
         .await
         .context("cannot seed the public catalogue")?;
     let secret = config::load_or_create_secret(&config.data_dir, "signing.key")?;
@@ -143,12 +146,17 @@ async fn serve(config: &Config) -> Result<()> {
         max_attempts: config.tasks.max_attempts,
         rate_per_second: config.limits.rate_per_second,
         rate_burst: config.limits.rate_burst,
-        media_dir,
         file_url_ttl_secs: config.tasks.file_url_ttl_secs,
         ffmpeg_program: config.programs.ffmpeg.clone(),
         speech_program: config.programs.speech.clone(),
     };
-    let state = AppState::new(store, api_config, UrlSigner::new(secret, &public_url));
+    let state = AppState::new(
+        store,
+        api_config,
+        UrlSigner::new(secret, &public_url),
+        blobs,
+        fetcher,
+    );
     let app = peakreel_api::router(state);
 
     println!("peakreel listening on http://{addr}");
@@ -159,6 +167,25 @@ async fn serve(config: &Config) -> Result<()> {
         .context("server error")?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The SSRF-guarded client (api.md §9). Built once at start so a bad `SSL_CERT_FILE` or
+/// `--allow-network` value stops the server instead of failing requests later.
+fn build_fetcher(config: &Config) -> Result<SafeClient> {
+    let allow_networks = config
+        .allow_network
+        .iter()
+        .map(|cidr| {
+            cidr.parse::<IpNet>()
+                .with_context(|| format!("--allow-network {cidr} is not a CIDR range"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let policy = FetchPolicy {
+        allow_http: config.allow_http,
+        allow_networks,
+        ..FetchPolicy::default()
+    };
+    SafeClient::with_system_resolver(policy).context("cannot build the HTTP client")
 }
 
 async fn shutdown_signal() {

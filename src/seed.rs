@@ -3,15 +3,15 @@
 
 use anyhow::Result;
 use image::{Rgb, RgbImage};
+use peakreel_blobs::Blobs;
 use peakreel_domain::voices::{PUBLIC_AVATARS, PUBLIC_VOICES};
 use peakreel_store::{AvatarRecord, Store, VoiceRecord};
 use serde_json::json;
-use std::path::Path;
 
 /// A stable creation time for catalogue rows, so their `created_at` never changes.
 const CATALOGUE_CREATED_AT: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
 
-pub async fn seed_catalog(store: &dyn Store, media_dir: &Path) -> Result<()> {
+pub async fn seed_catalog(store: &dyn Store, blobs: &Blobs) -> Result<()> {
     let voices = PUBLIC_VOICES
         .iter()
         .map(|v| VoiceRecord {
@@ -31,12 +31,10 @@ pub async fn seed_catalog(store: &dyn Store, media_dir: &Path) -> Result<()> {
     let mut avatars = Vec::new();
     for a in PUBLIC_AVATARS {
         let rel = format!("avatars/public/{}.png", a.avatar_id);
-        let path = media_dir.join(&rel);
-        if !path.is_file() {
-            std::fs::create_dir_all(path.parent().unwrap_or(media_dir))?;
-            let tmp = path.with_extension("png.tmp");
-            placeholder_portrait(a.background).save_with_format(&tmp, image::ImageFormat::Png)?;
-            std::fs::rename(&tmp, &path)?;
+        if !blobs.exists(&rel).await? {
+            let mut png = std::io::Cursor::new(Vec::new());
+            placeholder_portrait(a.background).write_to(&mut png, image::ImageFormat::Png)?;
+            blobs.put(&rel, png.into_inner().into()).await?;
         }
         avatars.push(AvatarRecord {
             id: a.avatar_id.to_string(),

@@ -90,16 +90,20 @@ pub async fn check_avatar(
 /// A signed URL for the avatar's stored image; `AVATAR_URL_ERROR` when the image is not
 /// in storage (so a task is never accepted with a presenter that cannot be drawn).
 pub async fn avatar_image_url(state: &AppState, avatar: &AvatarRecord) -> Result<String, Failure> {
-    let path = state.config.media_dir.join(&avatar.image_path);
-    let readable = !avatar.image_path.contains("..")
-        && tokio::fs::metadata(&path)
-            .await
-            .is_ok_and(|m| m.is_file() && m.len() > 0);
+    let readable = match state.blobs.size(&avatar.image_path).await {
+        Ok(size) => size > 0,
+        Err(e) => {
+            tracing::error!(avatar_id = %avatar.id, error = %e, "avatar image unreadable");
+            false
+        }
+    };
     if !readable {
-        tracing::error!(avatar_id = %avatar.id, "avatar image missing from storage");
-        return Err(ApiError::new(Code::AvatarUrlError, "The avatar's image could not be read from storage. Retry later or choose another avatar.")
-            .with_details(json!({ "avatar_id": avatar.id }))
-            .into());
+        return Err(ApiError::new(
+            Code::AvatarUrlError,
+            "The avatar's image could not be read from storage. Retry later or choose another avatar.",
+        )
+        .with_details(json!({ "avatar_id": avatar.id }))
+        .into());
     }
     Ok(state.signer.sign(
         &avatar.image_path,

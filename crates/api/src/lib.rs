@@ -5,9 +5,9 @@ mod auth;
 mod body;
 mod catalog_access;
 pub mod error;
+mod inputs;
 pub mod openapi;
 mod routes;
-pub mod signing;
 mod state;
 pub mod views;
 

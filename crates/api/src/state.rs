@@ -1,12 +1,12 @@
 //! What every handler shares.
 
-use crate::signing::UrlSigner;
 use governor::{clock::DefaultClock, state::keyed::DefaultKeyedStateStore, Quota, RateLimiter};
+use peakreel_blobs::{Blobs, UrlSigner};
 use peakreel_domain::{PlanTable, Prices, UrlPolicy};
+use peakreel_fetch::SafeClient;
 use peakreel_store::Store;
 use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -23,8 +23,6 @@ pub struct ApiConfig {
     pub max_attempts: u32,
     pub rate_per_second: u32,
     pub rate_burst: u32,
-    /// Directory of the local storage backend (signed file downloads, avatar images).
-    pub media_dir: PathBuf,
     /// Signed file URLs stay valid this long.
     pub file_url_ttl_secs: i64,
     /// Names of the external programs `/health` checks.
@@ -37,13 +35,22 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub config: Arc<ApiConfig>,
     pub signer: Arc<UrlSigner>,
+    pub blobs: Blobs,
+    /// The SSRF-guarded client every remote URL goes through (api.md §9).
+    pub fetcher: SafeClient,
     pub rate_limiter: Arc<KeyRateLimiter>,
     /// When each key's `last_used_at` was last written, so a busy key costs one write a minute.
     pub key_touches: Arc<Mutex<HashMap<String, Instant>>>,
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, config: ApiConfig, signer: UrlSigner) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        config: ApiConfig,
+        signer: UrlSigner,
+        blobs: Blobs,
+        fetcher: SafeClient,
+    ) -> Self {
         let per_second = NonZeroU32::new(config.rate_per_second.max(1)).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(config.rate_burst.max(1)).unwrap_or(NonZeroU32::MIN);
         let quota = Quota::per_second(per_second).allow_burst(burst);
@@ -51,6 +58,8 @@ impl AppState {
             store,
             config: Arc::new(config),
             signer: Arc::new(signer),
+            blobs,
+            fetcher,
             rate_limiter: Arc::new(RateLimiter::keyed(quota)),
             key_touches: Arc::new(Mutex::new(HashMap::new())),
         }

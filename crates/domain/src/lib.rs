@@ -2,11 +2,13 @@
 //! and the validation of create requests (api.md §3–§4). The API and `peakreel render`
 //! both call these functions, so a request is judged the same way everywhere.
 
+pub mod inputs;
 pub mod json;
 pub mod plans;
 pub mod request;
 pub mod voices;
 
+pub use inputs::{resolve_orientation, StoredMedia, TaskInputs, TaskSpec};
 pub use plans::{Plan, PlanTable, Prices};
 pub use request::{
     parse_create_request, CreateRequest, ElementsConfig, FontFamily, ImageInput, ModificationMode,

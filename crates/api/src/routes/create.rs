@@ -7,6 +7,7 @@ use crate::auth::Caller;
 use crate::body::read_json_body;
 use crate::catalog_access::{check_avatar, check_voice};
 use crate::error::{current_request_id, Failure};
+use crate::inputs::fetch_inputs;
 use crate::state::AppState;
 use crate::views::{queue_estimate, rfc3339};
 use axum::body::Body;
@@ -15,7 +16,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use peakreel_domain::request::parse_create_request;
-use peakreel_domain::{CreateRequest, RequestKind};
+use peakreel_domain::{CreateRequest, RequestKind, TaskSpec};
 use peakreel_store::{CreateTaskError, NewTask};
 use peakreel_types::{ApiError, Code, FieldError};
 use serde_json::json;
@@ -56,50 +57,52 @@ async fn create(
     let bytes = read_json_body(&headers, body).await?;
     let request = parse_create_request(kind, &bytes, caller.livemode(), &state.config.url_policy)?;
     lookup_voice_and_avatar(&state, &caller, &request).await?;
-
     let price = if caller.livemode() {
         request.price(&state.config.prices)
     } else {
         0
     };
-    let task = NewTask {
-        id: peakreel_types::ids::new_task_id(),
-        owner: caller.owner(),
-        key_id: caller.key.id.clone(),
-        kind: kind.as_str().to_string(),
-        request: serde_json::to_value(&request).map_err(|_| ApiError::internal())?,
-        webhook_url: request.webhook_url.clone(),
-        price,
-        concurrency_limit: caller.plan.concurrent_tasks,
-        max_attempts: state.config.max_attempts,
-    };
-    let task = match state.store.create_task(task).await {
+
+    // Credits and concurrency are checked before the (slow) fetch so a request that
+    // cannot be accepted fails fast, and checked again in the charging transaction,
+    // which is what makes them exact under concurrency.
+    precheck_credits_and_concurrency(&state, &caller, price).await?;
+    let fetched = fetch_inputs(&state, &request).await?;
+
+    let task_id = peakreel_types::ids::new_task_id();
+    let prefix = format!("tasks/{task_id}");
+    let outcome = async {
+        let inputs = fetched.store(&state, &request, &task_id).await?;
+        let spec = TaskSpec {
+            request: request.clone(),
+            inputs,
+        };
+        let task = NewTask {
+            id: task_id.clone(),
+            owner: caller.owner(),
+            key_id: caller.key.id.clone(),
+            kind: kind.as_str().to_string(),
+            request: serde_json::to_value(&spec).map_err(|_| ApiError::internal())?,
+            webhook_url: request.webhook_url.clone(),
+            price,
+            concurrency_limit: caller.plan.concurrent_tasks,
+            max_attempts: state.config.max_attempts,
+        };
+        state
+            .store
+            .create_task(task)
+            .await
+            .map_err(|e| create_error(e, &caller))
+    }
+    .await;
+    let task = match outcome {
         Ok(task) => task,
-        Err(CreateTaskError::InsufficientCredits { required, balance }) => {
-            return Err(ApiError::new(
-                Code::InsufficientCredits,
-                format!("This task costs {required} credits and the balance is {balance}. Add credits and retry."),
-            )
-            .with_details(json!({ "required": required, "balance": balance }))
-            .into())
-        }
-        Err(CreateTaskError::ConcurrencyLimit { limit, in_flight }) => {
-            return Err(ApiError::new(
-                Code::ConcurrencyLimitExceeded,
-                format!("The {} plan runs at most {limit} tasks at once in this mode. Retry when one finishes.", caller.plan.name),
-            )
-            .with_details(json!({ "limit": limit, "in_flight": in_flight, "plan": caller.plan.name }))
-            .with_retry_after(30)
-            .into())
-        }
-        Err(CreateTaskError::Store(e)) => {
-            // The transaction rolled back: no task, no charge.
-            tracing::error!(request_id = %current_request_id(), error = %e, "could not enqueue task");
-            return Err(ApiError::new(
-                Code::QueueError,
-                "The task could not be queued and nothing was charged. Retry with exponential backoff.",
-            )
-            .into());
+        Err(err) => {
+            // A refused request leaves nothing behind: remove the inputs stored for it.
+            if let Err(e) = state.blobs.delete_prefix(&prefix).await {
+                tracing::error!(request_id = %current_request_id(), error = %e, "could not clean up refused inputs");
+            }
+            return Err(err.into());
         }
     };
 
@@ -125,6 +128,66 @@ async fn create(
     }
     h.insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
     Ok(response)
+}
+
+async fn precheck_credits_and_concurrency(
+    state: &AppState,
+    caller: &Caller,
+    price: i64,
+) -> Result<(), Failure> {
+    let account = &caller.account.id;
+    if price > 0 {
+        let balance = state.store.balance(account).await?;
+        if balance < price {
+            return Err(create_error(
+                CreateTaskError::InsufficientCredits {
+                    required: price,
+                    balance,
+                },
+                caller,
+            )
+            .into());
+        }
+    }
+    let in_flight = state.store.in_flight(account, caller.key.mode).await?;
+    let limit = caller.plan.concurrent_tasks;
+    if in_flight >= limit {
+        return Err(create_error(
+            CreateTaskError::ConcurrencyLimit { limit, in_flight },
+            caller,
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// The one mapping of task-creation refusals to the wire, for the precheck and the
+/// transaction alike.
+fn create_error(err: CreateTaskError, caller: &Caller) -> ApiError {
+    match err {
+        CreateTaskError::InsufficientCredits { required, balance } => ApiError::new(
+            Code::InsufficientCredits,
+            format!("This task costs {required} credits and the balance is {balance}. Add credits and retry."),
+        )
+        .with_details(json!({ "required": required, "balance": balance })),
+        CreateTaskError::ConcurrencyLimit { limit, in_flight } => ApiError::new(
+            Code::ConcurrencyLimitExceeded,
+            format!(
+                "The {} plan runs at most {limit} tasks at once in this mode. Retry when one finishes.",
+                caller.plan.name
+            ),
+        )
+        .with_details(json!({ "limit": limit, "in_flight": in_flight, "plan": caller.plan.name }))
+        .with_retry_after(30),
+        CreateTaskError::Store(e) => {
+            // The transaction rolled back: no task, no charge.
+            tracing::error!(request_id = %current_request_id(), error = %e, "could not enqueue task");
+            ApiError::new(
+                Code::QueueError,
+                "The task could not be queued and nothing was charged. Retry with exponential backoff.",
+            )
+        }
+    }
 }
 
 async fn lookup_voice_and_avatar(

@@ -1,13 +1,14 @@
-//! `GET /v1/files/{path}?expires=&signature=` (api.md §7): signed downloads from the local
-//! storage directory, no API key needed.
+//! `GET /v1/files/{path}?expires=&signature=` (api.md §7): signed downloads from blob
+//! storage, no API key needed, with single HTTP ranges so players can seek.
 
 use crate::error::Failure;
 use crate::state::AppState;
 use crate::views::unix_now;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use peakreel_blobs::BlobError;
 use peakreel_types::{ApiError, Code};
 
 fn forbidden() -> ApiError {
@@ -17,10 +18,58 @@ fn forbidden() -> ApiError {
     )
 }
 
+fn gone() -> ApiError {
+    ApiError::new(
+        Code::NotFound,
+        "This file no longer exists (it may have passed its retention time).",
+    )
+}
+
+fn content_type(path: &str) -> &'static str {
+    match path.rsplit('.').next() {
+        Some("mp4") => "video/mp4",
+        Some("jpg") | Some("jpeg") => "image/jpeg",
+        Some("png") => "image/png",
+        Some("webp") => "image/webp",
+        Some("wav") => "audio/wav",
+        _ => "application/octet-stream",
+    }
+}
+
+/// A single `bytes=a-b`, `bytes=a-` or `bytes=-n` range, clamped to `size`.
+/// `Err(())` means unsatisfiable; `Ok(None)` means "send the whole file".
+fn parse_range(value: &str, size: u64) -> Result<Option<(u64, u64)>, ()> {
+    let Some(spec) = value.trim().strip_prefix("bytes=") else {
+        return Ok(None);
+    };
+    if spec.contains(',') {
+        return Ok(None); // multiple ranges: answer with the whole file, which is allowed
+    }
+    let (start, end) = spec.split_once('-').ok_or(())?;
+    let (start, end) = match (start.trim(), end.trim()) {
+        ("", n) => {
+            let n: u64 = n.parse().map_err(|_| ())?;
+            (size.saturating_sub(n), size.saturating_sub(1))
+        }
+        (a, "") => (a.parse().map_err(|_| ())?, size.saturating_sub(1)),
+        (a, b) => (
+            a.parse().map_err(|_| ())?,
+            b.parse::<u64>()
+                .map_err(|_| ())?
+                .min(size.saturating_sub(1)),
+        ),
+    };
+    if size == 0 || start > end || start >= size {
+        return Err(());
+    }
+    Ok(Some((start, end)))
+}
+
 pub async fn download(
     State(state): State<AppState>,
     Path(path): Path<String>,
     RawQuery(query): RawQuery,
+    headers: HeaderMap,
 ) -> Result<Response, Failure> {
     let (mut expires, mut signature) = (None, None);
     for (k, v) in url::form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes()) {
@@ -33,33 +82,69 @@ pub async fn download(
     let (Some(expires), Some(signature)) = (expires, signature) else {
         return Err(forbidden().into());
     };
-    if path
-        .split('/')
-        .any(|seg| seg.is_empty() || seg == "." || seg == "..")
-        || !state.signer.verify(&path, expires, &signature, unix_now())
-    {
+    if !state.signer.verify(&path, expires, &signature, unix_now()) {
         return Err(forbidden().into());
     }
-    let bytes = match tokio::fs::read(state.config.media_dir.join(&path)).await {
-        Ok(b) => b,
-        Err(_) => {
-            return Err(ApiError::new(
-                Code::NotFound,
-                "This file no longer exists (it may have passed its retention time).",
-            )
-            .into())
+    let storage_error = |e: BlobError| -> Failure {
+        match e {
+            BlobError::NotFound(_) | BlobError::InvalidKey(_) => gone().into(),
+            other => {
+                tracing::error!(error = %other, "file download failed");
+                ApiError::service().into()
+            }
         }
     };
-    let content_type = match path.rsplit('.').next() {
-        Some("mp4") => "video/mp4",
-        Some("jpg") | Some("jpeg") => "image/jpeg",
-        Some("png") => "image/png",
-        Some("wav") => "audio/wav",
-        _ => "application/octet-stream",
+    let size = state.blobs.size(&path).await.map_err(storage_error)?;
+    let range = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| parse_range(v, size))
+        .unwrap_or(Ok(None));
+    let mut response = match range {
+        Err(()) => {
+            let mut r = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                r.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
+            return Ok(r);
+        }
+        Ok(Some((start, end))) => {
+            let bytes = state
+                .blobs
+                .get_range(&path, start, end + 1)
+                .await
+                .map_err(storage_error)?;
+            let mut r = (StatusCode::PARTIAL_CONTENT, Body::from(bytes)).into_response();
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{end}/{size}")) {
+                r.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
+            r
+        }
+        Ok(None) => {
+            Body::from(state.blobs.get(&path).await.map_err(storage_error)?).into_response()
+        }
     };
-    let mut response = Body::from(bytes).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type(&path)),
+    );
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_range;
+
+    #[test]
+    fn ranges_are_clamped_and_validated() {
+        assert_eq!(parse_range("bytes=0-9", 100), Ok(Some((0, 9))));
+        assert_eq!(parse_range("bytes=90-200", 100), Ok(Some((90, 99))));
+        assert_eq!(parse_range("bytes=-10", 100), Ok(Some((90, 99))));
+        assert_eq!(parse_range("bytes=50-", 100), Ok(Some((50, 99))));
+        assert_eq!(parse_range("bytes=100-", 100), Err(()));
+        assert_eq!(parse_range("bytes=9-3", 100), Err(()));
+        assert_eq!(parse_range("items=1-2", 100), Ok(None));
+    }
 }

@@ -10,9 +10,7 @@ use serde_json::{json, Value};
     responses((status = 200, body = crate::openapi::Health), (status = 503, body = crate::openapi::Health)))]
 pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let database = state.store.ping().await.is_ok();
-    let storage = tokio::fs::metadata(&state.config.media_dir)
-        .await
-        .is_ok_and(|m| m.is_dir());
+    let storage = state.blobs.check().await;
     let ffmpeg = program_on_path(&state.config.ffmpeg_program);
     let speech = program_on_path(&state.config.speech_program);
     let label = |ok: bool| if ok { "ok" } else { "failing" };

@@ -1,0 +1,107 @@
+//! The image-fetching step of task creation (api.md §3, §9): every remote URL of the
+//! request goes through the SSRF-guarded client in parallel, the orientation is decided
+//! from the fetched pixels, and the bytes are stored under the task's prefix so rendering
+//! never fetches again.
+
+use crate::state::AppState;
+use bytes::Bytes;
+use peakreel_domain::{resolve_orientation, CreateRequest, StoredMedia, TaskInputs};
+use peakreel_fetch::{FetchedImage, Target};
+use peakreel_types::ApiError;
+
+/// Fetched and checked, not yet stored.
+pub struct FetchedInputs {
+    images: Vec<FetchedImage>,
+    logo: Option<FetchedImage>,
+}
+
+/// Fetch images, logo and check the webhook URL concurrently. When several fail, the
+/// answer is deterministic: images (lowest index first), then the logo, then the webhook.
+pub async fn fetch_inputs(
+    state: &AppState,
+    request: &CreateRequest,
+) -> Result<FetchedInputs, ApiError> {
+    let urls: Vec<String> = request.images.iter().map(|i| i.url.clone()).collect();
+    let fetcher = &state.fetcher;
+    let images = async {
+        fetcher.fetch_images(&urls).await.map_err(|(index, e)| {
+            let url = urls.get(index).cloned().unwrap_or_default();
+            e.into_api_error(&Target::image(index, url))
+        })
+    };
+    let logo_url = request
+        .elements
+        .as_ref()
+        .and_then(|e| e.watermark.as_ref())
+        .map(|w| w.url.clone());
+    let logo = async {
+        match &logo_url {
+            None => Ok(None),
+            Some(url) => fetcher.fetch_image(url).await.map(Some).map_err(|e| {
+                e.into_api_error(&Target::field("elements_config.watermark.url", url.clone()))
+            }),
+        }
+    };
+    let webhook = async {
+        match &request.webhook_url {
+            None => Ok(()),
+            Some(url) => fetcher
+                .check_public_url(url)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.into_api_error(&Target::field("webhook_url", url.clone()))),
+        }
+    };
+    let (images, logo, webhook) = tokio::join!(images, logo, webhook);
+    let images = images?;
+    let logo = logo?;
+    webhook?;
+    Ok(FetchedInputs { images, logo })
+}
+
+impl FetchedInputs {
+    /// Decide the orientation (may refuse with `MIXED_ORIENTATIONS`) and store the bytes
+    /// under `tasks/{task_id}/input/`. On a storage failure the caller deletes the prefix.
+    pub async fn store(
+        self,
+        state: &AppState,
+        request: &CreateRequest,
+        task_id: &str,
+    ) -> Result<TaskInputs, ApiError> {
+        let sizes: Vec<(u32, u32)> = self.images.iter().map(|i| i.info.display_size()).collect();
+        let orientation = resolve_orientation(request.orientation, &sizes)?;
+        let mut stored = Vec::with_capacity(self.images.len());
+        for (i, image) in self.images.into_iter().enumerate() {
+            stored.push(put(state, format!("tasks/{task_id}/input/{i:02}"), image).await?);
+        }
+        let logo = match self.logo {
+            Some(image) => Some(put(state, format!("tasks/{task_id}/input/logo"), image).await?),
+            None => None,
+        };
+        Ok(TaskInputs {
+            orientation,
+            images: stored,
+            logo,
+        })
+    }
+}
+
+async fn put(state: &AppState, stem: String, image: FetchedImage) -> Result<StoredMedia, ApiError> {
+    let ext = image.info.format.extension();
+    let key = format!("{stem}.{ext}");
+    let (width, height) = image.info.display_size();
+    state
+        .blobs
+        .put(&key, Bytes::clone(&image.bytes))
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "could not store a task input");
+            ApiError::service()
+        })?;
+    Ok(StoredMedia {
+        key,
+        format: ext.to_string(),
+        width,
+        height,
+    })
+}
