@@ -338,6 +338,8 @@ mod tests {
             exposure: sharp / 1000.0,
             colourfulness: sharp / 10.0,
             sky_fraction: sky,
+            blue_sky: sky,
+            greenery: 0.0,
             detail_center: detail,
         }
     }
