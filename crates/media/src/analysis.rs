@@ -17,7 +17,7 @@ const GRID: usize = 8;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ImageMetrics {
-    /// Original pixel size.
+    /// Pixel size as displayed (after the EXIF orientation).
     pub width: u32,
     pub height: u32,
     /// Variance of the Laplacian of luma (0..255 scale) on the thumbnail; higher = sharper.
@@ -78,7 +78,20 @@ pub fn decode(path: &Path) -> Result<DynamicImage, String> {
     {
         return Err("truncated JPEG (no end-of-image marker)".into());
     }
-    image::load_from_memory_with_format(&bytes, format).map_err(|e| format!("cannot decode: {e}"))
+    use image::ImageDecoder as _;
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(&bytes));
+    reader.set_format(format);
+    let mut decoder = reader
+        .into_decoder()
+        .map_err(|e| format!("cannot decode: {e}"))?;
+    // ffmpeg applies the EXIF orientation when it reads a still (autorotate), so the
+    // measurements must see the picture the same way up.
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut img = DynamicImage::from_decoder(decoder).map_err(|e| format!("cannot decode: {e}"))?;
+    img.apply_orientation(orientation);
+    Ok(img)
 }
 
 pub fn analyze(img: &DynamicImage) -> ImageMetrics {

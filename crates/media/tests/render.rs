@@ -371,6 +371,53 @@ async fn music_fills_the_tail_under_the_voice() {
     assert!(rms > 0.005, "tail rms {rms}");
 }
 
+/// A JPEG whose pixels are stored sideways with EXIF orientation 6 ("rotate 90° clockwise
+/// to display"): red on the left as stored, so red on top as displayed.
+fn sideways_jpeg(dir: &Path) -> PathBuf {
+    let stored = RgbImage::from_fn(300, 400, |x, _| {
+        if x < 150 {
+            Rgb([220, 30, 30])
+        } else {
+            Rgb([30, 30, 220])
+        }
+    });
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 95)
+        .encode_image(&stored)
+        .unwrap();
+    // APP1 "Exif": little-endian TIFF header, one IFD entry: Orientation (0x0112) = 6.
+    let mut tiff = b"II*\0\x08\0\0\0\x01\0".to_vec();
+    tiff.extend([0x12, 0x01, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0]);
+    let mut app1 = b"Exif\0\0".to_vec();
+    app1.extend(tiff);
+    let len = (app1.len() + 2) as u16;
+    let mut out = vec![0xFF, 0xD8, 0xFF, 0xE1];
+    out.extend(len.to_be_bytes());
+    out.extend(app1);
+    out.extend(&jpeg[2..]);
+    let p = dir.join("sideways.jpg");
+    std::fs::write(&p, out).unwrap();
+    p
+}
+
+#[tokio::test]
+async fn exif_orientation_is_honoured() {
+    let tmp = tempfile::tempdir().unwrap();
+    let temp_root = tempfile::tempdir().unwrap();
+    let img = sideways_jpeg(tmp.path());
+    let m = peakreel_media::analysis::analyze_file(&img).unwrap();
+    assert_eq!((m.width, m.height), (400, 300), "measured as displayed");
+    let j = job(vec![img], "A view.", tmp.path());
+    let out = render(&j, &env_espeak(temp_root.path()), &|_, _| {})
+        .await
+        .unwrap();
+    let f = frame(&out.video_path, 0.5, 640, 360);
+    let top = mean(&f, 100, 20, 540, 120);
+    let bottom = mean(&f, 100, 240, 540, 340);
+    assert!(close(top, [220, 30, 30], 40.0), "top {top:?}");
+    assert!(close(bottom, [30, 30, 220], 40.0), "bottom {bottom:?}");
+}
+
 #[tokio::test]
 async fn corrupt_image_is_image_processing_failed() {
     let tmp = tempfile::tempdir().unwrap();
