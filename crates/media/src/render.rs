@@ -676,7 +676,7 @@ fn build_graph(
         let shadow = (size / 24.0).ceil();
         let _ = writeln!(
             g,
-            "[{cur}]drawtext=fontfile='{}':textfile='text.txt':fontcolor=0x{r:02X}{gg:02X}{b:02X}:fontsize={size}:x={x}:y={y}:shadowx={shadow}:shadowy={shadow}:shadowcolor=black@0.5[vt];",
+            "[{cur}]drawtext=fontfile='{}':textfile='text.txt':expansion=none:fontcolor=0x{r:02X}{gg:02X}{b:02X}:fontsize={size}:x={x}:y={y}:shadowx={shadow}:shadowy={shadow}:shadowcolor=black@0.5[vt];",
             t.font.file(false).display()
         );
         cur = "vt".into();

@@ -72,33 +72,58 @@ impl Cue {
     }
 }
 
+/// Greedy line breaking of word lengths at `width`; returns the number of words per line.
+fn break_lines(lens: &[usize], width: usize) -> Vec<usize> {
+    let mut lines = Vec::new();
+    let (mut len, mut count) = (0usize, 0usize);
+    for &l in lens {
+        let need = if count == 0 { l } else { len + 1 + l };
+        if need > width && count > 0 {
+            lines.push(count);
+            len = l;
+            count = 1;
+        } else {
+            len = need;
+            count += 1;
+        }
+    }
+    if count > 0 {
+        lines.push(count);
+    }
+    lines
+}
+
 /// Breaks sentences into cues. A sentence always starts a new cue; a word longer than a
-/// line gets a line to itself.
+/// line gets a line to itself. Lines are balanced: a sentence that needs three lines at
+/// full width is set in four shorter ones, so no cue is left holding a lone last word.
 pub fn cues(sentences: &[SentenceTiming], max_chars: usize) -> Vec<Cue> {
     let mut out: Vec<Cue> = Vec::new();
     for s in sentences {
-        let mut lines: Vec<Vec<(String, f64, f64)>> = vec![Vec::new()];
-        let mut len = 0usize;
-        for w in &s.words {
-            let wl = w.word.chars().count();
-            let need = if len == 0 { wl } else { len + 1 + wl };
-            if need > max_chars && len > 0 {
-                if lines.len() == 2 {
-                    out.push(cue_of(std::mem::take(&mut lines)));
-                    lines.push(Vec::new());
-                } else {
-                    lines.push(Vec::new());
-                }
-                len = 0;
-            }
-            len = if len == 0 { wl } else { len + 1 + wl };
-            lines
-                .last_mut()
-                .expect("at least one line")
-                .push((w.word.clone(), w.start, w.end));
+        if s.words.is_empty() {
+            continue;
         }
-        if lines.iter().any(|l| !l.is_empty()) {
-            out.push(cue_of(lines));
+        let lens: Vec<usize> = s.words.iter().map(|w| w.word.chars().count()).collect();
+        let full = break_lines(&lens, max_chars).len();
+        let target = if full > 1 { full + full % 2 } else { 1 };
+        let total = lens.iter().sum::<usize>() + lens.len() - 1;
+        let longest = lens.iter().copied().max().unwrap_or(0);
+        let mut width = total.div_ceil(target).max(longest).min(max_chars);
+        while break_lines(&lens, width).len() > target && width < max_chars {
+            width += 1;
+        }
+        let mut words = s.words.iter();
+        let lines: Vec<Vec<(String, f64, f64)>> = break_lines(&lens, width)
+            .into_iter()
+            .map(|n| {
+                words
+                    .by_ref()
+                    .take(n)
+                    .map(|w| (w.word.clone(), w.start, w.end))
+                    .collect()
+            })
+            .collect();
+        for pair in lines.chunks(2) {
+            out.push(cue_of(pair.to_vec()));
         }
     }
     // Hold each cue until the next one if the pause is short, so text does not flicker.
@@ -253,6 +278,27 @@ mod tests {
             let joined: Vec<String> = cs.iter().map(|c| c.text().replace('\n', " ")).collect();
             assert_eq!(joined.join(" "), long);
         }
+    }
+
+    #[test]
+    fn lines_are_balanced_not_orphaned() {
+        let s = "Welcome to a bright family home on a quiet, leafy street.";
+        let cs = cues(&[sentence(s, 0.5, 3.5)], 28);
+        // 57 characters: four lines of about 14, in two full cues, not "street." alone.
+        assert_eq!(cs.len(), 2);
+        assert!(cs.iter().all(|c| c.lines.len() == 2));
+        for c in &cs {
+            for line in c.text().lines() {
+                assert!(line.chars().count() >= 8, "{line:?}");
+            }
+        }
+        // A short sentence stays on one line.
+        assert_eq!(
+            cues(&[sentence("Welcome home.", 0.5, 1.5)], 28)[0]
+                .lines
+                .len(),
+            1
+        );
     }
 
     #[test]
