@@ -41,6 +41,9 @@ pub struct AppState {
     pub rate_limiter: Arc<KeyRateLimiter>,
     /// When each key's `last_used_at` was last written, so a busy key costs one write a minute.
     pub key_touches: Arc<Mutex<HashMap<String, Instant>>>,
+    /// Values that change slowly and are read on hot paths, with when they were computed.
+    pub cached_median_render: Arc<Mutex<Option<(Instant, i64)>>>,
+    pub cached_health: Arc<Mutex<Option<(Instant, bool, serde_json::Value)>>>,
 }
 
 impl AppState {
@@ -62,6 +65,8 @@ impl AppState {
             fetcher,
             rate_limiter: Arc::new(RateLimiter::keyed(quota)),
             key_touches: Arc::new(Mutex::new(HashMap::new())),
+            cached_median_render: Arc::new(Mutex::new(None)),
+            cached_health: Arc::new(Mutex::new(None)),
         }
     }
 }

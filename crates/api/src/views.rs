@@ -19,13 +19,26 @@ pub fn unix_now() -> i64 {
 }
 
 /// Seconds one render takes, from the median of recent renders (60 s before any history).
+/// Recomputed at most every 10 s: it moves slowly and every queued-task read needs it.
 pub async fn median_render_seconds(state: &AppState) -> StoreResult<i64> {
-    let mut recent = state.store.recent_render_seconds(25).await?;
-    if recent.is_empty() {
-        return Ok(60);
+    const FRESH: std::time::Duration = std::time::Duration::from_secs(10);
+    if let Some((at, value)) = *state
+        .cached_median_render
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+    {
+        if at.elapsed() < FRESH {
+            return Ok(value);
+        }
     }
+    let mut recent = state.store.recent_render_seconds(25).await?;
     recent.sort_unstable();
-    Ok(recent[recent.len() / 2].max(1))
+    let median = recent.get(recent.len() / 2).map_or(60, |&m| m.max(1));
+    *state
+        .cached_median_render
+        .lock()
+        .unwrap_or_else(|p| p.into_inner()) = Some((std::time::Instant::now(), median));
+    Ok(median)
 }
 
 /// `(queue_position, estimated_completion)` of a queued task.

@@ -9,28 +9,47 @@ use serde_json::{json, Value};
 #[utoipa::path(get, path = "/health", tag = "operations",
     responses((status = 200, body = crate::openapi::Health), (status = 503, body = crate::openapi::Health)))]
 pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    // Checks touch the database, the storage backend and the filesystem; monitors poll
+    // this route often, so one result serves every caller for a second.
+    const FRESH: std::time::Duration = std::time::Duration::from_secs(1);
+    if let Some((at, healthy, body)) = state
+        .cached_health
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone()
+    {
+        if at.elapsed() < FRESH {
+            return (status_of(healthy), Json(body));
+        }
+    }
     let database = state.store.ping().await.is_ok();
     let storage = state.blobs.check().await;
     let ffmpeg = program_on_path(&state.config.ffmpeg_program);
     let speech = program_on_path(&state.config.speech_program);
     let label = |ok: bool| if ok { "ok" } else { "failing" };
     let healthy = database && storage && ffmpeg && speech;
-    let status = if healthy {
+    let body = json!({
+        "status": if healthy { "ok" } else { "degraded" },
+        "version": env!("CARGO_PKG_VERSION"),
+        "checks": {
+            "database": label(database), "storage": label(storage),
+            "ffmpeg": label(ffmpeg), "speech": label(speech),
+        }
+    });
+    *state
+        .cached_health
+        .lock()
+        .unwrap_or_else(|p| p.into_inner()) =
+        Some((std::time::Instant::now(), healthy, body.clone()));
+    (status_of(healthy), Json(body))
+}
+
+fn status_of(healthy: bool) -> StatusCode {
+    if healthy {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
-    };
-    (
-        status,
-        Json(json!({
-            "status": if healthy { "ok" } else { "degraded" },
-            "version": env!("CARGO_PKG_VERSION"),
-            "checks": {
-                "database": label(database), "storage": label(storage),
-                "ffmpeg": label(ffmpeg), "speech": label(speech),
-            }
-        })),
-    )
+    }
 }
 
 /// Whether `program` is an executable file, looked up on `PATH` unless it has a slash.
