@@ -147,13 +147,9 @@ async fn render_inner(
     }
 
     progress(Stage::Encoding, 0);
-    let part = part_path(&job.output);
-    let result = encode(env, job, dir, &graph, &part, seconds, progress, deadline).await;
-    if let Err(e) = result {
-        let _ = tokio::fs::remove_file(&part).await;
-        return Err(e);
-    }
-    tokio::fs::rename(&part, &job.output).await?;
+    let part = PartFile(part_path(&job.output));
+    encode(env, job, dir, &graph, &part.0, seconds, progress, deadline).await?;
+    tokio::fs::rename(&part.0, &job.output).await?;
 
     Cmd::new(&env.ffmpeg)
         .args(["-hide_banner", "-nostdin", "-v", "error", "-y", "-i"])
@@ -211,6 +207,17 @@ async fn render_inner(
         speech_engine: narration.engine,
         sentences: narration.sentences,
     })
+}
+
+/// The half-written output. Removed when dropped: after an error, and also when the
+/// render future itself is dropped mid-encode (time limit, cancelled task). After the
+/// rename it no longer exists and the removal is a no-op.
+struct PartFile(PathBuf);
+
+impl Drop for PartFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 fn part_path(output: &Path) -> PathBuf {
