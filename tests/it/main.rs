@@ -1,1 +1,12 @@
+//! Integration tests that run the real thing (design.md principle 7): the `peakreel`
+//! binary as a child process on a fresh data directory, driven over HTTP and through its
+//! admin CLI, checked against api.md, errors.md and cli.md.
 
+mod auth;
+mod catalog;
+mod create;
+mod ops;
+mod races;
+mod support;
+mod tasks;
+mod validation;

@@ -7,7 +7,7 @@ use crate::state::AppState;
 use bytes::Bytes;
 use peakreel_domain::{resolve_orientation, CreateRequest, StoredMedia, TaskInputs};
 use peakreel_fetch::{FetchedImage, Target};
-use peakreel_types::ApiError;
+use peakreel_types::{ApiError, Code};
 
 /// Fetched and checked, not yet stored.
 pub struct FetchedInputs {
@@ -49,7 +49,15 @@ pub async fn fetch_inputs(
                 .check_public_url(url)
                 .await
                 .map(|_| ())
-                .map_err(|e| e.into_api_error(&Target::field("webhook_url", url.clone()))),
+                .map_err(|e| {
+                    if e.code() == Code::SsrfBlocked {
+                        e.into_api_error(&Target::field("webhook_url", url.clone()))
+                    } else {
+                        // Not an image: the image-shaped codes would mislead, so this is
+                        // a rule of the `webhook_url` field.
+                        ApiError::field("webhook_url", format!("cannot be used: {e}"))
+                    }
+                }),
         }
     };
     let (images, logo, webhook) = tokio::join!(images, logo, webhook);

@@ -7,6 +7,7 @@ mod catalog_access;
 pub mod error;
 mod inputs;
 pub mod openapi;
+mod path_param;
 mod routes;
 mod state;
 pub mod views;

@@ -275,6 +275,7 @@ impl Modify for BearerAuth {
         crate::routes::catalog::get_avatar,
         crate::routes::account::get_account,
         crate::routes::health::health,
+        crate::routes::files::download,
     ),
     modifiers(&BearerAuth)
 )]

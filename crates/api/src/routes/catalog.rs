@@ -3,9 +3,10 @@
 use crate::auth::Caller;
 use crate::catalog_access::{avatar_image_url, check_avatar, check_voice};
 use crate::error::Failure;
+use crate::path_param::PathParam;
 use crate::state::AppState;
 use crate::views::{avatar_view, voice_view};
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::Json;
 use peakreel_store::VoiceFilter;
 use peakreel_types::{ApiError, FieldError};
@@ -47,7 +48,7 @@ pub async fn list_voices(
 pub async fn get_voice(
     State(state): State<AppState>,
     caller: Caller,
-    Path(voice_id): Path<String>,
+    PathParam(voice_id): PathParam,
 ) -> Result<Json<Value>, Failure> {
     let voice = check_voice(&state, &caller, &voice_id).await?;
     Ok(Json(voice_view(&voice)))
@@ -74,7 +75,7 @@ pub async fn list_avatars(
 pub async fn get_avatar(
     State(state): State<AppState>,
     caller: Caller,
-    Path(avatar_id): Path<String>,
+    PathParam(avatar_id): PathParam,
 ) -> Result<Json<Value>, Failure> {
     let avatar = check_avatar(&state, &caller, &avatar_id).await?;
     let url = avatar_image_url(&state, &avatar).await?;

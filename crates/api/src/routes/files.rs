@@ -2,10 +2,11 @@
 //! storage, no API key needed, with single HTTP ranges so players can seek.
 
 use crate::error::Failure;
+use crate::path_param::PathParam;
 use crate::state::AppState;
 use crate::views::unix_now;
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use peakreel_blobs::BlobError;
@@ -65,9 +66,21 @@ fn parse_range(value: &str, size: u64) -> Result<Option<(u64, u64)>, ()> {
     Ok(Some((start, end)))
 }
 
+#[utoipa::path(get, path = "/v1/files/{path}", tag = "files",
+    params(
+        ("path" = String, Path, description = "storage key from a task result or avatar"),
+        ("expires" = i64, Query, description = "unix seconds after which the link is refused"),
+        ("signature" = String, Query, description = "lowercase hex HMAC-SHA256 of path and expiry"),
+    ),
+    responses(
+        (status = 200, description = "the file", content_type = "application/octet-stream"),
+        (status = 206, description = "the requested byte range"),
+        (status = 403, body = crate::openapi::ErrorEnvelope),
+        (status = 404, body = crate::openapi::ErrorEnvelope),
+    ))]
 pub async fn download(
     State(state): State<AppState>,
-    Path(path): Path<String>,
+    PathParam(path): PathParam,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, Failure> {

@@ -2,9 +2,10 @@
 
 use crate::auth::Caller;
 use crate::error::Failure;
+use crate::path_param::PathParam;
 use crate::state::AppState;
 use crate::views::task_view;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::Json;
 use peakreel_store::{TaskQuery, TaskStatus};
 use peakreel_types::{ApiError, Code, FieldError};
@@ -17,7 +18,7 @@ use serde_json::{json, Value};
 pub async fn get_task(
     State(state): State<AppState>,
     caller: Caller,
-    Path(task_id): Path<String>,
+    PathParam(task_id): PathParam,
 ) -> Result<Json<Value>, Failure> {
     let not_found = || {
         ApiError::new(
