@@ -42,12 +42,22 @@ pub struct TaskSettings {
     pub max_attempts: u32,
     pub result_retention_days: u32,
     pub file_url_ttl_secs: i64,
+    /// A claimed job's lease; a crashed worker's task is picked up after this long.
+    pub lease_secs: i64,
+    pub render_time_limit_secs: u64,
+    /// How long running renders may finish after SIGTERM before they are released.
+    pub shutdown_grace_secs: u64,
+    /// First retry delay of a transient render failure (doubled per attempt).
+    pub retry_backoff_secs: u64,
+    /// How often expired result files are deleted.
+    pub retention_sweep_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Programs {
     pub ffmpeg: String,
+    pub ffprobe: String,
     pub speech: String,
 }
 
@@ -86,6 +96,11 @@ impl Default for TaskSettings {
             max_attempts: 3,
             result_retention_days: 7,
             file_url_ttl_secs: 24 * 3600,
+            lease_secs: 60,
+            render_time_limit_secs: 900,
+            shutdown_grace_secs: 60,
+            retry_backoff_secs: 10,
+            retention_sweep_secs: 300,
         }
     }
 }
@@ -94,6 +109,7 @@ impl Default for Programs {
     fn default() -> Self {
         Programs {
             ffmpeg: "ffmpeg".into(),
+            ffprobe: "ffprobe".into(),
             speech: "espeak-ng".into(),
         }
     }

@@ -1,9 +1,14 @@
-//! `peakreel`: the one binary (cli.md). `serve` runs the API (and, from the workers issue
-//! on, the render workers); `admin` manages accounts and keys on the same database.
+//! `peakreel`: the one binary (cli.md). `serve` runs the API and the render workers in
+//! one process; `api` and `worker` are its two halves; `admin` manages accounts and keys
+//! on the same database; `render` renders a request locally without a server.
 
 mod admin;
 mod config;
+mod job;
+mod render_cmd;
+mod sample;
 mod seed;
+mod worker;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -31,10 +36,14 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Migrate the database if needed, then serve the API.
+    /// Migrate the database if needed, then serve the API and the render workers.
     Serve,
     /// Serve the API only (no render workers in this process).
     Api,
+    /// Run render workers only (no API).
+    Worker,
+    /// Render a request JSON to an MP4 locally, validated exactly as the API would.
+    Render(render_cmd::RenderArgs),
     /// Apply database migrations and exit.
     Migrate,
     /// Accounts, plans, credits and keys.
@@ -59,6 +68,7 @@ fn main() -> std::process::ExitCode {
                 .unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -82,7 +92,10 @@ fn main() -> std::process::ExitCode {
 async fn run(cli: Cli) -> Result<()> {
     let config = Config::load(&cli.overrides)?;
     match cli.command {
-        Command::Serve | Command::Api => serve(&config).await,
+        Command::Serve => serve(&config, Role::Both).await,
+        Command::Api => serve(&config, Role::Api).await,
+        Command::Worker => serve(&config, Role::Worker).await,
+        Command::Render(args) => render_cmd::run(args).await,
         Command::Migrate => {
             open_store(&config)?;
             println!(
@@ -109,7 +122,14 @@ pub fn open_store(config: &Config) -> Result<SqliteStore> {
         .with_context(|| format!("cannot open the database {}", path.display()))
 }
 
-async fn serve(config: &Config) -> Result<()> {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Both,
+    Api,
+    Worker,
+}
+
+async fn serve(config: &Config, role: Role) -> Result<()> {
     if config.allow_http {
         tracing::warn!("--allow-http is on: http:// URLs are accepted (development only)");
     }
@@ -119,54 +139,144 @@ async fn serve(config: &Config) -> Result<()> {
     let media_dir = config.media_dir();
     let blobs = Blobs::local(&media_dir)
         .with_context(|| format!("cannot open storage {}", media_dir.display()))?;
-    let fetcher = build_fetcher(config)?;
     let store = Arc::new(open_store(config)?);
     seed::seed_catalog(store.as_ref(), &blobs)
         .await
         .context("cannot seed the public catalogue")?;
-    let secret = config::load_or_create_secret(&config.data_dir, "signing.key")?;
 
-    let listener = tokio::net::TcpListener::bind(&config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
-    let addr = listener.local_addr()?;
-    let public_url = config
-        .public_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{addr}"));
-    let api_config = ApiConfig {
-        plans: config.plan_table(),
-        prices: config.prices,
-        url_policy: UrlPolicy {
-            allow_http: config.allow_http,
-            allow_local_files: false,
-            staging_enabled: false,
-        },
-        workers: config.workers().max(1),
-        max_attempts: config.tasks.max_attempts,
-        rate_per_second: config.limits.rate_per_second,
-        rate_burst: config.limits.rate_burst,
-        file_url_ttl_secs: config.tasks.file_url_ttl_secs,
-        ffmpeg_program: config.programs.ffmpeg.clone(),
-        speech_program: config.programs.speech.clone(),
+    // One signal for everything: the API stops accepting, workers stop claiming and let
+    // running renders finish within the grace period (design.md principle 9).
+    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let workers = match role {
+        Role::Api => 0,
+        Role::Both | Role::Worker => config.workers(),
     };
-    let state = AppState::new(
-        store,
-        api_config,
-        UrlSigner::new(secret, &public_url),
-        blobs,
-        fetcher,
-    );
-    let app = peakreel_api::router(state);
+    let mut background = Vec::new();
+    if workers > 0 {
+        let mut env = peakreel_media::RenderEnv::detect().await;
+        env.ffmpeg = config.programs.ffmpeg.clone().into();
+        env.ffprobe = config.programs.ffprobe.clone().into();
+        let env = Arc::new(env);
+        let settings = worker::WorkerSettings {
+            lease_secs: config.tasks.lease_secs.max(3),
+            render_time_limit: std::time::Duration::from_secs(config.tasks.render_time_limit_secs),
+            retention_secs: i64::from(config.tasks.result_retention_days) * 86_400,
+            shutdown_grace: std::time::Duration::from_secs(config.tasks.shutdown_grace_secs),
+            poll_interval: std::time::Duration::from_secs(2),
+            retry_backoff: std::time::Duration::from_secs(config.tasks.retry_backoff_secs),
+        };
+        let samples = Arc::new(tokio::sync::Mutex::new(()));
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());
+        for i in 0..workers {
+            let w = Arc::new(worker::Worker {
+                store: store.clone(),
+                blobs: blobs.clone(),
+                env: env.clone(),
+                settings: settings.clone(),
+                wake: wake.clone(),
+                shutdown: shutdown_rx.clone(),
+                samples: samples.clone(),
+            });
+            let name = format!(
+                "{host}-{}-w{i}-{}",
+                std::process::id(),
+                peakreel_types::ids::random_alphanumeric(6)
+            );
+            background.push(tokio::spawn(w.run(name)));
+        }
+        background.push(tokio::spawn(retention_loop(
+            store.clone(),
+            blobs.clone(),
+            std::time::Duration::from_secs(config.tasks.retention_sweep_secs.max(1)),
+            shutdown_rx.clone(),
+        )));
+        tracing::info!(workers, "render workers started");
+    }
 
-    println!("peakreel listening on http://{addr}");
-    std::io::stdout().flush().ok();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("server error")?;
+    if role == Role::Worker {
+        println!("peakreel worker running ({workers} workers)");
+        std::io::stdout().flush().ok();
+        shutdown_signal().await;
+        let _ = shutdown_tx.send(true);
+    } else {
+        let fetcher = build_fetcher(config)?;
+        let secret = config::load_or_create_secret(&config.data_dir, "signing.key")?;
+        let listener = tokio::net::TcpListener::bind(&config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let addr = listener.local_addr()?;
+        let public_url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
+        let api_config = ApiConfig {
+            plans: config.plan_table(),
+            prices: config.prices,
+            url_policy: UrlPolicy {
+                allow_http: config.allow_http,
+                allow_local_files: false,
+                staging_enabled: false,
+            },
+            workers: config.workers().max(1),
+            max_attempts: config.tasks.max_attempts,
+            rate_per_second: config.limits.rate_per_second,
+            rate_burst: config.limits.rate_burst,
+            file_url_ttl_secs: config.tasks.file_url_ttl_secs,
+            ffmpeg_program: config.programs.ffmpeg.clone(),
+            speech_program: config.programs.speech.clone(),
+        };
+        let mut state = AppState::new(
+            store,
+            api_config,
+            UrlSigner::new(secret, &public_url),
+            blobs,
+            fetcher,
+        );
+        state.work_notify = wake;
+        let app = peakreel_api::router(state);
+
+        println!("peakreel listening on http://{addr}");
+        std::io::stdout().flush().ok();
+        let signal_tx = shutdown_tx.clone();
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                shutdown_signal().await;
+                let _ = signal_tx.send(true);
+            })
+            .await
+            .context("server error")?;
+    }
+    // Workers finish (or release) their renders within the grace period.
+    let limit = std::time::Duration::from_secs(config.tasks.shutdown_grace_secs + 15);
+    let _ = tokio::time::timeout(limit, futures_join_all(background)).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+async fn futures_join_all(handles: Vec<tokio::task::JoinHandle<()>>) {
+    for h in handles {
+        let _ = h.await;
+    }
+}
+
+async fn retention_loop(
+    store: Arc<SqliteStore>,
+    blobs: Blobs,
+    every: std::time::Duration,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        match worker::retention_sweep(store.as_ref(), &blobs).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(expired = n, "result files past retention deleted"),
+            Err(e) => tracing::error!(error = %format!("{e:#}"), "retention sweep failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
 }
 
 /// The SSRF-guarded client (api.md §9). Built once at start so a bad `SSL_CERT_FILE` or

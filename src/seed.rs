@@ -48,8 +48,9 @@ pub async fn seed_catalog(store: &dyn Store, blobs: &Blobs) -> Result<()> {
     Ok(())
 }
 
-/// A 512×512 head-and-shoulders silhouette on a soft vertical gradient.
-fn placeholder_portrait(background: [u8; 3]) -> RgbImage {
+/// A 512×512 head-and-shoulders silhouette on a soft vertical gradient: the public
+/// avatars' placeholder portrait (they have no photo of a person).
+pub fn placeholder_portrait(background: [u8; 3]) -> RgbImage {
     const SIZE: u32 = 512;
     let skin = [224.0, 188.0, 160.0];
     let shirt = [

@@ -38,6 +38,8 @@ pub struct AppState {
     pub blobs: Blobs,
     /// The SSRF-guarded client every remote URL goes through (api.md §9).
     pub fetcher: SafeClient,
+    /// Wakes an idle render worker when a task is queued (polling is the fallback).
+    pub work_notify: Arc<tokio::sync::Notify>,
     pub rate_limiter: Arc<KeyRateLimiter>,
     /// When each key's `last_used_at` was last written, so a busy key costs one write a minute.
     pub key_touches: Arc<Mutex<HashMap<String, Instant>>>,
@@ -63,6 +65,7 @@ impl AppState {
             signer: Arc::new(signer),
             blobs,
             fetcher,
+            work_notify: Arc::new(tokio::sync::Notify::new()),
             rate_limiter: Arc::new(RateLimiter::keyed(quota)),
             key_touches: Arc::new(Mutex::new(HashMap::new())),
             cached_median_render: Arc::new(Mutex::new(None)),

@@ -87,7 +87,7 @@ pub async fn task_view(state: &AppState, task: &TaskRecord) -> StoreResult<Value
                 v.insert("completed_at".into(), json!(rfc3339(t)));
             }
             if let Some(result) = &task.result {
-                v.insert("result".into(), result.clone());
+                v.insert("result".into(), result_view(state, result));
             }
             if let Some(error) = &task.error {
                 v.insert("error".into(), error.clone());
@@ -95,6 +95,37 @@ pub async fn task_view(state: &AppState, task: &TaskRecord) -> StoreResult<Value
         }
     }
     Ok(Value::Object(v))
+}
+
+/// The stored result names blobs; the wire result carries signed URLs minted now, valid
+/// for the configured time but never past the files' own expiry.
+fn result_view(state: &AppState, stored: &Value) -> Value {
+    let expires_at = stored
+        .get("expires_at")
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
+    let link_expiry = (unix_now() + state.config.file_url_ttl_secs).min(expires_at);
+    let sign = |field: &str| {
+        stored
+            .get(field)
+            .and_then(Value::as_str)
+            .map(|key| state.signer.sign(key, link_expiry))
+    };
+    let width = stored.get("width").and_then(Value::as_u64).unwrap_or(0);
+    let height = stored.get("height").and_then(Value::as_u64).unwrap_or(0);
+    let mut v = json!({
+        "video_url": sign("video_key"),
+        "cover_image_url": sign("cover_key"),
+        "duration_seconds": stored.get("duration_seconds").cloned().unwrap_or(Value::Null),
+        "resolution": format!("{}p", width.min(height)),
+        "width": width,
+        "height": height,
+        "expires_at": rfc3339(expires_at),
+    });
+    if stored.get("expired").and_then(Value::as_bool) == Some(true) {
+        v["expired"] = json!(true);
+    }
+    v
 }
 
 pub fn voice_view(voice: &VoiceRecord) -> Value {

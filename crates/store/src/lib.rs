@@ -10,6 +10,7 @@ pub use model::*;
 use async_trait::async_trait;
 use peakreel_types::ids::Mode;
 use peakreel_types::{ApiError, Code};
+use serde_json::Value;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -122,7 +123,50 @@ pub trait JobQueue: Send + Sync {
     async fn get_job(&self, id: i64) -> StoreResult<Option<Job>>;
 }
 
+/// How workers move a task through its lifecycle. Every call is one transaction fenced
+/// by the render job's lease: `Ok(false)` means the lease was lost (another worker owns
+/// the task now) and nothing was written.
 #[async_trait]
-pub trait Store: Accounts + Keys + Catalog + Tasks + JobQueue {
+pub trait TaskLifecycle: Send + Sync {
+    /// Any task by id (workers act for every account).
+    async fn task_by_id(&self, id: &str) -> StoreResult<Option<TaskRecord>>;
+    /// `queued` → `processing`, setting `started_at` on the first attempt.
+    async fn start_task(&self, task_id: &str, lease: &Lease) -> StoreResult<bool>;
+    async fn set_progress(
+        &self,
+        task_id: &str,
+        lease: &Lease,
+        progress: u8,
+        stage: &str,
+    ) -> StoreResult<bool>;
+    /// → `completed` with `result`; the job is done; a webhook job is queued when the
+    /// task has a webhook URL.
+    async fn complete_task(&self, task_id: &str, lease: &Lease, result: Value)
+        -> StoreResult<bool>;
+    /// → `failed` with `error`, refunding the charge in the same transaction (at most
+    /// once per task); the job fails; a webhook job is queued when the task has one.
+    async fn fail_task(&self, task_id: &str, lease: &Lease, error: Value) -> StoreResult<bool>;
+    /// Back to `queued`, to be retried at `retry_at` (a transient failure).
+    async fn retry_task(
+        &self,
+        task_id: &str,
+        lease: &Lease,
+        error: &str,
+        retry_at: i64,
+    ) -> StoreResult<bool>;
+    /// Back to `queued` at once, the attempt handed back (graceful shutdown).
+    async fn release_task(&self, task_id: &str, lease: &Lease) -> StoreResult<bool>;
+    /// Completed tasks whose files passed `expires_at` and are not yet marked expired.
+    async fn tasks_with_expired_results(
+        &self,
+        now: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<TaskRecord>>;
+    /// Set `result.expired = true` after the files were deleted.
+    async fn mark_result_expired(&self, task_id: &str) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait Store: Accounts + Keys + Catalog + Tasks + JobQueue + TaskLifecycle {
     async fn ping(&self) -> StoreResult<()>;
 }

@@ -106,6 +106,7 @@ async fn create(
         }
     };
 
+    state.work_notify.notify_one();
     let estimate = queue_estimate(&state, &task.id).await.ok().flatten();
     let location = format!("/v1/tasks/{}", task.id);
     let mut body = json!({

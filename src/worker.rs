@@ -1,0 +1,580 @@
+//! Render workers (api.md §6, design.md principles 3 and 9): claim a render job with a
+//! lease, renew it while working, render the task's stored inputs, store the MP4 and
+//! cover, and finish the task with a transaction fenced by the lease. A worker that lost
+//! its lease stops and writes nothing; a crashed worker's job is claimed again when its
+//! lease expires, so an accepted task is never lost and never charged twice.
+
+use crate::job::{render_job, seed_of, JobFiles, JobOptions, VoiceSpec};
+use anyhow::{anyhow, Context, Result};
+use bytes::Bytes;
+use peakreel_blobs::Blobs;
+use peakreel_domain::request::{Orientation as WireOrientation, TestScenario};
+use peakreel_domain::TaskSpec;
+use peakreel_media::{render, Profile, RenderEnv, RenderError, RenderOutput, Stage};
+use peakreel_store::{Job, Lease, Store, TaskRecord, TaskStatus};
+use peakreel_types::{ApiError, Code};
+use serde_json::json;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{watch, Mutex, Notify};
+
+pub const RENDER_JOB: &str = "render";
+
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    pub lease_secs: i64,
+    pub render_time_limit: Duration,
+    pub retention_secs: i64,
+    /// How long running renders may finish after a shutdown signal.
+    pub shutdown_grace: Duration,
+    /// Fallback poll when no notification arrives.
+    pub poll_interval: Duration,
+    /// First retry delay; doubled per attempt.
+    pub retry_backoff: Duration,
+}
+
+pub struct Worker {
+    pub store: Arc<dyn Store>,
+    pub blobs: Blobs,
+    pub env: Arc<RenderEnv>,
+    pub settings: WorkerSettings,
+    pub wake: Arc<Notify>,
+    pub shutdown: watch::Receiver<bool>,
+    /// Test-mode samples are rendered once per orientation; this serialises that.
+    pub samples: Arc<Mutex<()>>,
+}
+
+/// How one job ended, from the worker's point of view.
+enum Outcome {
+    Completed(serde_json::Value),
+    Failed(ApiError),
+    Retry(String),
+}
+
+fn unix_now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+impl Worker {
+    /// Claim and run render jobs until shutdown.
+    pub async fn run(self: Arc<Self>, name: String) {
+        let mut shutdown = self.shutdown.clone();
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            match self
+                .store
+                .claim(&[RENDER_JOB], &name, self.settings.lease_secs)
+                .await
+            {
+                Ok(Some(job)) => {
+                    if let Err(e) = self.process(job).await {
+                        tracing::error!(worker = %name, error = %format!("{e:#}"), "job processing failed");
+                    }
+                    continue;
+                }
+                Ok(None) => {}
+                Err(e) => tracing::error!(worker = %name, error = %e, "claim failed"),
+            }
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(self.settings.poll_interval) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+        tracing::info!(worker = %name, "worker stopped");
+    }
+
+    async fn process(&self, job: Job) -> Result<()> {
+        let lease = job
+            .lease()
+            .ok_or_else(|| anyhow!("claimed job without a lease"))?;
+        let task_id = job
+            .task_id
+            .clone()
+            .ok_or_else(|| anyhow!("render job without a task"))?;
+        let Some(task) = self.store.task_by_id(&task_id).await? else {
+            self.store.fail(&lease, "task is missing", None).await?;
+            return Ok(());
+        };
+        if matches!(task.status, TaskStatus::Completed | TaskStatus::Failed) {
+            // Finished by an earlier attempt whose job update was lost: nothing to do.
+            self.store.complete(&lease).await?;
+            return Ok(());
+        }
+        if job.attempt > job.max_attempts {
+            let err = ApiError::new(
+                Code::ServiceError,
+                "The render failed repeatedly and was given up. The credits were refunded; retry the request later.",
+            );
+            self.store
+                .fail_task(&task_id, &lease, error_json(&err))
+                .await?;
+            return Ok(());
+        }
+        if !self.store.start_task(&task_id, &lease).await? {
+            return Ok(()); // lease lost before we began
+        }
+        tracing::info!(task_id = %task_id, attempt = job.attempt, "render started");
+
+        let (lost_tx, lost_rx) = watch::channel(false);
+        let heartbeat = self.spawn_heartbeat(lease.clone(), lost_tx);
+        let outcome = self.run_with_supervision(&task, &lease, lost_rx).await;
+        heartbeat.abort();
+
+        let written = match outcome {
+            None => return Ok(()), // lease lost or released on shutdown: nothing to write
+            Some(Outcome::Completed(result)) => {
+                self.store.complete_task(&task_id, &lease, result).await?
+            }
+            Some(Outcome::Failed(err)) => {
+                tracing::warn!(task_id = %task_id, code = %err.code, "task failed");
+                self.store
+                    .fail_task(&task_id, &lease, error_json(&err))
+                    .await?
+            }
+            Some(Outcome::Retry(reason)) => {
+                if job.attempt >= job.max_attempts {
+                    let err = ApiError::new(
+                        Code::ServiceError,
+                        "The render failed after several attempts. The credits were refunded; retry the request later.",
+                    );
+                    self.store
+                        .fail_task(&task_id, &lease, error_json(&err))
+                        .await?
+                } else {
+                    let backoff =
+                        self.settings.retry_backoff.as_secs().max(1) << (job.attempt - 1).min(6);
+                    tracing::warn!(task_id = %task_id, attempt = job.attempt, reason = %reason, "render will be retried");
+                    self.store
+                        .retry_task(&task_id, &lease, &reason, unix_now() + backoff as i64)
+                        .await?
+                }
+            }
+        };
+        if !written {
+            tracing::warn!(task_id = %task_id, "lease lost before the result was written; discarded");
+        }
+        Ok(())
+    }
+
+    fn spawn_heartbeat(
+        &self,
+        lease: Lease,
+        lost: watch::Sender<bool>,
+    ) -> tokio::task::JoinHandle<()> {
+        let store = self.store.clone();
+        let lease_secs = self.settings.lease_secs;
+        let every = Duration::from_secs((lease_secs / 3).max(1) as u64);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                match store.heartbeat(&lease, lease_secs).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        let _ = lost.send(true);
+                        return;
+                    }
+                    // A database hiccup is not a lost lease; the next beat may succeed.
+                    Err(e) => tracing::warn!(error = %e, "heartbeat failed"),
+                }
+            }
+        })
+    }
+
+    /// Run the task, stopping early if the lease is lost or shutdown's grace runs out.
+    /// `None` means nothing must be written for this attempt.
+    async fn run_with_supervision(
+        &self,
+        task: &TaskRecord,
+        lease: &Lease,
+        mut lost: watch::Receiver<bool>,
+    ) -> Option<Outcome> {
+        let mut shutdown = self.shutdown.clone();
+        let grace = self.settings.shutdown_grace;
+        let work = self.execute(task, lease);
+        tokio::pin!(work);
+        let shutdown_expired = async {
+            while !*shutdown.borrow() {
+                if shutdown.changed().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            }
+            tokio::time::sleep(grace).await;
+        };
+        tokio::select! {
+            outcome = &mut work => Some(outcome),
+            // (The watch guard must not live across the awaits below.)
+            _ = async { let _ = lost.wait_for(|l| *l).await; } => {
+                tracing::warn!(task_id = %task.id, "lease lost: render abandoned");
+                None
+            }
+            _ = shutdown_expired => {
+                // Dropping the render future kills its processes and removes its files.
+                match self.store.release_task(&task.id, lease).await {
+                    Ok(_) => tracing::info!(task_id = %task.id, "render released for another worker"),
+                    Err(e) => tracing::error!(task_id = %task.id, error = %e, "release failed; the lease will expire"),
+                }
+                None
+            }
+        }
+    }
+
+    async fn execute(&self, task: &TaskRecord, lease: &Lease) -> Outcome {
+        let spec: TaskSpec = match serde_json::from_value(task.request.clone()) {
+            Ok(spec) => spec,
+            Err(e) => {
+                tracing::error!(task_id = %task.id, error = %e, "stored task is unreadable");
+                return Outcome::Failed(ApiError::new(
+                    Code::ServiceError,
+                    "The task's stored request could not be read. The credits were refunded.",
+                ));
+            }
+        };
+        let livemode = task.owner.mode == peakreel_types::ids::Mode::Live;
+        if !livemode {
+            return self.execute_test(task, &spec, lease).await;
+        }
+        let progress = ProgressWriter::spawn(self.store.clone(), task.id.clone(), lease.clone());
+        let result = self.render_task(task, &spec, &progress).await;
+        progress.finish().await;
+        match result {
+            Ok(result) => Outcome::Completed(result),
+            Err(TaskError::Final(err)) => Outcome::Failed(err),
+            Err(TaskError::Transient(reason)) => Outcome::Retry(reason),
+        }
+    }
+
+    async fn render_task(
+        &self,
+        task: &TaskRecord,
+        spec: &TaskSpec,
+        progress: &ProgressWriter,
+    ) -> Result<serde_json::Value, TaskError> {
+        let work = tempfile::Builder::new()
+            .prefix("peakreel-task-")
+            .tempdir()
+            .map_err(|e| TaskError::Transient(format!("temporary directory: {e}")))?;
+        progress.report("fetching", 2);
+        let mut images = Vec::with_capacity(spec.inputs.images.len());
+        for media in &spec.inputs.images {
+            images.push(self.local_file(&media.key, work.path()).await?);
+        }
+        let logo = match &spec.inputs.logo {
+            Some(m) => Some(self.local_file(&m.key, work.path()).await?),
+            None => None,
+        };
+        let avatar = match &spec.request.avatar_id {
+            Some(id) => {
+                let record = self
+                    .store
+                    .get_avatar(id)
+                    .await
+                    .map_err(|e| TaskError::Transient(e.to_string()))?;
+                let Some(record) = record else {
+                    return Err(TaskError::Final(ApiError::new(
+                        Code::AvatarUrlError,
+                        "The avatar was deleted before the render started. The credits were refunded.",
+                    )));
+                };
+                Some(self.local_file(&record.image_path, work.path()).await.map_err(|_| {
+                    TaskError::Final(ApiError::new(
+                        Code::AvatarUrlError,
+                        "The avatar's image could not be read from storage. The credits were refunded.",
+                    ))
+                })?)
+            }
+            None => None,
+        };
+        let voice = self.voice_profile(spec).await?;
+        let job = render_job(
+            &spec.request,
+            JobFiles {
+                images,
+                logo,
+                avatar,
+                output: work.path().join("video.mp4"),
+                cover: work.path().join("cover.jpg"),
+            },
+            JobOptions {
+                orientation: spec.inputs.orientation,
+                voice,
+                seed: seed_of(task.id.as_bytes()),
+                profile: Profile::Full,
+                time_limit: self.settings.render_time_limit,
+            },
+        );
+        let on_progress = |stage: Stage, pct: u8| {
+            let (from, span) = match stage {
+                Stage::Narration => (5.0, 20.0),
+                Stage::Rendering => (25.0, 15.0),
+                Stage::Encoding => (40.0, 55.0),
+            };
+            progress.report(stage.as_str(), (from + span * f64::from(pct) / 100.0) as u8);
+        };
+        let out = render(&job, &self.env, &on_progress)
+            .await
+            .map_err(classify)?;
+        progress.report("uploading", 96);
+        let prefix = format!("tasks/{}/output", task.id);
+        let result = self.store_output(&out, &prefix).await?;
+        Ok(result)
+    }
+
+    /// Store the MP4 and cover and describe them for the task's `result`.
+    async fn store_output(
+        &self,
+        out: &RenderOutput,
+        prefix: &str,
+    ) -> Result<serde_json::Value, TaskError> {
+        let video_key = format!("{prefix}/video.mp4");
+        let cover_key = format!("{prefix}/cover.jpg");
+        for (path, key) in [(&out.video_path, &video_key), (&out.cover_path, &cover_key)] {
+            let bytes = tokio::fs::read(path)
+                .await
+                .map_err(|e| TaskError::Transient(format!("reading the render: {e}")))?;
+            self.blobs
+                .put(key, Bytes::from(bytes))
+                .await
+                .map_err(|e| TaskError::Transient(format!("storing the render: {e}")))?;
+        }
+        Ok(json!({
+            "video_key": video_key,
+            "cover_key": cover_key,
+            "duration_seconds": (out.duration_seconds * 10.0).round() / 10.0,
+            "width": out.width,
+            "height": out.height,
+            "expires_at": unix_now() + self.settings.retention_secs,
+        }))
+    }
+
+    /// A stored blob as a local file (the local backend's own file when possible).
+    async fn local_file(&self, key: &str, dir: &Path) -> Result<std::path::PathBuf, TaskError> {
+        if let Some(path) = self.blobs.local_path(key).filter(|p| p.is_file()) {
+            return Ok(path);
+        }
+        let bytes = self
+            .blobs
+            .get(key)
+            .await
+            .map_err(|e| TaskError::Transient(format!("reading input {key}: {e}")))?;
+        let path = dir.join(key.replace('/', "_"));
+        tokio::fs::write(&path, &bytes)
+            .await
+            .map_err(|e| TaskError::Transient(format!("writing input: {e}")))?;
+        Ok(path)
+    }
+
+    async fn voice_profile(
+        &self,
+        spec: &TaskSpec,
+    ) -> Result<peakreel_media::VoiceProfile, TaskError> {
+        let voice_id = &spec.request.voice_id;
+        let record = self
+            .store
+            .get_voice(voice_id)
+            .await
+            .map_err(|e| TaskError::Transient(e.to_string()))?;
+        let record = record.ok_or_else(|| {
+            TaskError::Final(ApiError::new(
+                Code::TtsError,
+                "The task's voice was deleted before the render. The credits were refunded.",
+            ))
+        })?;
+        if let Some(expired_at) = record.expires_at.filter(|&t| t <= unix_now()) {
+            return Err(TaskError::Final(
+                ApiError::new(
+                    Code::VoiceExpired,
+                    "The task's custom voice expired while the task was queued. The credits were refunded.",
+                )
+                .with_details(json!({ "voice_id": voice_id, "expired_at": peakreel_api::views::rfc3339(expired_at) })),
+            ));
+        }
+        let spec_voice = VoiceSpec::from_record(&record).ok_or_else(|| {
+            TaskError::Final(ApiError::new(
+                Code::TtsError,
+                "The voice has no local engine mapping.",
+            ))
+        })?;
+        Ok(spec_voice.profile(spec.request.language.as_deref()))
+    }
+
+    /// Test mode (api.md §6): the same lifecycle, a watermarked sample instead of a render,
+    /// and `test_scenario` ending the task with the named code.
+    async fn execute_test(&self, task: &TaskRecord, spec: &TaskSpec, lease: &Lease) -> Outcome {
+        let _ = self
+            .store
+            .set_progress(&task.id, lease, 50, "rendering")
+            .await;
+        let scenario_error = |code, message: &str| Outcome::Failed(ApiError::new(code, message));
+        match spec.request.test_scenario {
+            TestScenario::ImageProcessingFailed => {
+                return scenario_error(
+                    Code::ImageProcessingFailed,
+                    "Test scenario: an image could not be processed.",
+                )
+            }
+            TestScenario::TtsError => {
+                return scenario_error(Code::TtsError, "Test scenario: speech synthesis failed.")
+            }
+            TestScenario::ServiceTimeout => {
+                return scenario_error(
+                    Code::ServiceTimeout,
+                    "Test scenario: the render exceeded its time limit.",
+                )
+            }
+            TestScenario::Success => {}
+        }
+        match self.sample(spec.inputs.orientation).await {
+            Ok(result) => Outcome::Completed(result),
+            Err(TaskError::Final(err)) => Outcome::Failed(err),
+            Err(TaskError::Transient(reason)) => Outcome::Retry(reason),
+        }
+    }
+
+    /// The sample video of an orientation: rendered once by the real renderer from
+    /// generated stills, stored, and shared by every test task.
+    async fn sample(&self, orientation: WireOrientation) -> Result<serde_json::Value, TaskError> {
+        let prefix = format!("samples/{}", orientation.as_str());
+        let meta_key = format!("{prefix}/meta.json");
+        let _guard = self.samples.lock().await;
+        let cached = match self.blobs.get(&meta_key).await {
+            Ok(bytes) => serde_json::from_slice::<serde_json::Value>(&bytes).ok(),
+            Err(_) => None,
+        };
+        let meta = match cached {
+            Some(meta) => meta,
+            None => {
+                let sample = crate::sample::render_sample(&self.env, orientation)
+                    .await
+                    .map_err(|e| TaskError::Transient(format!("rendering the sample: {e:#}")))?;
+                let meta = self.store_output(&sample.output, &prefix).await?;
+                // Written last: a crash before this point only means rendering it again.
+                self.blobs
+                    .put(&meta_key, Bytes::from(meta.to_string()))
+                    .await
+                    .map_err(|e| TaskError::Transient(e.to_string()))?;
+                meta
+            }
+        };
+        let mut result = meta;
+        result["expires_at"] = json!(unix_now() + self.settings.retention_secs);
+        result["sample"] = json!(true);
+        Ok(result)
+    }
+}
+
+enum TaskError {
+    /// The task fails with this error (and is refunded).
+    Final(ApiError),
+    /// Worth another attempt (a killed ffmpeg, a storage hiccup).
+    Transient(String),
+}
+
+/// Which render failures end the task and which are retried. Messages shown to the
+/// client name the cause without internal paths.
+fn classify(e: RenderError) -> TaskError {
+    let code = e.code();
+    let final_error = |message: String| TaskError::Final(ApiError::new(code, message));
+    match e {
+        RenderError::Image { index, reason, .. } => TaskError::Final(
+            ApiError::new(
+                Code::ImageProcessingFailed,
+                format!("images[{index}] could not be processed: {reason}. The credits were refunded."),
+            )
+            .with_details(json!({ "index": index, "reason": reason })),
+        ),
+        RenderError::TimedOut(limit) => final_error(format!(
+            "The render exceeded its time limit of {} s. The credits were refunded; try fewer images or a shorter script.",
+            limit.as_secs()
+        )),
+        RenderError::Speech(err) => {
+            tracing::warn!(error = %err, "speech failed");
+            final_error("Speech synthesis failed for this script and voice. The credits were refunded.".into())
+        }
+        other if code == Code::ServiceError => {
+            tracing::warn!(error = %other, "render failed");
+            TaskError::Transient(other.to_string())
+        }
+        other => {
+            tracing::warn!(error = %other, "render failed");
+            final_error("The render failed. The credits were refunded; retry the request later.".into())
+        }
+    }
+}
+
+fn error_json(err: &ApiError) -> serde_json::Value {
+    let mut v = json!({ "code": err.code.as_str(), "message": err.message });
+    if let Some(d) = &err.details {
+        v["details"] = d.clone();
+    }
+    v
+}
+
+/// Writes progress to the task at most twice a second, off the render's path (the
+/// renderer's callback is synchronous).
+struct ProgressWriter {
+    tx: watch::Sender<(String, u8)>,
+    handle: tokio::task::JoinHandle<()>,
+}
+
+impl ProgressWriter {
+    fn spawn(store: Arc<dyn Store>, task_id: String, lease: Lease) -> Self {
+        let (tx, mut rx) = watch::channel(("fetching".to_string(), 0u8));
+        let handle = tokio::spawn(async move {
+            let mut last = (String::new(), 0u8);
+            while rx.changed().await.is_ok() {
+                let now = rx.borrow_and_update().clone();
+                if now != last {
+                    if let Err(e) = store.set_progress(&task_id, &lease, now.1, &now.0).await {
+                        tracing::warn!(error = %e, "progress update failed");
+                    }
+                    last = now;
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        });
+        ProgressWriter { tx, handle }
+    }
+
+    fn report(&self, stage: &str, progress: u8) {
+        self.tx.send_if_modified(|cur| {
+            // Progress never goes backwards within an attempt.
+            let next = progress.max(cur.1);
+            if cur.0 != stage || cur.1 != next {
+                *cur = (stage.to_string(), next);
+                true
+            } else {
+                false
+            }
+        });
+    }
+
+    async fn finish(self) {
+        drop(self.tx);
+        let _ = self.handle.await;
+    }
+}
+
+/// Deletes result files past their retention and marks the results expired.
+pub async fn retention_sweep(store: &dyn Store, blobs: &Blobs) -> Result<usize> {
+    let expired = store
+        .tasks_with_expired_results(unix_now(), 100)
+        .await
+        .context("listing expired results")?;
+    let mut count = 0;
+    for task in expired {
+        let sample = task.result.as_ref().and_then(|r| r.get("sample")).is_some();
+        if !sample {
+            blobs
+                .delete_prefix(&format!("tasks/{}", task.id))
+                .await
+                .context("deleting expired files")?;
+        }
+        store.mark_result_expired(&task.id).await?;
+        count += 1;
+    }
+    Ok(count)
+}
