@@ -24,6 +24,7 @@ pub struct Config {
     pub allow_network: Vec<String>,
     pub limits: Limits,
     pub tasks: TaskSettings,
+    pub webhooks: WebhookSettings,
     pub prices: Prices,
     pub plans: Vec<peakreel_domain::Plan>,
     pub programs: Programs,
@@ -55,6 +56,27 @@ pub struct TaskSettings {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// Retry delays after the first attempt, in seconds (api.md §11).
+    pub schedule_secs: Vec<u64>,
+    /// ± fraction of each delay.
+    pub jitter: f64,
+    /// Concurrent deliveries per process.
+    pub senders: u32,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        WebhookSettings {
+            schedule_secs: vec![60, 300, 1800, 7200, 21_600, 43_200, 86_400],
+            jitter: 0.10,
+            senders: 4,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Programs {
     pub ffmpeg: String,
     pub ffprobe: String,
@@ -74,6 +96,7 @@ impl Default for Config {
             allow_network: Vec::new(),
             limits: Limits::default(),
             tasks: TaskSettings::default(),
+            webhooks: WebhookSettings::default(),
             prices: Prices::default(),
             plans: PlanTable::default().plans,
             programs: Programs::default(),

@@ -8,6 +8,7 @@ mod job;
 mod render_cmd;
 mod sample;
 mod seed;
+mod webhook_sender;
 mod worker;
 
 use anyhow::{Context, Result};
@@ -144,6 +145,27 @@ async fn serve(config: &Config, role: Role) -> Result<()> {
         .await
         .context("cannot seed the public catalogue")?;
 
+    // The API binds first so the default public URL can name the real port.
+    let listener = match role {
+        Role::Worker => None,
+        Role::Both | Role::Api => Some(
+            tokio::net::TcpListener::bind(&config.listen)
+                .await
+                .with_context(|| format!("cannot listen on {}", config.listen))?,
+        ),
+    };
+    let addr = match &listener {
+        Some(l) => l.local_addr()?.to_string(),
+        None => config.listen.clone(),
+    };
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
+    let secret = config::load_or_create_secret(&config.data_dir, "signing.key")?;
+    let signer = Arc::new(UrlSigner::new(secret, &public_url));
+    let fetcher = build_fetcher(config)?;
+
     // One signal for everything: the API stops accepting, workers stop claiming and let
     // running renders finish within the grace period (design.md principle 9).
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
@@ -152,6 +174,7 @@ async fn serve(config: &Config, role: Role) -> Result<()> {
         Role::Api => 0,
         Role::Both | Role::Worker => config.workers(),
     };
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());
     let mut background = Vec::new();
     if workers > 0 {
         let mut env = peakreel_media::RenderEnv::detect().await;
@@ -167,7 +190,6 @@ async fn serve(config: &Config, role: Role) -> Result<()> {
             retry_backoff: std::time::Duration::from_secs(config.tasks.retry_backoff_secs),
         };
         let samples = Arc::new(tokio::sync::Mutex::new(()));
-        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());
         for i in 0..workers {
             let w = Arc::new(worker::Worker {
                 store: store.clone(),
@@ -193,59 +215,74 @@ async fn serve(config: &Config, role: Role) -> Result<()> {
         )));
         tracing::info!(workers, "render workers started");
     }
-
-    if role == Role::Worker {
-        println!("peakreel worker running ({workers} workers)");
-        std::io::stdout().flush().ok();
-        shutdown_signal().await;
-        let _ = shutdown_tx.send(true);
-    } else {
-        let fetcher = build_fetcher(config)?;
-        let secret = config::load_or_create_secret(&config.data_dir, "signing.key")?;
-        let listener = tokio::net::TcpListener::bind(&config.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", config.listen))?;
-        let addr = listener.local_addr()?;
-        let public_url = config
-            .public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{addr}"));
-        let api_config = ApiConfig {
-            plans: config.plan_table(),
-            prices: config.prices,
-            url_policy: UrlPolicy {
-                allow_http: config.allow_http,
-                allow_local_files: false,
-                staging_enabled: false,
+    if role != Role::Api {
+        let sender = Arc::new(webhook_sender::WebhookSender {
+            store: store.clone(),
+            client: fetcher.clone(),
+            signer: signer.clone(),
+            link_ttl_secs: config.tasks.file_url_ttl_secs,
+            schedule: peakreel_webhooks::Schedule {
+                delays: config
+                    .webhooks
+                    .schedule_secs
+                    .iter()
+                    .map(|s| std::time::Duration::from_secs(*s))
+                    .collect(),
+                jitter: config.webhooks.jitter.clamp(0.0, 0.5),
+                ..peakreel_webhooks::Schedule::default()
             },
-            workers: config.workers().max(1),
-            max_attempts: config.tasks.max_attempts,
-            rate_per_second: config.limits.rate_per_second,
-            rate_burst: config.limits.rate_burst,
-            file_url_ttl_secs: config.tasks.file_url_ttl_secs,
-            ffmpeg_program: config.programs.ffmpeg.clone(),
-            speech_program: config.programs.speech.clone(),
-        };
-        let mut state = AppState::new(
-            store,
-            api_config,
-            UrlSigner::new(secret, &public_url),
-            blobs,
-            fetcher,
-        );
-        state.work_notify = wake;
-        let app = peakreel_api::router(state);
+            poll_interval: std::time::Duration::from_secs(1),
+            shutdown: shutdown_rx.clone(),
+        });
+        for i in 0..config.webhooks.senders.max(1) {
+            let name = format!(
+                "{host}-{}-webhook{i}-{}",
+                std::process::id(),
+                peakreel_types::ids::random_alphanumeric(6)
+            );
+            background.push(tokio::spawn(sender.clone().run(name)));
+        }
+    }
 
-        println!("peakreel listening on http://{addr}");
-        std::io::stdout().flush().ok();
-        let signal_tx = shutdown_tx.clone();
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                shutdown_signal().await;
-                let _ = signal_tx.send(true);
-            })
-            .await
-            .context("server error")?;
+    match listener {
+        None => {
+            println!("peakreel worker running ({workers} workers)");
+            std::io::stdout().flush().ok();
+            shutdown_signal().await;
+            let _ = shutdown_tx.send(true);
+        }
+        Some(listener) => {
+            let api_config = ApiConfig {
+                plans: config.plan_table(),
+                prices: config.prices,
+                url_policy: UrlPolicy {
+                    allow_http: config.allow_http,
+                    allow_local_files: false,
+                    staging_enabled: false,
+                },
+                workers: config.workers().max(1),
+                max_attempts: config.tasks.max_attempts,
+                rate_per_second: config.limits.rate_per_second,
+                rate_burst: config.limits.rate_burst,
+                file_url_ttl_secs: config.tasks.file_url_ttl_secs,
+                ffmpeg_program: config.programs.ffmpeg.clone(),
+                speech_program: config.programs.speech.clone(),
+            };
+            let mut state = AppState::new(store, api_config, signer, blobs, fetcher);
+            state.work_notify = wake;
+            let app = peakreel_api::router(state);
+
+            println!("peakreel listening on http://{addr}");
+            std::io::stdout().flush().ok();
+            let signal_tx = shutdown_tx.clone();
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    shutdown_signal().await;
+                    let _ = signal_tx.send(true);
+                })
+                .await
+                .context("server error")?;
+        }
     }
     // Workers finish (or release) their renders within the grace period.
     let limit = std::time::Duration::from_secs(config.tasks.shutdown_grace_secs + 15);

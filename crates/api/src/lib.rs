@@ -33,6 +33,14 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/tasks", get(routes::tasks::list_tasks))
         .route("/v1/tasks/{task_id}", get(routes::tasks::get_task))
+        .route(
+            "/v1/tasks/{task_id}/webhook-deliveries",
+            get(routes::webhooks::list_deliveries),
+        )
+        .route(
+            "/v1/tasks/{task_id}/webhook-deliveries/redeliver",
+            post(routes::webhooks::redeliver),
+        )
         .route("/v1/voices", get(routes::catalog::list_voices))
         .route("/v1/voices/{voice_id}", get(routes::catalog::get_voice))
         .route("/v1/avatars", get(routes::catalog::list_avatars))

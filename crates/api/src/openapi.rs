@@ -276,6 +276,8 @@ impl Modify for BearerAuth {
         crate::routes::account::get_account,
         crate::routes::health::health,
         crate::routes::files::download,
+        crate::routes::webhooks::list_deliveries,
+        crate::routes::webhooks::redeliver,
     ),
     modifiers(&BearerAuth)
 )]

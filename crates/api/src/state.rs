@@ -52,7 +52,7 @@ impl AppState {
     pub fn new(
         store: Arc<dyn Store>,
         config: ApiConfig,
-        signer: UrlSigner,
+        signer: Arc<UrlSigner>,
         blobs: Blobs,
         fetcher: SafeClient,
     ) -> Self {
@@ -62,7 +62,7 @@ impl AppState {
         AppState {
             store,
             config: Arc::new(config),
-            signer: Arc::new(signer),
+            signer,
             blobs,
             fetcher,
             work_notify: Arc::new(tokio::sync::Notify::new()),

@@ -87,7 +87,10 @@ pub async fn task_view(state: &AppState, task: &TaskRecord) -> StoreResult<Value
                 v.insert("completed_at".into(), json!(rfc3339(t)));
             }
             if let Some(result) = &task.result {
-                v.insert("result".into(), result_view(state, result));
+                v.insert(
+                    "result".into(),
+                    result_view(&state.signer, state.config.file_url_ttl_secs, result),
+                );
             }
             if let Some(error) = &task.error {
                 v.insert("error".into(), error.clone());
@@ -99,17 +102,21 @@ pub async fn task_view(state: &AppState, task: &TaskRecord) -> StoreResult<Value
 
 /// The stored result names blobs; the wire result carries signed URLs minted now, valid
 /// for the configured time but never past the files' own expiry.
-fn result_view(state: &AppState, stored: &Value) -> Value {
+pub fn result_view(
+    signer: &peakreel_blobs::UrlSigner,
+    link_ttl_secs: i64,
+    stored: &Value,
+) -> Value {
     let expires_at = stored
         .get("expires_at")
         .and_then(Value::as_i64)
         .unwrap_or(0);
-    let link_expiry = (unix_now() + state.config.file_url_ttl_secs).min(expires_at);
+    let link_expiry = (unix_now() + link_ttl_secs).min(expires_at);
     let sign = |field: &str| {
         stored
             .get(field)
             .and_then(Value::as_str)
-            .map(|key| state.signer.sign(key, link_expiry))
+            .map(|key| signer.sign(key, link_expiry))
     };
     let width = stored.get("width").and_then(Value::as_u64).unwrap_or(0);
     let height = stored.get("height").and_then(Value::as_u64).unwrap_or(0);
@@ -153,6 +160,31 @@ pub fn avatar_view(avatar: &AvatarRecord, image_url: String) -> Value {
         "image_url": image_url,
         "created_at": rfc3339(avatar.created_at),
     })
+}
+
+/// The body of a webhook event (api.md §11): the task's own fields, exactly as the task
+/// object shows them.
+pub fn event_body(
+    signer: &peakreel_blobs::UrlSigner,
+    link_ttl_secs: i64,
+    event: &str,
+    task: &TaskRecord,
+) -> Value {
+    let mut v = json!({
+        "event": event,
+        "task_id": task.id,
+        "status": task.status.as_str(),
+        "created_at": rfc3339(task.created_at),
+        "completed_at": task.completed_at.map(rfc3339),
+        "livemode": task.owner.mode == peakreel_types::ids::Mode::Live,
+    });
+    if let Some(result) = &task.result {
+        v["result"] = result_view(signer, link_ttl_secs, result);
+    }
+    if let Some(error) = &task.error {
+        v["error"] = error.clone();
+    }
+    v
 }
 
 #[cfg(test)]

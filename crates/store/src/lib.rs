@@ -166,7 +166,27 @@ pub trait TaskLifecycle: Send + Sync {
     async fn mark_result_expired(&self, task_id: &str) -> StoreResult<()>;
 }
 
+/// Webhook deliveries (api.md §11): one per event, every attempt recorded.
 #[async_trait]
-pub trait Store: Accounts + Keys + Catalog + Tasks + JobQueue + TaskLifecycle {
+pub trait Webhooks: Send + Sync {
+    /// The creating key's webhook secret (the signing key of a task's events).
+    async fn webhook_secret(&self, key_id: &str) -> StoreResult<Option<String>>;
+    async fn delivery(&self, delivery_id: &str) -> StoreResult<Option<Delivery>>;
+    /// Every delivery of a task, oldest first, each with its attempts.
+    async fn deliveries_for_task(&self, task_id: &str) -> StoreResult<Vec<Delivery>>;
+    /// Send a finished task's event again: a new delivery (new id) and its job.
+    async fn redeliver(&self, task_id: &str) -> StoreResult<Delivery>;
+    /// Record one attempt and its consequence, fenced by the delivery job's lease, in one
+    /// transaction: `false` means the lease was lost and nothing was written.
+    async fn record_attempt(
+        &self,
+        lease: &Lease,
+        attempt: NewAttempt,
+        next: NextStep,
+    ) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait Store: Accounts + Keys + Catalog + Tasks + JobQueue + TaskLifecycle + Webhooks {
     async fn ping(&self) -> StoreResult<()>;
 }

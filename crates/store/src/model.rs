@@ -224,3 +224,49 @@ pub struct Lease {
     pub attempt: u32,
     pub owner: String,
 }
+
+pub const WEBHOOK_JOB: &str = "webhook";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub id: String,
+    pub task_id: String,
+    /// `task.completed` or `task.failed`.
+    pub event: String,
+    /// `pending`, `succeeded` or `failed` (given up).
+    pub status: String,
+    pub redelivery_of: Option<String>,
+    pub created_at: i64,
+    pub first_attempt_at: Option<i64>,
+    pub next_attempt_at: Option<i64>,
+    pub finished_at: Option<i64>,
+    pub attempts: Vec<Attempt>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attempt {
+    pub attempt: u32,
+    pub attempted_at: i64,
+    pub status_code: Option<u16>,
+    pub latency_ms: Option<i64>,
+    pub response_body: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAttempt {
+    pub delivery_id: String,
+    pub attempted_at: i64,
+    pub status_code: Option<u16>,
+    pub latency_ms: Option<i64>,
+    pub response_body: Option<String>,
+    pub error: Option<String>,
+}
+
+/// What follows an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NextStep {
+    Succeeded,
+    RetryAt(i64),
+    GiveUp,
+}

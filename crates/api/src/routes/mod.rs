@@ -4,3 +4,4 @@ pub mod create;
 pub mod files;
 pub mod health;
 pub mod tasks;
+pub mod webhooks;

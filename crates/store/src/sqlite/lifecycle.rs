@@ -8,8 +8,6 @@ use crate::{Lease, StoreError, StoreResult, TaskLifecycle, TaskRecord};
 use r2d2_sqlite::rusqlite::{params, OptionalExtension, Transaction};
 use serde_json::Value;
 
-pub const WEBHOOK_JOB: &str = "webhook";
-
 /// Whether `lease` still holds the running render job of `task_id`.
 fn holds(tx: &Transaction, task_id: &str, lease: &Lease) -> StoreResult<bool> {
     Ok(tx
@@ -23,8 +21,8 @@ fn holds(tx: &Transaction, task_id: &str, lease: &Lease) -> StoreResult<bool> {
         .is_some())
 }
 
-/// Finish the job and, when the task has a webhook URL, queue its delivery in the same
-/// transaction, so a crash can never end a task without its event.
+/// Finish the job and, when the task has a webhook URL, create its delivery and queue it
+/// in the same transaction, so a crash can never end a task without its event.
 fn finish_job(
     tx: &Transaction,
     task_id: &str,
@@ -33,11 +31,10 @@ fn finish_job(
     error: Option<&str>,
     event: &str,
 ) -> StoreResult<()> {
-    let at = now();
     tx.execute(
         "UPDATE jobs SET status = ?2, finished_at = ?3, last_error = COALESCE(?4, last_error),
                 lease_owner = NULL, lease_expires_at = NULL WHERE id = ?1",
-        params![lease.job_id, job_status, at, error],
+        params![lease.job_id, job_status, now(), error],
     )?;
     let webhook: Option<String> = tx.query_row(
         "SELECT webhook_url FROM tasks WHERE id = ?1",
@@ -45,16 +42,7 @@ fn finish_job(
         |r| r.get(0),
     )?;
     if webhook.is_some() {
-        tx.execute(
-            "INSERT INTO jobs (kind, task_id, payload, status, max_attempts, run_at, created_at)
-             VALUES (?1, ?2, ?3, 'queued', 8, ?4, ?4)",
-            params![
-                WEBHOOK_JOB,
-                task_id,
-                serde_json::json!({ "event": event }).to_string(),
-                at
-            ],
-        )?;
+        super::webhooks::queue_delivery(tx, task_id, event, None)?;
     }
     Ok(())
 }

@@ -8,6 +8,7 @@ mod catalog;
 mod lifecycle;
 mod queue;
 mod tasks;
+mod webhooks;
 
 use crate::{StoreError, StoreResult};
 use peakreel_domain::PlanTable;
@@ -17,7 +18,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/0001_init.sql")),
+    (2, include_str!("../../migrations/0002_webhooks.sql")),
+];
 
 #[derive(Clone)]
 pub struct SqliteStore {
