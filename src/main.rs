@@ -5,6 +5,7 @@
 mod admin;
 mod config;
 mod job;
+mod previews;
 mod render_cmd;
 mod sample;
 mod seed;
@@ -176,11 +177,21 @@ async fn serve(config: &Config, role: Role) -> Result<()> {
     };
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());
     let mut background = Vec::new();
-    if workers > 0 {
+    let env = {
         let mut env = peakreel_media::RenderEnv::detect().await;
         env.ffmpeg = config.programs.ffmpeg.clone().into();
         env.ffprobe = config.programs.ffprobe.clone().into();
-        let env = Arc::new(env);
+        Arc::new(env)
+    };
+    let previewer = Arc::new(previews::SpeechPreviewer { env: env.clone() });
+    {
+        // Public voices' preview samples are made once, in the background.
+        let (store, blobs, previewer) = (store.clone(), blobs.clone(), previewer.clone());
+        tokio::spawn(async move {
+            previews::fill_public_previews(store.as_ref(), &blobs, &previewer).await
+        });
+    }
+    if workers > 0 {
         let settings = worker::WorkerSettings {
             lease_secs: config.tasks.lease_secs.max(3),
             render_time_limit: std::time::Duration::from_secs(config.tasks.render_time_limit_secs),
@@ -270,6 +281,15 @@ async fn serve(config: &Config, role: Role) -> Result<()> {
             };
             let mut state = AppState::new(store, api_config, signer, blobs, fetcher);
             state.work_notify = wake;
+            state.voice_previewer = Some(previewer);
+            let breakers = env.speech.breakers.clone();
+            state.speech_breakers = Some(Arc::new(move || {
+                breakers
+                    .states()
+                    .into_iter()
+                    .map(|(engine, s)| (engine, s.as_str()))
+                    .collect()
+            }));
             let app = peakreel_api::router(state);
 
             println!("peakreel listening on http://{addr}");

@@ -10,3 +10,5 @@ mod races;
 mod support;
 mod tasks;
 mod validation;
+mod webhook_support;
+mod webhooks;

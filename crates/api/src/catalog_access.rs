@@ -24,6 +24,24 @@ pub async fn check_voice(
     caller: &Caller,
     voice_id: &str,
 ) -> Result<VoiceRecord, Failure> {
+    let voice = visible_voice(state, caller, voice_id).await?;
+    if let Some(expired_at) = voice.expires_at.filter(|&t| t <= unix_now()) {
+        return Err(ApiError::new(
+            Code::VoiceExpired,
+            "This custom voice has expired. Create it again or choose another voice.",
+        )
+        .with_details(json!({ "voice_id": voice_id, "expired_at": rfc3339(expired_at) }))
+        .into());
+    }
+    Ok(voice)
+}
+
+/// The ownership rules alone: an expired voice can still be read and deleted.
+pub async fn visible_voice(
+    state: &AppState,
+    caller: &Caller,
+    voice_id: &str,
+) -> Result<VoiceRecord, Failure> {
     let voice = state
         .store
         .get_voice(voice_id)
@@ -41,14 +59,6 @@ pub async fn check_voice(
         if owner.mode != caller.key.mode {
             return Err(voice_not_found(voice_id).into());
         }
-    }
-    if let Some(expired_at) = voice.expires_at.filter(|&t| t <= unix_now()) {
-        return Err(ApiError::new(
-            Code::VoiceExpired,
-            "This custom voice has expired. Create it again or choose another voice.",
-        )
-        .with_details(json!({ "voice_id": voice_id, "expired_at": rfc3339(expired_at) }))
-        .into());
     }
     Ok(voice)
 }

@@ -2,12 +2,14 @@
 //! strict JSON bodies, request ids, per-key rate limits and the error envelope.
 
 mod auth;
+mod avatar_image;
 mod body;
 mod catalog_access;
 pub mod error;
 mod inputs;
 pub mod openapi;
 mod path_param;
+pub mod providers;
 mod routes;
 mod state;
 pub mod views;
@@ -41,10 +43,22 @@ pub fn router(state: AppState) -> Router {
             "/v1/tasks/{task_id}/webhook-deliveries/redeliver",
             post(routes::webhooks::redeliver),
         )
-        .route("/v1/voices", get(routes::catalog::list_voices))
-        .route("/v1/voices/{voice_id}", get(routes::catalog::get_voice))
-        .route("/v1/avatars", get(routes::catalog::list_avatars))
-        .route("/v1/avatars/{avatar_id}", get(routes::catalog::get_avatar))
+        .route(
+            "/v1/voices",
+            get(routes::catalog::list_voices).post(routes::custom::create_voice),
+        )
+        .route(
+            "/v1/voices/{voice_id}",
+            get(routes::catalog::get_voice).delete(routes::custom::delete_voice),
+        )
+        .route(
+            "/v1/avatars",
+            get(routes::catalog::list_avatars).post(routes::custom::create_avatar),
+        )
+        .route(
+            "/v1/avatars/{avatar_id}",
+            get(routes::catalog::get_avatar).delete(routes::custom::delete_avatar),
+        )
         .route("/v1/account", get(routes::account::get_account))
         .route("/v1/files/{*path}", get(routes::files::download))
         .fallback(error::not_found)

@@ -193,6 +193,32 @@ pub struct Voice {
 }
 
 #[derive(Serialize, ToSchema)]
+pub struct CreateVoiceRequest {
+    name: String,
+    /// A voice from GET /v1/voices to tune (public or your own).
+    base_voice_id: Option<String>,
+    /// ISO 639-1; one of the base voice's languages.
+    language: Option<String>,
+    /// Multiplies the base voice's speed, 0.5–2.0 (default 1).
+    rate: Option<f32>,
+    /// Semitones added to the base voice's pitch, −12 to 12 (default 0).
+    pitch: Option<f32>,
+    /// 1–3650; after it the voice answers VOICE_EXPIRED.
+    expires_in_days: Option<u32>,
+    /// https URLs of recordings, for a cloned voice (needs a cloning provider).
+    samples: Option<Vec<String>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CreateAvatarRequest {
+    name: String,
+    /// https URL of a portrait (fetched through the SSRF guard, must decode).
+    image_url: String,
+    /// static (default) or talking (needs a talking-avatar provider).
+    style: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
 pub struct VoiceList {
     data: Vec<Voice>,
 }
@@ -278,6 +304,10 @@ impl Modify for BearerAuth {
         crate::routes::files::download,
         crate::routes::webhooks::list_deliveries,
         crate::routes::webhooks::redeliver,
+        crate::routes::custom::create_voice,
+        crate::routes::custom::delete_voice,
+        crate::routes::custom::create_avatar,
+        crate::routes::custom::delete_avatar,
     ),
     modifiers(&BearerAuth)
 )]

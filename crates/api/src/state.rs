@@ -30,6 +30,9 @@ pub struct ApiConfig {
     pub speech_program: String,
 }
 
+/// Reads each speech engine's circuit-breaker state as `(engine, state)` pairs.
+pub type BreakerStates = Arc<dyn Fn() -> Vec<(&'static str, &'static str)> + Send + Sync>;
+
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
@@ -38,6 +41,12 @@ pub struct AppState {
     pub blobs: Blobs,
     /// The SSRF-guarded client every remote URL goes through (api.md §9).
     pub fetcher: SafeClient,
+    /// Optional providers (api.md §10); `None` features answer with a clear refusal.
+    pub voice_previewer: Option<Arc<dyn crate::providers::VoicePreviewer>>,
+    pub voice_cloner: Option<Arc<dyn crate::providers::VoiceCloningProvider>>,
+    pub talking_avatars: Option<Arc<dyn crate::providers::TalkingAvatarProvider>>,
+    /// Circuit-breaker state of each speech engine in this process: (engine, state).
+    pub speech_breakers: Option<BreakerStates>,
     /// Wakes an idle render worker when a task is queued (polling is the fallback).
     pub work_notify: Arc<tokio::sync::Notify>,
     pub rate_limiter: Arc<KeyRateLimiter>,
@@ -66,6 +75,10 @@ impl AppState {
             blobs,
             fetcher,
             work_notify: Arc::new(tokio::sync::Notify::new()),
+            voice_previewer: None,
+            speech_breakers: None,
+            voice_cloner: None,
+            talking_avatars: None,
             rate_limiter: Arc::new(RateLimiter::keyed(quota)),
             key_touches: Arc::new(Mutex::new(HashMap::new())),
             cached_median_render: Arc::new(Mutex::new(None)),

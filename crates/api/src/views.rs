@@ -135,7 +135,7 @@ pub fn result_view(
     v
 }
 
-pub fn voice_view(voice: &VoiceRecord) -> Value {
+pub fn voice_view(voice: &VoiceRecord, preview_url: Option<String>) -> Value {
     let mut v = json!({
         "voice_id": voice.id,
         "name": voice.name,
@@ -148,6 +148,9 @@ pub fn voice_view(voice: &VoiceRecord) -> Value {
     });
     if let Some(t) = voice.expires_at {
         v["expires_at"] = json!(rfc3339(t));
+    }
+    if let Some(url) = preview_url {
+        v["preview_url"] = json!(url);
     }
     v
 }

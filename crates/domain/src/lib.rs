@@ -2,6 +2,7 @@
 //! and the validation of create requests (api.md §3–§4). The API and `peakreel render`
 //! both call these functions, so a request is judged the same way everywhere.
 
+pub mod catalog_requests;
 pub mod inputs;
 pub mod json;
 pub mod plans;

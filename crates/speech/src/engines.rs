@@ -260,11 +260,54 @@ impl SpeechEngine for PiperEngine {
 pub struct Speech {
     pub piper: Option<PiperEngine>,
     pub espeak: EspeakEngine,
+    /// One circuit breaker per engine, shared by every render in the process.
+    pub breakers: Breakers,
+}
+
+/// The circuit breakers of the engines, by engine name.
+#[derive(Debug, Clone, Default)]
+pub struct Breakers {
+    by_engine:
+        std::sync::Arc<std::sync::Mutex<Vec<(&'static str, crate::breaker::CircuitBreaker)>>>,
+    template: Option<(u32, std::time::Duration)>,
+}
+
+impl Breakers {
+    /// Breakers that open after `threshold` consecutive failures for `open_for`.
+    pub fn with_policy(threshold: u32, open_for: std::time::Duration) -> Self {
+        Breakers {
+            by_engine: Default::default(),
+            template: Some((threshold, open_for)),
+        }
+    }
+
+    pub fn get(&self, engine: &'static str) -> crate::breaker::CircuitBreaker {
+        let mut all = self.by_engine.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, b)) = all.iter().find(|(name, _)| *name == engine) {
+            return b.clone();
+        }
+        let b = match self.template {
+            Some((threshold, open_for)) => crate::breaker::CircuitBreaker::new(threshold, open_for),
+            None => crate::breaker::CircuitBreaker::default(),
+        };
+        all.push((engine, b.clone()));
+        b
+    }
+
+    /// Every engine used so far and its breaker's state (for `/health` and metrics).
+    pub fn states(&self) -> Vec<(&'static str, crate::breaker::BreakerState)> {
+        let all = self.by_engine.lock().unwrap_or_else(|p| p.into_inner());
+        all.iter().map(|(name, b)| (*name, b.state())).collect()
+    }
 }
 
 impl Speech {
     pub fn new(piper: Option<PiperEngine>, espeak: EspeakEngine) -> Self {
-        Speech { piper, espeak }
+        Speech {
+            piper,
+            espeak,
+            breakers: Breakers::default(),
+        }
     }
 
     /// Piper if it can be found (see [`PiperEngine::detect`]), espeak-ng always.
@@ -272,6 +315,7 @@ impl Speech {
         Speech {
             piper: PiperEngine::detect().await,
             espeak: EspeakEngine::default(),
+            breakers: Breakers::default(),
         }
     }
 

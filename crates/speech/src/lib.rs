@@ -9,10 +9,11 @@
 pub mod process;
 pub mod text;
 
+pub mod breaker;
 mod engines;
 mod narrate;
 
-pub use engines::{EspeakEngine, PiperEngine, Speech, SpeechEngine};
+pub use engines::{Breakers, EspeakEngine, PiperEngine, Speech, SpeechEngine};
 pub use narrate::{narrate_with, Narration, NarrationOptions, SentenceTiming, WordTiming};
 
 use peakreel_types::Code;
@@ -123,6 +124,24 @@ pub enum SpeechError {
     },
     #[error("could not write the narration audio: {0}")]
     Io(#[from] std::io::Error),
+    #[error("speech engine {engine} is failing repeatedly; its circuit breaker is open for another {} s", retry_in.as_secs().max(1))]
+    CircuitOpen {
+        engine: &'static str,
+        retry_in: std::time::Duration,
+    },
+}
+
+impl SpeechError {
+    /// Whether this failure says something about the engine's health (and so counts
+    /// towards opening its circuit), as opposed to a bad request.
+    pub fn is_engine_failure(&self) -> bool {
+        matches!(
+            self,
+            SpeechError::Unavailable { .. }
+                | SpeechError::Engine { .. }
+                | SpeechError::BadAudio { .. }
+        )
+    }
 }
 
 impl SpeechError {

@@ -78,7 +78,21 @@ impl Speech {
     ) -> Result<Narration, SpeechError> {
         voice.validate().map_err(SpeechError::BadVoice)?;
         let engine = self.engine_for(voice)?;
-        narrate_with(engine, script, voice, options, dir, deadline).await
+        let permit = self
+            .breakers
+            .get(engine.name())
+            .try_acquire()
+            .map_err(|open| SpeechError::CircuitOpen {
+                engine: engine.name(),
+                retry_in: open.retry_in,
+            })?;
+        let result = narrate_with(engine, script, voice, options, dir, deadline).await;
+        match &result {
+            Err(e) if e.is_engine_failure() => permit.failure(),
+            // A bad request (empty script, invalid voice) says nothing about the engine.
+            _ => permit.success(),
+        }
+        result
     }
 }
 

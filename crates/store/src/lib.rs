@@ -89,6 +89,13 @@ pub trait Catalog: Send + Sync {
     ) -> StoreResult<Vec<VoiceRecord>>;
     async fn get_avatar(&self, id: &str) -> StoreResult<Option<AvatarRecord>>;
     async fn list_avatars(&self, owner: &Owner) -> StoreResult<Vec<AvatarRecord>>;
+    /// Insert an account's custom voice (`owner` must be set).
+    async fn insert_voice(&self, voice: VoiceRecord) -> StoreResult<()>;
+    /// Soft-delete; tasks already queued with it then fail (refunded).
+    async fn delete_voice(&self, id: &str) -> StoreResult<()>;
+    async fn set_voice_preview(&self, id: &str, preview_path: &str) -> StoreResult<()>;
+    async fn insert_avatar(&self, avatar: AvatarRecord) -> StoreResult<()>;
+    async fn delete_avatar(&self, id: &str) -> StoreResult<()>;
 }
 
 #[async_trait]

@@ -1,7 +1,7 @@
 //! Voices and avatars (api.md §5, §5b): public ones plus the caller's own.
 
 use crate::auth::Caller;
-use crate::catalog_access::{avatar_image_url, check_avatar, check_voice};
+use crate::catalog_access::{avatar_image_url, check_avatar, visible_voice};
 use crate::error::Failure;
 use crate::path_param::PathParam;
 use crate::state::AppState;
@@ -36,9 +36,11 @@ pub async fn list_voices(
         return Err(ApiError::validation(errors).into());
     }
     let voices = state.store.list_voices(&caller.owner(), &filter).await?;
-    Ok(Json(
-        json!({ "data": voices.iter().map(voice_view).collect::<Vec<_>>() }),
-    ))
+    let data: Vec<Value> = voices
+        .iter()
+        .map(|v| voice_view(v, preview_url(&state, v)))
+        .collect();
+    Ok(Json(json!({ "data": data })))
 }
 
 #[utoipa::path(get, path = "/v1/voices/{voice_id}", tag = "voices",
@@ -50,8 +52,8 @@ pub async fn get_voice(
     caller: Caller,
     PathParam(voice_id): PathParam,
 ) -> Result<Json<Value>, Failure> {
-    let voice = check_voice(&state, &caller, &voice_id).await?;
-    Ok(Json(voice_view(&voice)))
+    let voice = visible_voice(&state, &caller, &voice_id).await?;
+    Ok(Json(voice_view(&voice, preview_url(&state, &voice))))
 }
 
 #[utoipa::path(get, path = "/v1/avatars", tag = "avatars",
@@ -80,4 +82,13 @@ pub async fn get_avatar(
     let avatar = check_avatar(&state, &caller, &avatar_id).await?;
     let url = avatar_image_url(&state, &avatar).await?;
     Ok(Json(avatar_view(&avatar, url)))
+}
+
+/// A signed link to the voice's stored preview sample, when it has one.
+pub fn preview_url(state: &AppState, voice: &peakreel_store::VoiceRecord) -> Option<String> {
+    voice.preview_path.as_ref().map(|p| {
+        state
+            .signer
+            .sign(p, crate::views::unix_now() + state.config.file_url_ttl_secs)
+    })
 }

@@ -25,7 +25,14 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
     let database = state.store.ping().await.is_ok();
     let storage = state.blobs.check().await;
     let ffmpeg = program_on_path(&state.config.ffmpeg_program);
-    let speech = program_on_path(&state.config.speech_program);
+    let breakers = state
+        .speech_breakers
+        .as_ref()
+        .map(|f| f())
+        .unwrap_or_default();
+    // An open breaker means narration fails fast right now: the speech check fails.
+    let speech = program_on_path(&state.config.speech_program)
+        && !breakers.iter().any(|(_, s)| *s == "open");
     let label = |ok: bool| if ok { "ok" } else { "failing" };
     let healthy = database && storage && ffmpeg && speech;
     let body = json!({
@@ -34,7 +41,8 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
         "checks": {
             "database": label(database), "storage": label(storage),
             "ffmpeg": label(ffmpeg), "speech": label(speech),
-        }
+        },
+        "speech_breakers": breakers.iter().map(|(e, s)| (e.to_string(), json!(s))).collect::<serde_json::Map<String, Value>>(),
     });
     *state
         .cached_health

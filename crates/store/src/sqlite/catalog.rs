@@ -53,6 +53,56 @@ fn avatar_from_row(r: &Row) -> r2d2_sqlite::rusqlite::Result<AvatarRecord> {
 
 #[async_trait::async_trait]
 impl Catalog for SqliteStore {
+    async fn insert_voice(&self, voice: VoiceRecord) -> StoreResult<()> {
+        self.insert_custom_voice(voice).await
+    }
+
+    async fn delete_voice(&self, id: &str) -> StoreResult<()> {
+        let id = id.to_string();
+        self.with_conn(move |c| {
+            let n = c.execute(
+                "UPDATE voices SET deleted_at = ?2 WHERE id = ?1 AND account_id IS NOT NULL AND deleted_at IS NULL",
+                params![id, super::now()],
+            )?;
+            if n == 0 {
+                return Err(crate::StoreError::NotFound("voice"));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn set_voice_preview(&self, id: &str, preview_path: &str) -> StoreResult<()> {
+        let (id, path) = (id.to_string(), preview_path.to_string());
+        self.with_conn(move |c| {
+            c.execute(
+                "UPDATE voices SET preview_path = ?2 WHERE id = ?1",
+                params![id, path],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn insert_avatar(&self, avatar: AvatarRecord) -> StoreResult<()> {
+        self.insert_custom_avatar(avatar).await
+    }
+
+    async fn delete_avatar(&self, id: &str) -> StoreResult<()> {
+        let id = id.to_string();
+        self.with_conn(move |c| {
+            let n = c.execute(
+                "UPDATE avatars SET deleted_at = ?2 WHERE id = ?1 AND account_id IS NOT NULL AND deleted_at IS NULL",
+                params![id, super::now()],
+            )?;
+            if n == 0 {
+                return Err(crate::StoreError::NotFound("avatar"));
+            }
+            Ok(())
+        })
+        .await
+    }
+
     async fn seed_public(
         &self,
         voices: Vec<VoiceRecord>,
@@ -66,7 +116,7 @@ impl Catalog for SqliteStore {
                      ON CONFLICT(id) DO UPDATE SET name = excluded.name, gender = excluded.gender,
                        accent = excluded.accent, languages = excluded.languages,
                        provider = excluded.provider, engine_json = excluded.engine_json,
-                       preview_path = excluded.preview_path",
+                       preview_path = COALESCE(excluded.preview_path, voices.preview_path)",
                     params![
                         v.id, v.name, v.gender, v.accent,
                         serde_json::to_string(&v.languages).unwrap_or_else(|_| "[]".into()),

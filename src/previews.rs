@@ -1,0 +1,77 @@
+//! Voice preview samples (api.md §5 `preview_url`): one short sentence spoken by the
+//! voice's own engine mapping, the same way a render would speak it.
+
+use crate::job::VoiceSpec;
+use async_trait::async_trait;
+use bytes::Bytes;
+use peakreel_api::providers::VoicePreviewer;
+use peakreel_media::RenderEnv;
+use peakreel_speech::NarrationOptions;
+use peakreel_store::VoiceRecord;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const PREVIEW_TEXT: &str = "Welcome home. This bright, quiet house is ready for you.";
+
+pub struct SpeechPreviewer {
+    pub env: Arc<RenderEnv>,
+}
+
+#[async_trait]
+impl VoicePreviewer for SpeechPreviewer {
+    async fn preview(&self, voice: &VoiceRecord) -> Result<Bytes, String> {
+        let spec = VoiceSpec::from_record(voice).ok_or("the voice has no local engine mapping")?;
+        let profile = spec.profile(voice.languages.first().map(String::as_str));
+        let dir = tempfile::Builder::new()
+            .prefix("peakreel-preview-")
+            .tempdir()
+            .map_err(|e| e.to_string())?;
+        let options = NarrationOptions {
+            lead: 0.1,
+            tail: 0.3,
+            ..NarrationOptions::default()
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let narration = self
+            .env
+            .speech
+            .narrate(PREVIEW_TEXT, &profile, options, dir.path(), deadline)
+            .await
+            .map_err(|e| e.to_string())?;
+        let wav = tokio::fs::read(&narration.wav)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(Bytes::from(wav))
+    }
+}
+
+/// Make the missing previews of the public voices (once; they are stored).
+pub async fn fill_public_previews(
+    store: &dyn peakreel_store::Store,
+    blobs: &peakreel_blobs::Blobs,
+    previewer: &SpeechPreviewer,
+) {
+    for v in peakreel_domain::voices::PUBLIC_VOICES {
+        let Ok(Some(record)) = store.get_voice(v.voice_id).await else {
+            continue;
+        };
+        if record.preview_path.is_some() {
+            continue;
+        }
+        let key = format!("voices/{}/preview.wav", record.id);
+        let stored = match previewer.preview(&record).await {
+            Ok(wav) => blobs.put(&key, wav).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        };
+        let recorded = match stored {
+            Ok(()) => store
+                .set_voice_preview(&record.id, &key)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = recorded {
+            tracing::warn!(voice_id = %record.id, error = %e, "no preview for this voice");
+        }
+    }
+}
