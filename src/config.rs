@@ -28,6 +28,20 @@ pub struct Config {
     pub prices: Prices,
     pub plans: Vec<peakreel_domain::Plan>,
     pub programs: Programs,
+    pub staging: StagingSettings,
+}
+
+/// The virtual-staging provider (api.md §10; contract in the README). Without a `url`,
+/// `change_decoration` and `furnish` are refused at creation.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StagingSettings {
+    /// Base URL; images are POSTed to `{url}/v1/stage`.
+    pub url: Option<String>,
+    /// Sent as `Authorization: Bearer {api_key}`. Masked in `config print`.
+    pub api_key: Option<String>,
+    /// One image's whole call; default 60.
+    pub timeout_secs: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -100,6 +114,7 @@ impl Default for Config {
             prices: Prices::default(),
             plans: PlanTable::default().plans,
             programs: Programs::default(),
+            staging: StagingSettings::default(),
         }
     }
 }
@@ -272,6 +287,10 @@ impl Config {
         shown.public_url = Some(self.public_url());
         shown.storage = Some(format!("file://{}", self.media_dir().display()));
         shown.workers = Some(self.workers());
+        if shown.staging.api_key.is_some() {
+            shown.staging.api_key = Some("****".into());
+        }
+        shown.staging.url = shown.staging.url.as_deref().map(mask_url);
         Ok(toml::to_string_pretty(&shown)?)
     }
 }
@@ -367,6 +386,27 @@ mod tests {
         assert_eq!(c.limits.rate_per_second, 50);
         assert_eq!(c.limits.rate_burst, 40);
         assert_eq!(c.listen, "0.0.0.0:9000");
+    }
+
+    #[test]
+    fn staging_from_env_and_masked() {
+        let mut t = toml::Table::new();
+        let vars = vec![
+            (
+                "PEAKREEL__STAGING__URL".to_string(),
+                "https://stage.example".to_string(),
+            ),
+            (
+                "PEAKREEL__STAGING__API_KEY".to_string(),
+                "sk_secret".to_string(),
+            ),
+        ];
+        apply_env_layer(&mut t, vars.into_iter()).unwrap();
+        let c: Config = toml::Value::Table(t).try_into().unwrap();
+        assert_eq!(c.staging.url.as_deref(), Some("https://stage.example"));
+        let shown = c.masked_toml().unwrap();
+        assert!(!shown.contains("sk_secret"), "{shown}");
+        assert!(shown.contains("https://stage.example"));
     }
 
     #[test]

@@ -3,12 +3,12 @@
 
 use peakreel_domain::request::{
     FontFamily as WireFont, OrchestrationMode, Orientation as WireOrientation,
-    Position as WirePosition, SubtitlePreset as WirePreset,
+    Position as WirePosition, RequestKind, RoomType as WireRoom, SubtitlePreset as WirePreset,
 };
 use peakreel_domain::CreateRequest;
 use peakreel_media::{
-    EngineKind, FontFamily, Mode, Orientation, Position, Profile, RenderJob, SubtitlePreset,
-    TextOverlay, VoiceProfile, Watermark,
+    EngineKind, FontFamily, Mode, Orientation, Position, Profile, RenderJob, RenderKind, RoomType,
+    SubtitlePreset, TextOverlay, VoiceProfile, Watermark,
 };
 use std::path::PathBuf;
 use std::time::Duration;
@@ -109,7 +109,14 @@ pub fn render_job(req: &CreateRequest, files: JobFiles, opts: JobOptions) -> Ren
         size_px: u32::from(t.size),
         position: position(t.position),
     });
+    let kind = match req.kind {
+        RequestKind::NarratedSlideshow => RenderKind::Slideshow,
+        RequestKind::LivingProperty => RenderKind::Living {
+            room_types: req.images.iter().map(|i| room(i.room_type)).collect(),
+        },
+    };
     RenderJob {
+        kind,
         images: files.images,
         script: req.script.clone(),
         voice: opts.voice,
@@ -137,6 +144,10 @@ pub fn orientation(o: WireOrientation) -> Orientation {
         WireOrientation::Landscape => Orientation::Landscape,
         WireOrientation::Portrait => Orientation::Portrait,
     }
+}
+
+fn room(r: WireRoom) -> RoomType {
+    RoomType::from_name(r.as_str()).expect("the wire room types are the renderer's")
 }
 
 fn subtitle(p: WirePreset) -> SubtitlePreset {
@@ -193,6 +204,14 @@ mod tests {
             .profile(Some("es"))
             .piper_model
             .is_none());
+    }
+
+    #[test]
+    fn every_wire_room_type_has_a_camera_move() {
+        for name in WireRoom::WIRE {
+            let wire = WireRoom::parse(name).unwrap();
+            assert_eq!(room(wire).name(), *name);
+        }
     }
 
     #[test]

@@ -166,6 +166,7 @@ async fn serve(config: &Config, role: Role) -> Result<()> {
     let secret = config::load_or_create_secret(&config.data_dir, "signing.key")?;
     let signer = Arc::new(UrlSigner::new(secret, &public_url));
     let fetcher = build_fetcher(config)?;
+    let staging = build_staging(config)?;
 
     // One signal for everything: the API stops accepting, workers stop claiming and let
     // running renders finish within the grace period (design.md principle 9).
@@ -210,6 +211,7 @@ async fn serve(config: &Config, role: Role) -> Result<()> {
                 wake: wake.clone(),
                 shutdown: shutdown_rx.clone(),
                 samples: samples.clone(),
+                staging: staging.clone(),
             });
             let name = format!(
                 "{host}-{}-w{i}-{}",
@@ -269,7 +271,7 @@ async fn serve(config: &Config, role: Role) -> Result<()> {
                 url_policy: UrlPolicy {
                     allow_http: config.allow_http,
                     allow_local_files: false,
-                    staging_enabled: false,
+                    staging_enabled: staging.is_some(),
                 },
                 workers: config.workers().max(1),
                 max_attempts: config.tasks.max_attempts,
@@ -353,6 +355,25 @@ fn build_fetcher(config: &Config) -> Result<SafeClient> {
         ..FetchPolicy::default()
     };
     SafeClient::with_system_resolver(policy).context("cannot build the HTTP client")
+}
+
+/// The virtual-staging provider, when `[staging] url` is set (api.md §10). Its URL is
+/// operator configuration, so it is called without the SSRF guard.
+fn build_staging(config: &Config) -> Result<Option<Arc<dyn peakreel_staging::StagingProvider>>> {
+    let Some(url) = config.staging.url.as_deref().filter(|u| !u.is_empty()) else {
+        return Ok(None);
+    };
+    let mut settings =
+        peakreel_staging::HttpStagingConfig::new(url, config.staging.api_key.clone());
+    if let Some(secs) = config.staging.timeout_secs {
+        settings.timeout = std::time::Duration::from_secs(secs.max(1));
+    }
+    let provider = peakreel_staging::HttpStaging::new(settings).context("cannot set up staging")?;
+    tracing::info!(
+        endpoint = %config::mask_url(provider.endpoint().as_str()),
+        "virtual staging enabled"
+    );
+    Ok(Some(Arc::new(provider)))
 }
 
 async fn shutdown_signal() {

@@ -93,12 +93,6 @@ pub async fn run(args: RenderArgs) -> anyhow::Result<()> {
         ),
         None => None,
     };
-    if kind == RequestKind::LivingProperty {
-        anyhow::bail!(
-            "the request is valid, but rendering living-property videos is not yet supported by `peakreel render`"
-        );
-    }
-
     let work = tempfile::Builder::new().prefix("peakreel-cli-").tempdir()?;
     let urls: Vec<String> = req.images.iter().map(|i| i.url.clone()).collect();
     let images = materialise_images(&urls, work.path()).await?;

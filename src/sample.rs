@@ -35,6 +35,7 @@ pub async fn render_sample(env: &RenderEnv, orientation: WireOrientation) -> Res
         images.push(path);
     }
     let job = RenderJob {
+        kind: peakreel_media::RenderKind::Slideshow,
         images,
         script: SCRIPT.to_string(),
         voice: VoiceProfile::espeak("en-us+f3"),

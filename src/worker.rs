@@ -8,9 +8,10 @@ use crate::job::{render_job, seed_of, JobFiles, JobOptions, VoiceSpec};
 use anyhow::{anyhow, Context, Result};
 use bytes::Bytes;
 use peakreel_blobs::Blobs;
-use peakreel_domain::request::{Orientation as WireOrientation, TestScenario};
+use peakreel_domain::request::{ModificationMode, Orientation as WireOrientation, TestScenario};
 use peakreel_domain::TaskSpec;
 use peakreel_media::{render, Profile, RenderEnv, RenderError, RenderOutput, Stage};
+use peakreel_staging::{StageRequest, StagingError, StagingMode, StagingProvider};
 use peakreel_store::{Job, Lease, Store, TaskRecord, TaskStatus};
 use peakreel_types::{ApiError, Code};
 use serde_json::json;
@@ -43,6 +44,8 @@ pub struct Worker {
     pub shutdown: watch::Receiver<bool>,
     /// Test-mode samples are rendered once per orientation; this serialises that.
     pub samples: Arc<Mutex<()>>,
+    /// Virtual staging for `change_decoration` and `furnish` (none: such tasks fail).
+    pub staging: Option<Arc<dyn StagingProvider>>,
 }
 
 /// How one job ended, from the worker's point of view.
@@ -262,6 +265,9 @@ impl Worker {
         for media in &spec.inputs.images {
             images.push(self.local_file(&media.key, work.path()).await?);
         }
+        if let Some(mode) = staging_mode(spec.request.modification_mode) {
+            images = self.stage_images(spec, mode, images, work.path()).await?;
+        }
         let logo = match &spec.inputs.logo {
             Some(m) => Some(self.local_file(&m.key, work.path()).await?),
             None => None,
@@ -321,6 +327,73 @@ impl Worker {
         let prefix = format!("tasks/{}/output", task.id);
         let result = self.store_output(&out, &prefix).await?;
         Ok(result)
+    }
+
+    /// Sends every input image through the staging provider (all at once: at most 9) and
+    /// returns the staged files. Any failure ends the task (`SERVICE_ERROR`, or
+    /// `SERVICE_TIMEOUT` for a provider that did not answer in time), refunded. Not
+    /// retried through the job's retry path: a retry would stage (and pay the provider
+    /// for) every image again, and the provider's own availability is not ours to mask.
+    async fn stage_images(
+        &self,
+        spec: &TaskSpec,
+        mode: StagingMode,
+        images: Vec<std::path::PathBuf>,
+        dir: &Path,
+    ) -> Result<Vec<std::path::PathBuf>, TaskError> {
+        let Some(provider) = self.staging.clone() else {
+            return Err(TaskError::Final(ApiError::new(
+                Code::ServiceError,
+                "Virtual staging is no longer enabled on this server. The credits were refunded; retry with `no_modify`.",
+            )));
+        };
+        let mut set = tokio::task::JoinSet::new();
+        for (i, path) in images.iter().enumerate() {
+            let room_type = spec
+                .request
+                .images
+                .get(i)
+                .map_or("other", |img| img.room_type.as_str())
+                .to_string();
+            let (provider, path, dir) = (provider.clone(), path.clone(), dir.to_path_buf());
+            set.spawn(async move {
+                let bytes = tokio::fs::read(&path)
+                    .await
+                    .map_err(|e| TaskError::Transient(format!("reading input: {e}")))?;
+                let staged = provider
+                    .stage(StageRequest {
+                        image: Bytes::from(bytes),
+                        room_type,
+                        mode,
+                    })
+                    .await
+                    .map_err(|e| staging_failed(i, e))?;
+                let ext = match peakreel_staging::sniff(&staged) {
+                    Some("image/png") => "png",
+                    Some("image/webp") => "webp",
+                    _ => "jpg",
+                };
+                let out = dir.join(format!("staged{i}.{ext}"));
+                tokio::fs::write(&out, &staged)
+                    .await
+                    .map_err(|e| TaskError::Transient(format!("writing staged image: {e}")))?;
+                // A staged image that does not decode is the provider's fault, not the
+                // client's: check it here rather than fail the render on "images[i]".
+                let check = out.clone();
+                tokio::task::spawn_blocking(move || peakreel_media::analysis::decode(&check))
+                    .await
+                    .map_err(|e| TaskError::Transient(e.to_string()))?
+                    .map_err(|reason| staging_failed(i, StagingError::BadResponse(reason)))?;
+                Ok::<_, TaskError>((i, out))
+            });
+        }
+        let mut staged = images;
+        while let Some(joined) = set.join_next().await {
+            let (i, path) =
+                joined.map_err(|e| TaskError::Transient(format!("staging task: {e}")))??;
+            staged[i] = path;
+        }
+        Ok(staged)
     }
 
     /// Store the MP4 and cover and describe them for the task's `result`.
@@ -503,6 +576,36 @@ fn classify(e: RenderError) -> TaskError {
             final_error("The render failed. The credits were refunded; retry the request later.".into())
         }
     }
+}
+
+fn staging_mode(m: ModificationMode) -> Option<StagingMode> {
+    match m {
+        ModificationMode::NoModify => None,
+        ModificationMode::ChangeDecoration => Some(StagingMode::ChangeDecoration),
+        ModificationMode::Furnish => Some(StagingMode::Furnish),
+    }
+}
+
+/// A staging failure as the task's error: the code from the provider error, a message
+/// that names the image and the kind of failure but not the provider's address or body.
+fn staging_failed(index: usize, e: StagingError) -> TaskError {
+    tracing::warn!(index, error = %e, "virtual staging failed");
+    let what = match &e {
+        StagingError::Status { status, .. } => format!("answered HTTP {status}"),
+        StagingError::Timeout(d) => format!("did not answer within {} s", d.as_secs()),
+        StagingError::Connect(_) => "could not be reached".to_string(),
+        StagingError::BadResponse(_) => "returned something that is not a usable image".into(),
+        StagingError::Config(_) => "is misconfigured".to_string(),
+    };
+    TaskError::Final(
+        ApiError::new(
+            e.code(),
+            format!(
+                "Virtual staging of images[{index}] failed: the staging provider {what}. The credits were refunded."
+            ),
+        )
+        .with_details(json!({ "index": index })),
+    )
 }
 
 fn error_json(err: &ApiError) -> serde_json::Value {

@@ -50,6 +50,7 @@ async fn main() {
 
     let env = RenderEnv::detect().await;
     let job = RenderJob {
+        kind: peakreel_media::RenderKind::Slideshow,
         images,
         script: SCRIPT.into(),
         voice: VoiceProfile {

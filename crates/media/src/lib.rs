@@ -16,6 +16,7 @@
 
 pub mod analysis;
 pub mod fonts;
+pub mod living;
 pub mod music;
 pub mod plan;
 pub mod probe;
@@ -26,6 +27,7 @@ mod render;
 
 pub use error::RenderError;
 pub use fonts::FontFamily;
+pub use living::RoomType;
 pub use plan::Mode;
 pub use render::{render, RenderEnv};
 pub use subtitles::SubtitlePreset;
@@ -147,9 +149,24 @@ pub struct TextOverlay {
     pub position: Position,
 }
 
+/// Which kind of video a job is.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum RenderKind {
+    /// Narrated slideshow (api.md §8.2): scenes planned by [`RenderJob::mode`], Ken Burns
+    /// pans.
+    #[default]
+    Slideshow,
+    /// Living property video (api.md §8.3): one scene per image in the given order, about
+    /// 3 s each (stretched to the narration), with eased camera motion chosen by each
+    /// image's room type ([`living`]) and cross-dissolves. `room_types[i]` belongs to
+    /// `images[i]`; [`RenderJob::mode`] is ignored.
+    Living { room_types: Vec<RoomType> },
+}
+
 /// A fully resolved render: every input is a local file, every choice is made.
 #[derive(Debug, Clone)]
 pub struct RenderJob {
+    pub kind: RenderKind,
     pub images: Vec<PathBuf>,
     pub script: String,
     pub voice: VoiceProfile,

@@ -8,9 +8,12 @@ use peakreel_speech::process::{Cmd, ProcessError};
 use peakreel_speech::{Narration, NarrationOptions, Speech};
 
 use crate::analysis::{self, ImageMetrics};
+use crate::living;
 use crate::plan::{self, Plan, FPS};
 use crate::subtitles;
-use crate::{music, probe, Position, Profile, RenderError, RenderJob, RenderOutput, Stage};
+use crate::{
+    music, probe, Position, Profile, RenderError, RenderJob, RenderKind, RenderOutput, Stage,
+};
 
 /// The programs and engines a render uses.
 #[derive(Debug, Clone)]
@@ -92,7 +95,24 @@ async fn render_inner(
     progress(Stage::Narration, 100);
 
     progress(Stage::Rendering, 0);
-    let plan = plan::plan(job.mode, &metrics, narration.total_duration, job.seed);
+    let (plan, pad_audio) = match &job.kind {
+        RenderKind::Slideshow => (
+            plan::plan(job.mode, &metrics, narration.total_duration, job.seed),
+            false,
+        ),
+        // Living: one scene per image in order, equal lengths, cross-dissolves; about 3 s
+        // each unless the narration needs longer (then the narration is padded with
+        // silence to the video's length).
+        RenderKind::Living { .. } => (
+            plan::plan(
+                plan::Mode::Sequential,
+                &metrics,
+                living::total_seconds(metrics.len(), narration.total_duration),
+                job.seed,
+            ),
+            true,
+        ),
+    };
     let seconds = plan.total_frames as f64 / FPS as f64;
     if job.music {
         let path = dir.join("music.wav");
@@ -102,7 +122,7 @@ async fn render_inner(
             .map_err(|e| RenderError::Io(std::io::Error::other(e)))??;
     }
     progress(Stage::Rendering, 40);
-    let loudness = mix_audio(env, job.music, dir, deadline).await?;
+    let loudness = mix_audio(env, job.music, pad_audio.then_some(seconds), dir, deadline).await?;
     progress(Stage::Rendering, 70);
 
     if let Some(preset) = job.subtitle {
@@ -231,6 +251,15 @@ fn validate(job: &RenderJob) -> Result<(), RenderError> {
     if job.images.is_empty() {
         return bad("no images".into());
     }
+    if let RenderKind::Living { room_types } = &job.kind {
+        if room_types.len() != job.images.len() {
+            return bad(format!(
+                "{} room types for {} images",
+                room_types.len(),
+                job.images.len()
+            ));
+        }
+    }
     if let Some(w) = &job.watermark {
         if !(1..=100).contains(&w.size_pct) || w.opacity_pct > 100 {
             return bad(format!(
@@ -320,10 +349,15 @@ const LOUDNORM: &str = "I=-16:TP=-1.5:LRA=11";
 async fn mix_audio(
     env: &RenderEnv,
     music: bool,
+    pad_to: Option<f64>,
     dir: &Path,
     deadline: Instant,
 ) -> Result<Loudness, RenderError> {
-    let voice = "aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo";
+    let mut voice = "aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo".to_string();
+    if let Some(seconds) = pad_to {
+        // Silence after the narration's tail up to the video's length.
+        let _ = write!(voice, ",apad=whole_dur={seconds:.3}");
+    }
     let graph = if music {
         // The music sits well under the voice, and the voice's own level pushes it further
         // down while someone speaks (sidechain), then amix adds them without rescaling.
@@ -590,6 +624,21 @@ fn build_graph(
         let cx = ((tx * sw as f64 - bw as f64 / 2.0).round() as i64).clamp(0, (sw - bw) as i64);
         let cy = ((ty * sh as f64 - bh as f64 / 2.0).round() as i64).clamp(0, (sh - bh) as i64);
         let parts = &parts;
+        if let RenderKind::Living { room_types } = &job.kind {
+            living_still(
+                &mut g,
+                input,
+                img,
+                room_types[img],
+                &metrics[img],
+                &uses,
+                parts,
+                plan,
+                job.seed,
+                (width, height),
+            );
+            continue;
+        }
         let pieces: Vec<(usize, usize)> = uses
             .iter()
             .flat_map(|&si| {
@@ -721,6 +770,87 @@ fn build_graph(
     // A trailing separator would read as an empty filter.
     let g = g.trim_end().trim_end_matches(';').to_string();
     Graph { filter: g, inputs }
+}
+
+/// One living still: scaled once to the output size times its shot's largest zoom,
+/// cropped to the output's aspect around its detail, and each piece of its scene sampled
+/// through `perspective` at the eased, sub-pixel window of every frame (see [`living`]).
+#[allow(clippy::too_many_arguments)]
+fn living_still(
+    g: &mut String,
+    input: usize,
+    img: usize,
+    room: living::RoomType,
+    mt: &ImageMetrics,
+    uses: &[usize],
+    parts: &[[u32; 3]],
+    plan: &Plan,
+    seed: u64,
+    (width, height): (u32, u32),
+) {
+    // The shot depends on the detail in the cropped still, which depends on the still's
+    // size, which depends on the shot's zoom: every shot's largest zoom is at most 1.12,
+    // so the crop uses that, and the shot is then aimed within it.
+    const ZMAX: f64 = 1.12;
+    let bw = even_up((width as f64 * ZMAX).ceil() as u32);
+    let bh = even_up((height as f64 * ZMAX).ceil() as u32);
+    let scale = (bw as f64 / mt.width as f64).max(bh as f64 / mt.height as f64);
+    let (sw, sh) = (
+        even_up((mt.width as f64 * scale).ceil() as u32).max(bw),
+        even_up((mt.height as f64 * scale).ceil() as u32).max(bh),
+    );
+    let (tx, ty) = mt.detail_center;
+    let cx = ((tx * sw as f64 - bw as f64 / 2.0).round() as i64).clamp(0, (sw - bw) as i64);
+    let cy = ((ty * sh as f64 - bh as f64 / 2.0).round() as i64).clamp(0, (sh - bh) as i64);
+    let detail = (
+        ((tx * sw as f64 - cx as f64) / bw as f64).clamp(0.0, 1.0),
+        ((ty * sh as f64 - cy as f64) / bh as f64).clamp(0.0, 1.0),
+    );
+    let shot = living::shot(room, detail, seed ^ (img as u64).wrapping_mul(0x9E37_79B9));
+    let pieces: Vec<(usize, usize)> = uses
+        .iter()
+        .flat_map(|&si| {
+            (0..3)
+                .filter(move |&k| parts[si][k] > 0)
+                .map(move |k| (si, k))
+        })
+        .collect();
+    let _ = write!(
+        g,
+        "[{input}:v]scale={sw}:{sh}:flags=bicubic,crop={bw}:{bh}:{cx}:{cy},setsar=1,format=yuv420p"
+    );
+    if pieces.len() > 1 {
+        let _ = write!(g, ",split={}", pieces.len());
+    }
+    for (si, k) in &pieces {
+        let _ = write!(g, "[p{si}_{k}]");
+    }
+    g.push_str(";\n");
+    let (xa, ya) = shot.from.origin();
+    let (xb, yb) = shot.to.origin();
+    let (sa, sb) = (shot.from.size(), shot.to.size());
+    for (si, k) in pieces {
+        let s = &plan.scenes[si];
+        let first: u32 = parts[si][..k].iter().sum();
+        let last = (s.frames.max(2) - 1) as f64;
+        let e = living::ease_expr(&format!("(in+{first})/{last}"));
+        // perspective (sense=source) maps four still points onto the corners of its
+        // bw×bh output; the output's top-left width×height is kept. Output pixel (u, v)
+        // shows still point (X + u·ww/width, Y + v·wh/height).
+        let lerp =
+            |a: f64, b: f64, unit: f64| format!("({:.4}+{:.4}*{e})", a * unit, (b - a) * unit);
+        let x = lerp(xa, xb, bw as f64);
+        let y = lerp(ya, yb, bh as f64);
+        let wx = lerp(sa, sb, bw as f64 * bw as f64 / width as f64);
+        let hy = lerp(sa, sb, bh as f64 * bh as f64 / height as f64);
+        let _ = writeln!(
+            g,
+            "[p{si}_{k}]loop=loop={}:size=1,setpts=N/{FPS}/TB,\
+             perspective=x0='{x}':y0='{y}':x1='{x}+{wx}':y1='{y}':x2='{x}':y2='{y}+{hy}':x3='{x}+{wx}':y3='{y}+{hy}':\
+             interpolation=linear:sense=source:eval=frame,crop={width}:{height}:0:0[s{si}_{k}];",
+            parts[si][k] - 1
+        );
+    }
 }
 
 fn even_up(v: u32) -> u32 {

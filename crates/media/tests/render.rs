@@ -50,6 +50,7 @@ fn env_espeak(temp_root: &Path) -> RenderEnv {
 
 fn job(images: Vec<PathBuf>, script: &str, out_dir: &Path) -> RenderJob {
     RenderJob {
+        kind: peakreel_media::RenderKind::Slideshow,
         images,
         script: script.into(),
         voice: VoiceProfile::espeak("en-us+f3"),
