@@ -308,7 +308,7 @@ impl Worker {
                 orientation: spec.inputs.orientation,
                 voice,
                 seed: seed_of(task.id.as_bytes()),
-                profile: Profile::Full,
+                profile: render_profile(),
                 time_limit: self.settings.render_time_limit,
             },
         );
@@ -575,6 +575,15 @@ fn classify(e: RenderError) -> TaskError {
             tracing::warn!(error = %other, "render failed");
             final_error("The render failed. The credits were refunded; retry the request later.".into())
         }
+    }
+}
+
+/// Full HD, unless `PEAKREEL_RENDER_PROFILE=test` asks for 640×360 renders (same codecs
+/// and graph): a development and test hook that keeps integration renders short.
+fn render_profile() -> Profile {
+    match std::env::var("PEAKREEL_RENDER_PROFILE").as_deref() {
+        Ok("test") => Profile::Test,
+        _ => Profile::Full,
     }
 }
 

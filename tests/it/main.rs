@@ -12,3 +12,5 @@ mod tasks;
 mod validation;
 mod webhook_support;
 mod webhooks;
+mod living;
+mod living_support;
