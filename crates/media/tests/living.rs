@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use peakreel_media::living::{self, RoomType};
 use peakreel_media::{
-    render, Mode, Orientation, Profile, RenderEnv, RenderJob, RenderKind, SubtitlePreset,
-    VoiceProfile,
+    render, FontFamily, Mode, Orientation, Position, Profile, RenderEnv, RenderJob, RenderKind,
+    SubtitlePreset, TextOverlay, VoiceProfile, Watermark,
 };
 use peakreel_speech::{EspeakEngine, Speech};
 
@@ -133,10 +133,43 @@ async fn narration_stretches_scenes_and_overlays_apply_in_portrait() {
     j.orientation = Orientation::Portrait;
     j.subtitle = Some(SubtitlePreset::Classic);
     j.music = true;
+    // The slideshow's overlays apply unchanged: a pure green logo top-right, text, avatar.
+    let logo = out.path().join("logo.png");
+    image::RgbImage::from_pixel(200, 200, image::Rgb([0, 255, 0]))
+        .save(&logo)
+        .unwrap();
+    j.watermark = Some(Watermark {
+        path: logo,
+        position: Position::TopRight,
+        size_pct: 30,
+        opacity_pct: 100,
+    });
+    j.text = Some(TextOverlay {
+        content: "Open house".into(),
+        color: [255, 255, 255],
+        font: FontFamily::Inter,
+        size_px: 60,
+        position: Position::TopLeft,
+    });
+    j.avatar = Some(photo("house100_bedroom.jpg"));
     let r = render(&j, &env_espeak(tmp.path()), &|_, _| {})
         .await
         .unwrap();
     assert_eq!((r.width, r.height), (360, 640));
+    // The logo's corner is green in a mid-video frame.
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-ss", "2.0", "-i"])
+        .arg(&r.video_path)
+        .args(["-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .output()
+        .unwrap();
+    let px = |x: usize, y: usize| {
+        let i = (y * 360 + x) * 3;
+        [out.stdout[i], out.stdout[i + 1], out.stdout[i + 2]]
+    };
+    // Logo: 108 px wide, 14 px margin from the top-right corner.
+    let [lr, lg, lb] = px(360 - 14 - 54, 14 + 54);
+    assert!(lg > 200 && lr < 60 && lb < 60, "logo pixel {lr} {lg} {lb}");
     let speech_end = r.sentences.last().unwrap().end;
     // Narration + 1.5 s tail (+ the 0.5 s lead inside `end`), longer than 3 s.
     assert!(speech_end > 3.0, "{speech_end}");
