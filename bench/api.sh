@@ -15,27 +15,9 @@ BIN=$PWD/target/release/peakreel
 WORK=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
-# A throwaway CA and a loopback HTTPS server for the task's photos.
-openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=bench-ca \
-  -keyout "$WORK/ca.key" -out "$WORK/ca.pem" 2>/dev/null
-openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout "$WORK/srv.key" -out "$WORK/srv.csr" 2>/dev/null
-printf 'subjectAltName=IP:127.0.0.1\n' > "$WORK/ext"
-openssl x509 -req -in "$WORK/srv.csr" -CA "$WORK/ca.pem" -CAkey "$WORK/ca.key" -CAcreateserial \
-  -days 1 -extfile "$WORK/ext" -out "$WORK/srv.pem" 2>/dev/null
-python3 - "$PHOTOS" "$WORK" <<'PY' &
-import http.server, ssl, sys, functools
-photos, work = sys.argv[1], sys.argv[2]
-handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=photos)
-handler.log_message = lambda *a: None
-httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-ctx.load_cert_chain(f"{work}/srv.pem", f"{work}/srv.key")
-httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
-open(f"{work}/img.port", "w").write(str(httpd.server_address[1]))
-httpd.serve_forever()
-PY
-for _ in $(seq 50); do [ -s "$WORK/img.port" ] && break; sleep 0.1; done
-IMG="https://127.0.0.1:$(cat "$WORK/img.port")"
+# A throwaway CA and a loopback HTTPS server for the files (bench/lib.sh).
+. bench/lib.sh  # (the script runs from the repository root)
+bench_https_server "$PHOTOS"
 
 export PEAKREEL_DATA_DIR=$WORK/data SSL_CERT_FILE=$WORK/ca.pem PEAKREEL_LOG=warn
 export PEAKREEL__LIMITS__RATE_PER_SECOND=1000000 PEAKREEL__LIMITS__RATE_BURST=1000000

@@ -22,9 +22,13 @@ pub struct Config {
     pub workers: Option<u32>,
     pub allow_http: bool,
     pub allow_network: Vec<String>,
+    /// Where `GET /metrics` (Prometheus text) is served; off unless set, and meant for
+    /// a private address (api.md §12: the admin listener).
+    pub admin_listen: Option<String>,
     pub limits: Limits,
     pub tasks: TaskSettings,
     pub webhooks: WebhookSettings,
+    pub speech: SpeechSettings,
     pub prices: Prices,
     pub plans: Vec<peakreel_domain::Plan>,
     pub programs: Programs,
@@ -89,6 +93,26 @@ impl Default for WebhookSettings {
     }
 }
 
+/// The optional remote speech provider (ElevenLabs-compatible HTTP interface).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SpeechSettings {
+    /// e.g. `https://api.elevenlabs.io`; unset = local engines only.
+    pub remote_url: Option<String>,
+    pub remote_api_key: Option<String>,
+    pub remote_model_id: String,
+}
+
+impl Default for SpeechSettings {
+    fn default() -> Self {
+        SpeechSettings {
+            remote_url: None,
+            remote_api_key: None,
+            remote_model_id: "eleven_multilingual_v2".into(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Programs {
@@ -108,9 +132,11 @@ impl Default for Config {
             workers: None,
             allow_http: false,
             allow_network: Vec::new(),
+            admin_listen: None,
             limits: Limits::default(),
             tasks: TaskSettings::default(),
             webhooks: WebhookSettings::default(),
+            speech: SpeechSettings::default(),
             prices: Prices::default(),
             plans: PlanTable::default().plans,
             programs: Programs::default(),
@@ -287,6 +313,9 @@ impl Config {
         shown.public_url = Some(self.public_url());
         shown.storage = Some(format!("file://{}", self.media_dir().display()));
         shown.workers = Some(self.workers());
+        if shown.speech.remote_api_key.is_some() {
+            shown.speech.remote_api_key = Some("****".into());
+        }
         if shown.staging.api_key.is_some() {
             shown.staging.api_key = Some("****".into());
         }

@@ -27,6 +27,8 @@ pub struct VoiceSpec<'a> {
     pub gender: &'a str,
     pub accent: &'a str,
     pub languages: Vec<&'a str>,
+    /// The remote provider's id for this voice (spoken remotely when one is configured).
+    pub remote_voice: Option<&'a str>,
 }
 
 impl<'a> VoiceSpec<'a> {
@@ -43,6 +45,12 @@ impl<'a> VoiceSpec<'a> {
             gender: &v.gender,
             accent: &v.accent,
             languages: v.languages.iter().map(String::as_str).collect(),
+            // Public voices carry the provider's premade ids; custom variants inherit
+            // their base voice's id in `engine.remote_voice_id`.
+            remote_voice: match &v.owner {
+                None => Some(v.id.as_str()),
+                Some(_) => v.engine.get("remote_voice_id").and_then(|r| r.as_str()),
+            },
         })
     }
 
@@ -55,6 +63,7 @@ impl<'a> VoiceSpec<'a> {
             gender: v.gender,
             accent: v.accent,
             languages: v.languages.to_vec(),
+            remote_voice: Some(v.voice_id),
         }
     }
 
@@ -70,6 +79,7 @@ impl<'a> VoiceSpec<'a> {
             language: language.to_string(),
             rate: self.rate.clamp(0.5, 2.0),
             pitch,
+            remote_voice: self.remote_voice.map(str::to_string),
         }
     }
 }

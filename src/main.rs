@@ -5,6 +5,7 @@
 mod admin;
 mod config;
 mod job;
+mod metrics;
 mod previews;
 mod render_cmd;
 mod sample;
@@ -182,6 +183,15 @@ async fn serve(config: &Config, role: Role) -> Result<()> {
         let mut env = peakreel_media::RenderEnv::detect().await;
         env.ffmpeg = config.programs.ffmpeg.clone().into();
         env.ffprobe = config.programs.ffprobe.clone().into();
+        if let Some(url) = &config.speech.remote_url {
+            let mut remote = peakreel_speech::RemoteConfig::new(
+                url,
+                config.speech.remote_api_key.as_deref().unwrap_or(""),
+            );
+            remote.model_id = config.speech.remote_model_id.clone();
+            env.speech.remote = Some(peakreel_speech::RemoteEngine::new(remote, fetcher.clone()));
+            tracing::info!("remote speech provider configured");
+        }
         Arc::new(env)
     };
     let previewer = Arc::new(previews::SpeechPreviewer { env: env.clone() });
@@ -191,6 +201,18 @@ async fn serve(config: &Config, role: Role) -> Result<()> {
         tokio::spawn(async move {
             previews::fill_public_previews(store.as_ref(), &blobs, &previewer).await
         });
+    }
+    if let Some(addr) = &config.admin_listen {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on the admin address {addr}"))?;
+        tracing::info!(%addr, "metrics on the admin listener");
+        background.push(tokio::spawn(metrics::serve(
+            listener,
+            store.clone(),
+            env.speech.breakers.clone(),
+            shutdown_rx.clone(),
+        )));
     }
     if workers > 0 {
         let settings = worker::WorkerSettings {

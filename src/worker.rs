@@ -241,7 +241,9 @@ impl Worker {
             return self.execute_test(task, &spec, lease).await;
         }
         let progress = ProgressWriter::spawn(self.store.clone(), task.id.clone(), lease.clone());
-        let result = self.render_task(task, &spec, &progress).await;
+        let result = self
+            .render_task(task, &spec, &progress, lease.attempt)
+            .await;
         progress.finish().await;
         match result {
             Ok(result) => Outcome::Completed(result),
@@ -255,6 +257,7 @@ impl Worker {
         task: &TaskRecord,
         spec: &TaskSpec,
         progress: &ProgressWriter,
+        attempt: u32,
     ) -> Result<serde_json::Value, TaskError> {
         let work = tempfile::Builder::new()
             .prefix("peakreel-task-")
@@ -283,13 +286,15 @@ impl Worker {
                     return Err(TaskError::Final(ApiError::new(
                         Code::AvatarUrlError,
                         "The avatar was deleted before the render started. The credits were refunded.",
-                    )));
+                    )
+                    .with_details(json!({ "avatar_id": id }))));
                 };
                 Some(self.local_file(&record.image_path, work.path()).await.map_err(|_| {
                     TaskError::Final(ApiError::new(
                         Code::AvatarUrlError,
                         "The avatar's image could not be read from storage. The credits were refunded.",
-                    ))
+                    )
+                    .with_details(json!({ "avatar_id": id })))
                 })?)
             }
             None => None,
@@ -323,8 +328,11 @@ impl Worker {
         let out = render(&job, &self.env, &on_progress)
             .await
             .map_err(classify)?;
+        tracing::info!(task_id = %task.id, seconds = out.duration_seconds, engine = out.speech_engine, "render finished");
         progress.report("uploading", 96);
-        let prefix = format!("tasks/{}/output", task.id);
+        // Per attempt: a worker that lost its lease but has not noticed yet can never
+        // overwrite the files the winning attempt's (fenced) result points to.
+        let prefix = format!("tasks/{}/output/{attempt}", task.id);
         let result = self.store_output(&out, &prefix).await?;
         Ok(result)
     }

@@ -5,6 +5,10 @@
 mod auth;
 mod catalog;
 mod create;
+mod custom_catalog;
+mod fetching;
+mod living;
+mod living_support;
 mod ops;
 mod races;
 mod support;
@@ -12,5 +16,5 @@ mod tasks;
 mod validation;
 mod webhook_support;
 mod webhooks;
-mod living;
-mod living_support;
+mod worker_support;
+mod workers;

@@ -155,11 +155,33 @@ impl Server {
 
     /// A server with the given per-key quota (`limits.rate_per_second`, `rate_burst`).
     pub async fn start_with_rate(per_second: u32, burst: u32) -> Server {
+        Server::start_inner(per_second, burst, [127, 0, 0, 1], Some("127.0.0.0/8")).await
+    }
+
+    /// A server whose SSRF allow-list holds only `127.0.0.2/32`, with the image server on
+    /// 127.0.0.2: every other loopback address (127.0.0.1, ::1, `localhost`) and every
+    /// private range is refused as in production, while the suite's images still load.
+    pub async fn start_guarded() -> Server {
+        Server::start_inner(1000, 2000, [127, 0, 0, 2], Some("127.0.0.2/32")).await
+    }
+
+    /// A server started without `--allow-network`: the production SSRF guard, under
+    /// which even the suite's own image server (on 127.0.0.1) is refused.
+    pub async fn start_strict() -> Server {
+        Server::start_inner(1000, 2000, [127, 0, 0, 1], None).await
+    }
+
+    async fn start_inner(
+        per_second: u32,
+        burst: u32,
+        image_ip: [u8; 4],
+        allow_network: Option<&str>,
+    ) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
         let ca = peakreel_testkit::make_ca();
         let ca_file = dir.path().join("test-ca.pem");
         std::fs::write(&ca_file, &ca.ca_pem).expect("write CA");
-        let images = peakreel_testkit::start_server([127, 0, 0, 1].into(), &ca).await;
+        let images = peakreel_testkit::start_server(image_ip.into(), &ca).await;
         let photo = bytes::Bytes::from(peakreel_testkit::photo_jpeg("generated-landscape.jpg"));
         let paths = (0..IMAGE_ROUTES).map(|i| format!("/listing/{i}.jpg"));
         for path in paths.chain(["/logo.jpg".to_string()]) {
@@ -181,9 +203,11 @@ impl Server {
             .args(["--listen", "127.0.0.1:0"])
             // API only: tasks stay `queued`, so in-flight counts are stable for the
             // concurrency and isolation rules whatever the workers do.
-            .args(["--workers", "0"])
-            .args(["--allow-network", "127.0.0.0/8"])
-            .env("SSL_CERT_FILE", &ca_file)
+            .args(["--workers", "0"]);
+        if let Some(cidr) = allow_network {
+            cmd.args(["--allow-network", cidr]);
+        }
+        cmd.env("SSL_CERT_FILE", &ca_file)
             .env("PEAKREEL__LIMITS__RATE_PER_SECOND", per_second.to_string())
             .env("PEAKREEL__LIMITS__RATE_BURST", burst.to_string())
             .env("PEAKREEL_LOG", "info")
@@ -227,6 +251,11 @@ impl Server {
             base: format!("http://{addr}"),
             client,
         }
+    }
+
+    /// The local HTTPS image server, to register more routes (`images().route(..)`).
+    pub fn images(&self) -> &peakreel_testkit::Server {
+        &self.images
     }
 
     pub fn data_dir(&self) -> &Path {

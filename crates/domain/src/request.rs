@@ -373,7 +373,20 @@ pub fn invalid_image_url(index: usize, url: &str, reason: &str) -> ApiError {
         Code::InvalidImageUrl,
         format!("images[{index}] is not a usable image URL: {reason}."),
     )
-    .with_details(json!({ "index": index, "url": url }))
+    .with_details(json!({ "index": index, "url": redact_credentials(url) }))
+}
+
+/// The URL without any `user:password@`, so an error never echoes a secret back (or
+/// into logs).
+pub fn redact_credentials(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if !u.username().is_empty() || u.password().is_some() => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
 }
 
 /// Syntax rules every fetched URL must pass before any network work: it parses, is
@@ -567,7 +580,7 @@ fn read_elements(
                             "elements_config.watermark.url is not a usable image URL: {reason}."
                         ),
                     )
-                    .with_details(json!({ "field": "elements_config.watermark.url", "url": url })),
+                    .with_details(json!({ "field": "elements_config.watermark.url", "url": redact_credentials(url) })),
                 );
             }
         }

@@ -61,6 +61,14 @@ pub struct FetchedBody {
     pub final_url: Url,
 }
 
+/// A complete answer (see [`SafeClient::post_json_for_body`]).
+#[derive(Debug, Clone)]
+pub struct FullResponse {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
 /// What a webhook receiver answered.
 #[derive(Debug, Clone)]
 pub struct PostResponse {
@@ -138,17 +146,23 @@ impl SafeClient {
         Ok(url)
     }
 
-    /// Fetches one image and runs the full check, all within `item_timeout`.
+    /// Fetches one image (the network part within `item_timeout`) and runs the full
+    /// check. Waiting for a decode slot and decoding are our own work, so they are not
+    /// charged to the remote host's timeout.
     pub async fn fetch_image(&self, url: &str) -> Result<FetchedImage, FetchError> {
+        let body = self.fetch_body_timed(url).await?;
+        self.decode(body).await
+    }
+
+    async fn fetch_body_timed(&self, url: &str) -> Result<FetchedBody, FetchError> {
         let url = check_url_syntax(url, self.inner.policy.allow_http)?;
         let timeout = self.inner.policy.item_timeout;
-        tokio::time::timeout(timeout, self.fetch_image_inner(url))
+        tokio::time::timeout(timeout, self.get(url))
             .await
             .map_err(|_| timeout_err(timeout, TimeoutStage::Item))?
     }
 
-    async fn fetch_image_inner(&self, url: Url) -> Result<FetchedImage, FetchError> {
-        let body = self.get(url).await?;
+    async fn decode(&self, body: FetchedBody) -> Result<FetchedImage, FetchError> {
         let max_pixels = self.inner.policy.max_pixels;
         // One decode per CPU at a time: a decoded photo is ~10x its file.
         let _permit = self
@@ -170,10 +184,9 @@ impl SafeClient {
         })
     }
 
-    /// Fetches every URL in parallel under `total_timeout`. On failure the
-    /// error of the lowest failing index is returned, and it is the same
-    /// whatever order the fetches finish in: an index is only reported once
-    /// every lower index has succeeded. When the set runs out of time, the
+    /// Fetches every URL in parallel (the network part under `total_timeout`), then
+    /// checks the images. On failure the error of the lowest failing index is returned,
+    /// the same whatever order the work finishes in. When the set runs out of time, the
     /// lowest unfinished index gets `IMAGE_TIMEOUT`.
     pub async fn fetch_images(
         &self,
@@ -183,34 +196,75 @@ impl SafeClient {
         for (i, u) in urls.iter().enumerate() {
             check_url_syntax(u, self.inner.policy.allow_http).map_err(|e| (i, e))?;
         }
-        let mut results: Vec<Option<Result<FetchedImage, FetchError>>> =
+        let (bodies, network_error) = self.fetch_bodies(urls).await;
+        // Every body before the network failure (if any) arrived; a decode failure at a
+        // lower index wins over the network failure.
+        let mut set = JoinSet::new();
+        for (i, body) in bodies.into_iter().enumerate() {
+            let client = self.clone();
+            set.spawn(async move { (i, client.decode(body).await) });
+        }
+        let mut images: Vec<Option<FetchedImage>> = (0..set.len()).map(|_| None).collect();
+        let mut first_error: Option<(usize, FetchError)> = None;
+        while let Some(joined) = set.join_next().await {
+            match joined {
+                Ok((i, Ok(img))) => images[i] = Some(img),
+                Ok((i, Err(e))) => {
+                    if first_error.as_ref().is_none_or(|(j, _)| i < *j) {
+                        first_error = Some((i, e));
+                    }
+                }
+                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                Err(_) => unreachable!("decode tasks are never cancelled"),
+            }
+        }
+        if let Some(err) = first_error.or(network_error) {
+            return Err(err);
+        }
+        Ok(images
+            .into_iter()
+            .map(|i| i.expect("every image decoded"))
+            .collect())
+    }
+
+    /// The bodies of `urls`, in order, up to the lowest index whose fetch failed (that
+    /// failure is returned beside them).
+    async fn fetch_bodies(
+        &self,
+        urls: &[String],
+    ) -> (Vec<FetchedBody>, Option<(usize, FetchError)>) {
+        let mut results: Vec<Option<Result<FetchedBody, FetchError>>> =
             (0..urls.len()).map(|_| None).collect();
         // Dropping the JoinSet (on any return) aborts the fetches still running.
         let mut set = JoinSet::new();
         for (i, u) in urls.iter().enumerate() {
             let client = self.clone();
             let u = u.clone();
-            set.spawn(async move { (i, client.fetch_image(&u).await) });
+            set.spawn(async move { (i, client.fetch_body_timed(&u).await) });
         }
         let total = self.inner.policy.total_timeout;
         let deadline = tokio::time::sleep(total);
         tokio::pin!(deadline);
+        let take_ok = |results: &mut Vec<Option<Result<FetchedBody, FetchError>>>, upto: usize| {
+            results
+                .drain(..upto)
+                .map(|r| match r {
+                    Some(Ok(body)) => body,
+                    _ => unreachable!("every entry before `upto` is Ok"),
+                })
+                .collect::<Vec<_>>()
+        };
         loop {
             match results.iter().position(|r| !matches!(r, Some(Ok(_)))) {
                 None => {
-                    return Ok(results
-                        .into_iter()
-                        .map(|r| match r {
-                            Some(Ok(img)) => img,
-                            _ => unreachable!("every entry was checked to be Ok"),
-                        })
-                        .collect())
+                    let n = results.len();
+                    return (take_ok(&mut results, n), None);
                 }
                 Some(i) if matches!(results[i], Some(Err(_))) => {
                     let Some(Err(e)) = results[i].take() else {
                         unreachable!()
                     };
-                    return Err((i, e));
+                    return (take_ok(&mut results, i), Some((i, e)));
                 }
                 Some(_) => {}
             }
@@ -222,7 +276,7 @@ impl SafeClient {
                 },
                 _ = &mut deadline => {
                     let i = results.iter().position(|r| !matches!(r, Some(Ok(_)))).unwrap_or(0);
-                    return Err((i, timeout_err(total, TimeoutStage::Set)));
+                    return (take_ok(&mut results, i), Some((i, timeout_err(total, TimeoutStage::Set))));
                 }
             }
         }
@@ -241,6 +295,37 @@ impl SafeClient {
     /// POSTs a JSON body (webhook delivery) through the same guarded path.
     /// Redirects are not followed (a 3xx is returned like any status); the
     /// whole call, connection included, is bounded by `timeout`.
+    /// POST a JSON body through the same guarded connection path and read the whole
+    /// answer (capped at the policy's `max_bytes`), whatever its status: for provider APIs
+    /// whose responses are the payload (speech audio), unlike webhook receivers.
+    pub async fn post_json_for_body(
+        &self,
+        url: &str,
+        headers: &HeaderMap,
+        body: Bytes,
+        timeout: Duration,
+    ) -> Result<FullResponse, FetchError> {
+        let url = check_url_syntax(url, self.inner.policy.allow_http)?;
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut extra = headers.clone();
+        extra.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        let max = self.inner.policy.max_bytes;
+        let work = async {
+            let (resp, _guard) = self.open(&url, Method::POST, &extra, body).await?;
+            let status = resp.status().as_u16();
+            let headers = resp.headers().clone();
+            let bytes = read_capped(resp, max).await?;
+            Ok::<_, FetchError>(FullResponse {
+                status,
+                headers,
+                body: bytes,
+            })
+        };
+        tokio::time::timeout_at(deadline, work)
+            .await
+            .map_err(|_| timeout_err(timeout, TimeoutStage::Item))?
+    }
+
     pub async fn post_json(
         &self,
         url: &str,

@@ -152,8 +152,15 @@ impl FetchError {
         let url = redact_url(&target.url);
         let message = format!("`{}` {}. {}", target.field, self, self.advice());
         let mut d = Map::new();
-        if let Some(i) = target.index {
-            d.insert("index".into(), json!(i));
+        // Images are named by their index; other URLs (logo, avatar, webhook) by their
+        // field, so every answer says which URL failed.
+        match target.index {
+            Some(i) => {
+                d.insert("index".into(), json!(i));
+            }
+            None => {
+                d.insert("field".into(), json!(target.field));
+            }
         }
         match self.code() {
             Code::InvalidImageUrl => {

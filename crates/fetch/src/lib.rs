@@ -32,7 +32,9 @@ mod policy;
 mod resolve;
 mod url_check;
 
-pub use client::{ClientBuildError, FetchedBody, FetchedImage, PostResponse, SafeClient};
+pub use client::{
+    ClientBuildError, FetchedBody, FetchedImage, FullResponse, PostResponse, SafeClient,
+};
 pub use error::{FetchError, Target, TimeoutStage};
 pub use hyper::header::{HeaderMap, HeaderName, HeaderValue};
 pub use image_check::{inspect_image, inspect_image_file, sniff_format, ImageFormat, ImageInfo};

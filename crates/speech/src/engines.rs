@@ -260,6 +260,8 @@ impl SpeechEngine for PiperEngine {
 pub struct Speech {
     pub piper: Option<PiperEngine>,
     pub espeak: EspeakEngine,
+    /// The configured remote provider, for voices with a `remote_voice`.
+    pub remote: Option<crate::RemoteEngine>,
     /// One circuit breaker per engine, shared by every render in the process.
     pub breakers: Breakers,
 }
@@ -306,6 +308,7 @@ impl Speech {
         Speech {
             piper,
             espeak,
+            remote: None,
             breakers: Breakers::default(),
         }
     }
@@ -315,6 +318,7 @@ impl Speech {
         Speech {
             piper: PiperEngine::detect().await,
             espeak: EspeakEngine::default(),
+            remote: None,
             breakers: Breakers::default(),
         }
     }
@@ -330,6 +334,16 @@ impl Speech {
         };
         match voice.engine {
             EngineKind::Espeak => Ok(&self.espeak),
+            EngineKind::Remote => match &self.remote {
+                Some(r) if voice.remote_voice.is_some() => Ok(r),
+                _ => Err(SpeechError::Unavailable {
+                    engine: "remote",
+                    reason: "no remote speech provider is configured for this voice".into(),
+                }),
+            },
+            EngineKind::Auto if voice.remote_voice.is_some() && self.remote.is_some() => {
+                Ok(self.remote.as_ref().expect("checked above"))
+            }
             EngineKind::Auto => match &self.piper {
                 Some(p) if piper_fits(p) => Ok(p),
                 _ => Ok(&self.espeak),

@@ -12,9 +12,11 @@ pub mod text;
 pub mod breaker;
 mod engines;
 mod narrate;
+mod remote;
 
 pub use engines::{Breakers, EspeakEngine, PiperEngine, Speech, SpeechEngine};
 pub use narrate::{narrate_with, Narration, NarrationOptions, SentenceTiming, WordTiming};
+pub use remote::{RemoteConfig, RemoteEngine};
 
 use peakreel_types::Code;
 use process::ProcessError;
@@ -29,6 +31,8 @@ pub enum EngineKind {
     Piper,
     /// espeak-ng only.
     Espeak,
+    /// The configured remote (ElevenLabs-compatible) provider only.
+    Remote,
 }
 
 /// How one public or custom voice is spoken by the local engines. Plain data, so the voice
@@ -56,6 +60,9 @@ pub struct VoiceProfile {
     pub language: String,
     pub rate: f32,
     pub pitch: u8,
+    /// The provider's voice id, when this voice may be spoken by the remote provider
+    /// (`Auto` prefers the remote provider for such voices when one is configured).
+    pub remote_voice: Option<String>,
 }
 
 impl VoiceProfile {
@@ -68,6 +75,7 @@ impl VoiceProfile {
             language: "en".into(),
             rate: 1.0,
             pitch: 50,
+            remote_voice: None,
         }
     }
 

@@ -243,7 +243,7 @@ fn claim_plan(dir: &Path) -> String {
             "EXPLAIN QUERY PLAN
              UPDATE jobs SET status = 'running', attempt = attempt + 1, lease_owner = ?, lease_expires_at = ?
              WHERE id = (SELECT id FROM jobs
-                         WHERE kind IN (?)
+                         WHERE kind IN (?) AND status IN ('queued', 'running')
                            AND ((status = 'queued' AND run_at <= ?) OR (status = 'running' AND lease_expires_at < ?))
                          ORDER BY run_at, id LIMIT 1)",
         )

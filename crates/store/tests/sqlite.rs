@@ -145,5 +145,5 @@ async fn reopen_keeps_data_and_schema_version() {
         .raw()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 1);
+    assert_eq!(version, peakreel_store::sqlite::SCHEMA_VERSION);
 }

@@ -71,6 +71,10 @@ pub async fn create_voice(
         .and_then(Value::as_f64)
         .unwrap_or(0.0);
     let mut engine = base.engine.clone();
+    if base.owner.is_none() {
+        // A variant of a public voice is spoken by the same remote voice, when remote.
+        engine["remote_voice_id"] = json!(base.id);
+    }
     engine["rate"] = json!((base_rate * f64::from(rate)).clamp(0.5, 2.0));
     engine["pitch"] = json!((base_pitch + f64::from(pitch)).clamp(-12.0, 12.0));
     let now = unix_now();

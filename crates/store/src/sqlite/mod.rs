@@ -21,7 +21,11 @@ use std::time::Duration;
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/0001_init.sql")),
     (2, include_str!("../../migrations/0002_webhooks.sql")),
+    (3, include_str!("../../migrations/0003_jobs_open.sql")),
 ];
+
+/// The schema version a fully migrated database has.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 #[derive(Clone)]
 pub struct SqliteStore {

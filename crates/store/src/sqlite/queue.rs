@@ -28,6 +28,16 @@ fn job_from_row(r: &Row) -> r2d2_sqlite::rusqlite::Result<Job> {
 const FENCE: &str = "id = ?1 AND attempt = ?2 AND lease_owner = ?3 AND status = 'running'";
 
 impl SqliteStore {
+    /// `(kind, status, count)` of every job, for metrics.
+    pub async fn job_counts(&self) -> StoreResult<Vec<(String, String, i64)>> {
+        self.with_conn(|c| {
+            let mut stmt = c.prepare_cached("SELECT kind, status, COUNT(*) FROM jobs GROUP BY kind, status ORDER BY kind, status")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
     async fn fenced_update(
         &self,
         sql: String,
@@ -81,7 +91,7 @@ impl JobQueue for SqliteStore {
             let sql = format!(
                 "UPDATE jobs SET status = 'running', attempt = attempt + 1, lease_owner = ?, lease_expires_at = ?
                  WHERE id = (SELECT id FROM jobs
-                             WHERE kind IN ({placeholders})
+                             WHERE kind IN ({placeholders}) AND status IN ('queued', 'running')
                                AND ((status = 'queued' AND run_at <= ?) OR (status = 'running' AND lease_expires_at < ?))
                              ORDER BY run_at, id LIMIT 1)
                  RETURNING {JOB_COLUMNS}"
