@@ -226,7 +226,7 @@ impl Worker {
     }
 
     async fn execute(&self, task: &TaskRecord, lease: &Lease) -> Outcome {
-        let spec: TaskSpec = match serde_json::from_value(task.request.clone()) {
+        let spec: TaskSpec = match serde_json::from_str(&task.request) {
             Ok(spec) => spec,
             Err(e) => {
                 tracing::error!(task_id = %task.id, error = %e, "stored task is unreadable");

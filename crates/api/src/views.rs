@@ -43,14 +43,19 @@ pub async fn median_render_seconds(state: &AppState) -> StoreResult<i64> {
 
 /// `(queue_position, estimated_completion)` of a queued task.
 pub async fn queue_estimate(state: &AppState, task_id: &str) -> StoreResult<Option<(u32, i64)>> {
-    let Some(position) = state.store.queue_position(task_id).await? else {
-        return Ok(None);
-    };
+    match state.store.queue_position(task_id).await? {
+        Some(position) => Ok(Some(estimate_for(state, position).await?)),
+        None => Ok(None),
+    }
+}
+
+/// `(queue_position, estimated_completion)` for a known position.
+pub async fn estimate_for(state: &AppState, position: u32) -> StoreResult<(u32, i64)> {
     let median = median_render_seconds(state).await?;
     let workers = i64::from(state.config.workers.max(1));
     // Position 1 is next: it completes about one render from now.
     let eta = unix_now() + (i64::from(position) * median + workers - 1) / workers;
-    Ok(Some((position, eta)))
+    Ok((position, eta))
 }
 
 pub async fn task_view(state: &AppState, task: &TaskRecord) -> StoreResult<Value> {
@@ -65,7 +70,11 @@ pub async fn task_view(state: &AppState, task: &TaskRecord) -> StoreResult<Value
     v.insert("created_at".into(), json!(rfc3339(task.created_at)));
     match task.status {
         TaskStatus::Queued => {
-            if let Some((position, eta)) = queue_estimate(state, &task.id).await? {
+            let estimate = match task.queue_position {
+                Some(position) => Some(estimate_for(state, position).await?),
+                None => queue_estimate(state, &task.id).await?,
+            };
+            if let Some((position, eta)) = estimate {
                 v.insert("queue_position".into(), json!(position));
                 v.insert("estimated_completion".into(), json!(rfc3339(eta)));
             }

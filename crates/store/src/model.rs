@@ -148,7 +148,9 @@ pub struct TaskRecord {
     pub key_id: String,
     pub kind: String,
     pub status: TaskStatus,
-    pub request: Value,
+    /// The stored request as raw JSON: parsed only by the worker that renders it, not
+    /// on every read of the task.
+    pub request: String,
     pub credits_charged: i64,
     pub webhook_url: Option<String>,
     pub progress: Option<u8>,
@@ -158,6 +160,8 @@ pub struct TaskRecord {
     pub created_at: i64,
     pub started_at: Option<i64>,
     pub completed_at: Option<i64>,
+    /// 1-based position among queued tasks (only from reads that compute it).
+    pub queue_position: Option<u32>,
 }
 
 #[derive(Debug, thiserror::Error)]

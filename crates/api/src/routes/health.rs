@@ -9,47 +9,62 @@ use serde_json::{json, Value};
 #[utoipa::path(get, path = "/health", tag = "operations",
     responses((status = 200, body = crate::openapi::Health), (status = 503, body = crate::openapi::Health)))]
 pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    // Checks touch the database, the storage backend and the filesystem; monitors poll
-    // this route often, so one result serves every caller for a second.
+    // The database is asked on every call (it is what a monitor most needs to know is
+    // alive right now). The other checks write a probe file or scan PATH, so one result
+    // of them serves every caller for a second.
     const FRESH: std::time::Duration = std::time::Duration::from_secs(1);
-    if let Some((at, healthy, body)) = state
+    let database = state.store.ping().await.is_ok();
+    let cached = state
         .cached_health
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .clone()
-    {
-        if at.elapsed() < FRESH {
-            return (status_of(healthy), Json(body));
+        .filter(|(at, _, _)| at.elapsed() < FRESH);
+    let (slow_ok, slow) = match cached {
+        Some((_, ok, checks)) => (ok, checks),
+        None => {
+            let storage = state.blobs.check().await;
+            let ffmpeg = program_on_path(&state.config.ffmpeg_program);
+            let breakers = state
+                .speech_breakers
+                .as_ref()
+                .map(|f| f())
+                .unwrap_or_default();
+            // An open breaker means narration fails fast right now: speech fails.
+            let speech = program_on_path(&state.config.speech_program)
+                && !breakers.iter().any(|(_, s)| *s == "open");
+            let checks = json!({
+                "storage": label(storage), "ffmpeg": label(ffmpeg), "speech": label(speech),
+                "speech_breakers": breakers.iter().map(|(e, s)| (e.to_string(), json!(s))).collect::<serde_json::Map<String, Value>>(),
+            });
+            let ok = storage && ffmpeg && speech;
+            *state
+                .cached_health
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) =
+                Some((std::time::Instant::now(), ok, checks.clone()));
+            (ok, checks)
         }
-    }
-    let database = state.store.ping().await.is_ok();
-    let storage = state.blobs.check().await;
-    let ffmpeg = program_on_path(&state.config.ffmpeg_program);
-    let breakers = state
-        .speech_breakers
-        .as_ref()
-        .map(|f| f())
-        .unwrap_or_default();
-    // An open breaker means narration fails fast right now: the speech check fails.
-    let speech = program_on_path(&state.config.speech_program)
-        && !breakers.iter().any(|(_, s)| *s == "open");
-    let label = |ok: bool| if ok { "ok" } else { "failing" };
-    let healthy = database && storage && ffmpeg && speech;
+    };
+    let healthy = database && slow_ok;
     let body = json!({
         "status": if healthy { "ok" } else { "degraded" },
         "version": env!("CARGO_PKG_VERSION"),
         "checks": {
-            "database": label(database), "storage": label(storage),
-            "ffmpeg": label(ffmpeg), "speech": label(speech),
+            "database": label(database), "storage": slow["storage"],
+            "ffmpeg": slow["ffmpeg"], "speech": slow["speech"],
         },
-        "speech_breakers": breakers.iter().map(|(e, s)| (e.to_string(), json!(s))).collect::<serde_json::Map<String, Value>>(),
+        "speech_breakers": slow["speech_breakers"],
     });
-    *state
-        .cached_health
-        .lock()
-        .unwrap_or_else(|p| p.into_inner()) =
-        Some((std::time::Instant::now(), healthy, body.clone()));
     (status_of(healthy), Json(body))
+}
+
+fn label(ok: bool) -> &'static str {
+    if ok {
+        "ok"
+    } else {
+        "failing"
+    }
 }
 
 fn status_of(healthy: bool) -> StatusCode {

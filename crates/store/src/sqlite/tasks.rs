@@ -23,7 +23,7 @@ pub(crate) fn task_from_row(r: &Row) -> r2d2_sqlite::rusqlite::Result<TaskRecord
         key_id: r.get(3)?,
         kind: r.get(4)?,
         status: TaskStatus::parse(&status).unwrap_or(TaskStatus::Failed),
-        request: parse_json(Some(r.get(6)?))?.unwrap_or_default(),
+        request: r.get(6)?,
         credits_charged: r.get(7)?,
         webhook_url: r.get(8)?,
         progress: r.get(9)?,
@@ -33,6 +33,7 @@ pub(crate) fn task_from_row(r: &Row) -> r2d2_sqlite::rusqlite::Result<TaskRecord
         created_at: r.get(13)?,
         started_at: r.get(14)?,
         completed_at: r.get(15)?,
+        queue_position: None,
     })
 }
 
@@ -76,13 +77,18 @@ impl Tasks for SqliteStore {
                 "INSERT INTO jobs (kind, task_id, status, max_attempts, run_at, created_at) VALUES (?1, ?2, 'queued', ?3, ?4, ?4)",
                 params![RENDER_JOB, task.id, task.max_attempts, at],
             ).map_err(crate::StoreError::from)?;
+            let queue_position: u32 = tx.query_row(
+                "SELECT COUNT(*) FROM tasks WHERE status = 'queued' AND seq <= (SELECT seq FROM tasks WHERE id = ?1)",
+                [&task.id],
+                |r| r.get(0),
+            ).map_err(crate::StoreError::from)?;
             Ok(TaskRecord {
                 id: task.id,
                 owner: task.owner,
                 key_id: task.key_id,
                 kind: task.kind,
                 status: TaskStatus::Queued,
-                request: task.request,
+                request: task.request.to_string(),
                 credits_charged: task.price,
                 webhook_url: task.webhook_url,
                 progress: None,
@@ -92,6 +98,7 @@ impl Tasks for SqliteStore {
                 created_at: at,
                 started_at: None,
                 completed_at: None,
+                queue_position: Some(queue_position),
             })
         })
         .await
@@ -100,14 +107,20 @@ impl Tasks for SqliteStore {
     async fn get_task(&self, id: &str, owner: &Owner) -> StoreResult<Option<TaskRecord>> {
         let (id, owner) = (id.to_string(), owner.clone());
         self.with_conn(move |c| {
+            // The queue position rides along: one round trip per task read.
             let mut stmt = c.prepare_cached(&format!(
-                "SELECT {TASK_COLUMNS} FROM tasks WHERE id = ?1 AND account_id = ?2 AND mode = ?3"
+                "SELECT {TASK_COLUMNS},
+                        CASE WHEN status = 'queued' THEN
+                          (SELECT COUNT(*) FROM tasks q WHERE q.status = 'queued' AND q.seq <= tasks.seq)
+                        END
+                 FROM tasks WHERE id = ?1 AND account_id = ?2 AND mode = ?3"
             ))?;
             Ok(stmt
-                .query_row(
-                    params![id, owner.account_id, mode_str(owner.mode)],
-                    task_from_row,
-                )
+                .query_row(params![id, owner.account_id, mode_str(owner.mode)], |r| {
+                    let mut task = task_from_row(r)?;
+                    task.queue_position = r.get(16)?;
+                    Ok(task)
+                })
                 .optional()?)
         })
         .await

@@ -631,7 +631,10 @@ pub async fn tasks_create_charges_once_and_enqueues(store: &dyn Store) {
     assert_eq!(created.status, TaskStatus::Queued);
     assert_eq!(created.credits_charged, 5);
     assert_eq!(created.owner, fx.live());
-    assert_eq!(created.request, nt.request);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&created.request).unwrap(),
+        nt.request
+    );
 
     assert_eq!(store.balance(&fx.account.id).await.unwrap(), 7);
     let charges: Vec<_> = store
