@@ -254,27 +254,7 @@ impl LivingServer {
     }
 
     async fn admin_json(&self, args: &[&str]) -> Value {
-        let mut cmd = Command::new(BIN);
-        for (name, _) in std::env::vars_os() {
-            if name.to_string_lossy().starts_with("PEAKREEL") {
-                cmd.env_remove(name);
-            }
-        }
-        cmd.arg("admin")
-            .args(args)
-            .arg("--data-dir")
-            .arg(self.dir.path())
-            .env("PEAKREEL_LOG", "warn");
-        let out = tokio::process::Command::from(cmd)
-            .output()
-            .await
-            .expect("run peakreel admin");
-        assert!(
-            out.status.success(),
-            "admin {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).expect("admin JSON")
+        crate::support::admin_json_in(self.dir.path(), args).await
     }
 
     /// Download a completed task's video into `dir`.

@@ -137,14 +137,58 @@ impl Resp {
     }
 }
 
-/// Remove every `PEAKREEL*` variable of the test environment from a child's environment,
-/// so only what a test sets reaches the binary.
-fn clean_env(cmd: &mut Command) {
+/// Remove every `PEAKREEL*` variable of the test environment from a child's environment.
+pub fn clean_env(cmd: &mut Command) {
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("PEAKREEL") {
             cmd.env_remove(name);
         }
     }
+}
+
+/// Run `peakreel admin ARGS --data-dir DIR` (shared by every harness).
+pub async fn admin_in(data_dir: &Path, args: &[&str]) -> std::process::Output {
+    let mut cmd = Command::new(BIN);
+    clean_env(&mut cmd);
+    cmd.arg("admin")
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("PEAKREEL_LOG", "warn");
+    tokio::process::Command::from(cmd)
+        .output()
+        .await
+        .expect("run peakreel admin")
+}
+
+/// An admin command that must succeed and print JSON.
+pub async fn admin_json_in(data_dir: &Path, args: &[&str]) -> Value {
+    let out = admin_in(data_dir, args).await;
+    assert!(
+        out.status.success(),
+        "peakreel admin {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{args:?}: {e}: {text}"))
+}
+
+/// Run SQL with the `sqlite3` tool (waiting up to 10 s for locks); stdout trimmed.
+pub async fn sql_in(db: &Path, sql: &str) -> String {
+    let out = tokio::process::Command::new("sqlite3")
+        .arg("-cmd")
+        .arg(".timeout 10000")
+        .arg(db)
+        .arg(sql)
+        .output()
+        .await
+        .expect("run sqlite3");
+    assert!(
+        out.status.success(),
+        "sqlite3 {sql:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 impl Server {
@@ -359,17 +403,7 @@ impl Server {
 
     /// Run `peakreel admin ARGS --data-dir DIR`.
     pub async fn admin(&self, args: &[&str]) -> std::process::Output {
-        let mut cmd = Command::new(BIN);
-        clean_env(&mut cmd);
-        cmd.arg("admin")
-            .args(args)
-            .arg("--data-dir")
-            .arg(self.dir.path())
-            .env("PEAKREEL_LOG", "warn");
-        tokio::process::Command::from(cmd)
-            .output()
-            .await
-            .expect("run peakreel admin")
+        admin_in(self.dir.path(), args).await
     }
 
     /// Run an admin command that must succeed; returns its stdout.
@@ -384,8 +418,7 @@ impl Server {
     }
 
     pub async fn admin_json(&self, args: &[&str]) -> Value {
-        let out = self.admin_ok(args).await;
-        serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
+        admin_json_in(self.dir.path(), args).await
     }
 
     pub async fn create_account(&self, plan: &str, credits: i64) -> String {
@@ -436,20 +469,7 @@ impl Server {
 
     /// Run SQL with the `sqlite3` tool on the server's database; returns stdout trimmed.
     pub async fn sql(&self, sql: &str) -> String {
-        let out = tokio::process::Command::new("sqlite3")
-            .arg("-cmd")
-            .arg(".timeout 10000")
-            .arg(self.db_path())
-            .arg(sql)
-            .output()
-            .await
-            .expect("run sqlite3");
-        assert!(
-            out.status.success(),
-            "sqlite3 {sql:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
+        sql_in(&self.db_path(), sql).await
     }
 
     /// The money invariant (api.md §2): the balance equals the ledger's sum, and the

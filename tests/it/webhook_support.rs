@@ -5,7 +5,7 @@
 //! arguments and environment, that can be `kill -9`ed and restarted; and an HMAC check
 //! that does not use PeakReel's code (`ring::hmac`, not the product's `hmac`/`sha2`).
 
-use crate::support::{script, Acct, Key, Resp, BIN, VOICE};
+use crate::support::{clean_env, script, Acct, Key, Resp, BIN, VOICE};
 use peakreel_testkit::TestCa;
 use serde_json::{json, Value};
 use std::collections::VecDeque;
@@ -428,15 +428,6 @@ pub struct Proc {
     client: reqwest::Client,
 }
 
-/// Remove every `PEAKREEL*` variable of the test environment from a child's environment.
-fn clean_env(cmd: &mut Command) {
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("PEAKREEL") {
-            cmd.env_remove(name);
-        }
-    }
-}
-
 impl Site {
     pub async fn new() -> Site {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -565,23 +556,7 @@ impl Site {
     }
 
     async fn admin_json(&self, args: &[&str]) -> Value {
-        let mut cmd = Command::new(BIN);
-        clean_env(&mut cmd);
-        cmd.arg("admin")
-            .args(args)
-            .arg("--data-dir")
-            .arg(self.dir.path())
-            .env("PEAKREEL_LOG", "warn");
-        let out = tokio::process::Command::from(cmd)
-            .output()
-            .await
-            .expect("run peakreel admin");
-        assert!(
-            out.status.success(),
-            "peakreel admin {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+        crate::support::admin_json_in(self.dir.path(), args).await
     }
 
     async fn key(&self, account: &str, mode: &str) -> Key {

@@ -5,7 +5,7 @@
 //! helpers, the answer type and the assertions of `support.rs`, and serves the listing
 //! photos from the same local HTTPS test server.
 
-use crate::support::{script, Acct, Key, Resp, BIN, SLIDESHOW, VOICE};
+use crate::support::{clean_env, script, Acct, Key, Resp, BIN, SLIDESHOW, VOICE};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
@@ -48,15 +48,6 @@ pub enum Role {
     Serve(u32),
     /// `peakreel worker --workers N` (no API).
     Worker(u32),
-}
-
-/// Remove every `PEAKREEL*` variable of the test environment from a child's environment.
-fn clean_env(cmd: &mut Command) {
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("PEAKREEL") {
-            cmd.env_remove(name);
-        }
-    }
 }
 
 pub fn unix_now() -> i64 {
@@ -261,24 +252,7 @@ impl Cluster {
     // ----- admin CLI, sqlite3 -----
 
     pub async fn admin_json(&self, args: &[&str]) -> Value {
-        let mut cmd = Command::new(BIN);
-        clean_env(&mut cmd);
-        cmd.arg("admin")
-            .args(args)
-            .arg("--data-dir")
-            .arg(self.dir.path())
-            .env("PEAKREEL_LOG", "warn");
-        let out = tokio::process::Command::from(cmd)
-            .output()
-            .await
-            .expect("run peakreel admin");
-        assert!(
-            out.status.success(),
-            "peakreel admin {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = String::from_utf8_lossy(&out.stdout);
-        serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{args:?}: {e}: {text}"))
+        crate::support::admin_json_in(self.dir.path(), args).await
     }
 
     async fn key(&self, account: &str, mode: &str) -> Key {
@@ -323,20 +297,7 @@ impl Cluster {
 
     /// Run SQL with the `sqlite3` tool on the shared database; returns stdout trimmed.
     pub async fn sql(&self, sql: &str) -> String {
-        let out = tokio::process::Command::new("sqlite3")
-            .arg("-cmd")
-            .arg(".timeout 10000")
-            .arg(self.db_path())
-            .arg(sql)
-            .output()
-            .await
-            .expect("run sqlite3");
-        assert!(
-            out.status.success(),
-            "sqlite3 {sql:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
+        crate::support::sql_in(&self.db_path(), sql).await
     }
 
     /// Whether a write transaction can be taken within `timeout_ms` (no process holds
