@@ -13,10 +13,8 @@ use peakreel_media::{
 use peakreel_speech::{EspeakEngine, Speech};
 
 fn photo(name: &str) -> PathBuf {
-    let dir = std::env::var_os("PEAKREEL_TESTDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata"))
-        .join("photos");
+    let dir =
+        peakreel_testkit::photos_dir().expect("the shared test photos (set PEAKREEL_TESTDATA)");
     let p = dir.join(name);
     assert!(p.is_file(), "test photo {}", p.display());
     p

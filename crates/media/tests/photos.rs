@@ -1,15 +1,13 @@
 //! Pixel measurements on the real listing photos of shared/testdata, whose file names say
 //! what they show (`frontal` = the exterior shot).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use peakreel_media::analysis::{analyze_file, strength};
 
 fn photos() -> Vec<PathBuf> {
-    let dir = std::env::var_os("PEAKREEL_TESTDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata"))
-        .join("photos");
+    let dir =
+        peakreel_testkit::photos_dir().expect("the shared test photos (set PEAKREEL_TESTDATA)");
     let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("test photos in {}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
