@@ -22,11 +22,15 @@ TIMEFMT='%e %U %S %M'
 read -r R_WALL R_USR R_SYS R_MEM < "$OUT/render.time"
 FRAMES=$(sed -n 's/.*"frames":\([0-9]*\).*/\1/p' "$OUT/render.json")
 DUR=$(sed -n 's/.*"duration_s":\([0-9.]*\).*/\1/p' "$OUT/render.json")
+STAGES=$(sed -n 's/.*"stage_start_s":{\([^}]*\)}.*/\1/p' "$OUT/render.json")
 ENGINE=$(sed -n 's/.*"engine":"\([a-z-]*\)".*/\1/p' "$OUT/render.json")
 STILL=$(ls "$PHOTOS"/*.jpg | grep -v portrait | sort | head -1)
 
 # The floor: one still, decoded once, looped to the same frame count; same x264 settings.
-ENC=(-c:v libx264 -preset veryfast -profile:v high -pix_fmt yuv420p -crf 21 -r 30 -g 60 -movflags +faststart -f mp4)
+# The renderer's own H.264 settings, as the benchmark binary reports them.
+read -r -a H264 <<< "$(sed -n 's/.*"h264":"\([^"]*\)".*/\1/p' "$OUT/render.json")"
+[ "${#H264[@]}" -gt 0 ] || { echo "render_bench did not report its H.264 settings" >&2; exit 1; }
+ENC=("${H264[@]}" -movflags +faststart -f mp4)
 /usr/bin/time -f "$TIMEFMT" -o "$OUT/floor.time" ffmpeg -hide_banner -nostdin -v error -y \
   -framerate 30 -i "$STILL" -filter_complex \
   "[0:v]scale=1920:1080:force_original_aspect_ratio=increase,crop=1920:1080,setsar=1,format=yuv420p,loop=loop=$((FRAMES-1)):size=1,setpts=N/30/TB[v]" \
@@ -37,7 +41,7 @@ read -r F_WALL F_USR F_SYS F_MEM < "$OUT/floor.time"
 # separate what motion costs the encoder from what the render graph costs.
 /usr/bin/time -f "$TIMEFMT" -o "$OUT/pan.time" ffmpeg -hide_banner -nostdin -v error -y \
   -framerate 30 -i "$STILL" -filter_complex \
-  "[0:v]scale=3200:1800:force_original_aspect_ratio=increase,crop=3200:1800,setsar=1,format=yuv420p,loop=loop=$((FRAMES-1)):size=1,setpts=N/30/TB,crop=1920:1080:x='2*n':y='n':exact=1[v]" \
+  "[0:v]scale=3200:1800:force_original_aspect_ratio=increase,crop=3200:1800,setsar=1,format=yuv420p,loop=loop=$((FRAMES-1)):size=1,setpts=N/30/TB,crop=1920:1080:x='2*n':y='2*n':exact=1[v]" \
   -map '[v]' "${ENC[@]}" "$OUT/pan.mp4"
 read -r P_WALL P_USR P_SYS P_MEM < "$OUT/pan.time"
 
@@ -45,7 +49,7 @@ awk -v rw="$R_WALL" -v ru="$R_USR" -v rs="$R_SYS" -v rm="$R_MEM" \
     -v fw="$F_WALL" -v fu="$F_USR" -v fs="$F_SYS" -v fm="$F_MEM" \
     -v pw="$P_WALL" -v pu="$P_USR" -v ps="$P_SYS" \
     -v frames="$FRAMES" -v dur="$DUR" -v engine="$ENGINE" -v cores="$(nproc)" \
-    -v load="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
+    -v stages="$STAGES" -v load="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
   printf "render: %d frames, %.2f s of 1080p video, speech by %s, %d cores, load before %s\n", frames, dur, engine, cores, load
   printf "%-28s %8s %8s %10s\n", "", "wall s", "CPU s", "peak MB"
   printf "%-28s %8.2f %8.2f %10.0f\n", "render (whole pipeline)", rw, ru+rs, rm/1024
@@ -53,6 +57,7 @@ awk -v rw="$R_WALL" -v ru="$R_USR" -v rs="$R_SYS" -v rm="$R_MEM" \
   printf "%-28s %8.2f %8.2f %10s\n", "reference (still, panned)", pw, pu+ps, "-"
   printf "ratio render/floor: wall %.2fx, CPU %.2fx   (target <= 1.15x)\n", rw/fw, (ru+rs)/(fu+fs)
   printf "ratio render/panned still: wall %.2fx, CPU %.2fx\n", rw/pw, (ru+rs)/(pu+ps)
+  printf "stage starts (s into the render): %s\n", stages
   printf "real-time factor: %.2fx   (target <= 0.7x)\n", rw/dur
   printf "peak memory: %.0f MB   (target <= 600 MB)\n", rm/1024
 }'

@@ -1,10 +1,11 @@
 //! PeakReel's render engine (issue 3): from local image files, a script and a voice to an
 //! MP4 and a cover JPEG, in one ffmpeg filter graph per video.
 //!
-//! The pipeline: measure the images ([`analysis`]) → narrate (`peakreel-speech`) → plan
-//! scenes ([`plan`]) → generate music ([`music`]) → mix and measure the audio (ffmpeg pass 1,
-//! audio only) → one ffmpeg run for motion, transitions, overlays, loudness normalisation
-//! and encoding → cover from the first frame → probe the result.
+//! The pipeline: measure the images ([`analysis`]) while narrating (`peakreel-speech`) →
+//! plan scenes ([`plan`]) → then side by side: one ffmpeg run for motion, transitions,
+//! overlays and the H.264 encode (which also writes the cover from the first frame), and
+//! the soundtrack (generated [`music`], mix, loudness, AAC) → join the two without
+//! re-encoding → probe the result.
 //!
 //! Environment:
 //! - `PEAKREEL_PIPER_BIN`, `PEAKREEL_PIPER_MODEL_DIR`: where Piper and its models are
@@ -22,6 +23,7 @@ pub mod plan;
 pub mod probe;
 pub mod subtitles;
 
+mod audio;
 mod error;
 mod render;
 
@@ -29,7 +31,7 @@ pub use error::RenderError;
 pub use fonts::FontFamily;
 pub use living::RoomType;
 pub use plan::Mode;
-pub use render::{render, RenderEnv};
+pub use render::{render, RenderEnv, H264_SETTINGS};
 pub use subtitles::SubtitlePreset;
 
 /// The supervised process door, shared with the speech crate.

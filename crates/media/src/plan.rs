@@ -1,5 +1,5 @@
-//! Scene planning (api.md §8.2). Works in whole frames at [`FPS`], so the xfade offsets
-//! and the total length come out exact.
+//! Scene planning (api.md §8.2). Works in whole frames at [`FPS`], so the transition
+//! starts and the total length come out exact.
 
 use crate::analysis::{strength, ImageMetrics};
 
@@ -17,24 +17,13 @@ pub enum Mode {
     Artistic,
 }
 
-/// How one scene hands over to the next (ffmpeg `xfade` transition names).
+/// How one scene hands over to the next (drawn by the renderer's `transition`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Transition {
     Dissolve,
     SlideLeft,
     SlideUp,
     ZoomIn,
-}
-
-impl Transition {
-    pub fn xfade_name(self) -> &'static str {
-        match self {
-            Transition::Dissolve => "fade",
-            Transition::SlideLeft => "slideleft",
-            Transition::SlideUp => "slideup",
-            Transition::ZoomIn => "zoomin",
-        }
-    }
 }
 
 /// Ken Burns pan: the crop window moves in a straight line at constant whole-pixel speed
@@ -68,8 +57,8 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Start offset (seconds) of each transition, as `xfade` wants it.
-    pub fn xfade_offsets(&self) -> Vec<f64> {
+    /// Start (seconds into the finished video) of each transition.
+    pub fn transition_starts(&self) -> Vec<f64> {
         let mut out = Vec::new();
         let mut merged = 0u32;
         for (i, s) in self.scenes.iter().enumerate() {
@@ -89,7 +78,7 @@ impl Plan {
     pub fn timeline(&self) -> Vec<(usize, f64, f64)> {
         let mut out = Vec::new();
         let mut start = 0.0f64;
-        let offsets = self.xfade_offsets();
+        let offsets = self.transition_starts();
         for (i, s) in self.scenes.iter().enumerate() {
             let end = if i < offsets.len() {
                 offsets[i] + s.transition_frames as f64 / FPS as f64 / 2.0
@@ -454,7 +443,7 @@ mod tests {
     #[test]
     fn offsets_follow_i_times_d_minus_fade() {
         let p = plan(Mode::Sequential, &set(), 24.0, 1);
-        let o = p.xfade_offsets();
+        let o = p.transition_starts();
         assert_eq!(o.len(), 5);
         let f = p.scenes[0].transition_frames;
         let mut sum = 0;
