@@ -24,6 +24,7 @@ pub mod probe;
 pub mod subtitles;
 
 mod audio;
+mod caption_stills;
 mod error;
 mod render;
 

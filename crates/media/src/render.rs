@@ -9,6 +9,7 @@ use peakreel_speech::{Narration, NarrationOptions, Speech};
 
 use crate::analysis::{self, ImageMetrics};
 use crate::audio;
+use crate::caption_stills::{self, CaptionStill};
 use crate::living;
 use crate::plan::{self, Plan, Transition, FPS};
 use crate::subtitles;
@@ -114,7 +115,10 @@ async fn render_inner(
         ),
     };
     let seconds = plan.total_frames as f64 / FPS as f64;
-    if let Some(preset) = job.subtitle {
+    // Karaoke lights words up within a cue, so libass draws it live; other presets
+    // are drawn once per cue (see caption_stills).
+    let live_subtitles = job.subtitle.filter(|p| !subtitles::cues_are_still(*p));
+    if let Some(preset) = live_subtitles {
         let ass = subtitles::ass(preset, &narration.sentences, width, height);
         tokio::fs::write(dir.join("subs.ass"), ass).await?;
     }
@@ -127,8 +131,6 @@ async fn render_inner(
         let cmds = avatar_commands(&narration, width, height, avatar_corner);
         tokio::fs::write(dir.join("avatar.cmd"), cmds).await?;
     }
-    let graph = build_graph(job, &metrics, &plan, width, height, avatar_corner);
-    tokio::fs::write(dir.join("graph.txt"), &graph.filter).await?;
     progress(Stage::Rendering, 100);
 
     // The soundtrack and the picture are made side by side, then joined without
@@ -143,7 +145,33 @@ async fn render_inner(
         pad: pad_audio,
         deadline,
     });
-    let picture = encode_video(env, dir, &graph, seconds, progress, deadline);
+    let picture = async {
+        let captions = match job.subtitle {
+            Some(p) if subtitles::cues_are_still(p) => {
+                let s = &narration.sentences;
+                caption_stills::draw(
+                    &env.ffmpeg,
+                    dir,
+                    &subtitles::ass_one_cue_per_second(p, s, width, height),
+                    &subtitles::cue_spans(p, s, width, height),
+                    (width, height),
+                    deadline,
+                )
+                .await?
+            }
+            _ => Vec::new(),
+        };
+        let graph = build_graph(
+            job,
+            &metrics,
+            &plan,
+            (width, height),
+            avatar_corner,
+            &captions,
+        );
+        tokio::fs::write(dir.join("graph.txt"), &graph.filter).await?;
+        encode_video(env, dir, &graph, seconds, progress, deadline).await
+    };
     let (sound, picture) = tokio::join!(soundtrack, picture);
     keep_work_files(dir)?;
     let (sound, picture) = (sound?, picture?);
@@ -393,9 +421,9 @@ fn build_graph(
     job: &RenderJob,
     metrics: &[ImageMetrics],
     plan: &Plan,
-    width: u32,
-    height: u32,
+    (width, height): (u32, u32),
     corner: Corner,
+    captions: &[CaptionStill],
 ) -> Graph {
     let mut g = String::new();
     let mut inputs: Vec<(Vec<String>, PathBuf)> = Vec::new();
@@ -599,9 +627,20 @@ fn build_graph(
         );
         cur = "va".into();
     }
-    if job.subtitle.is_some() {
+    if job.subtitle.is_some_and(|p| !subtitles::cues_are_still(p)) {
         let _ = writeln!(g, "[{cur}]subtitles=filename=subs.ass[vs];");
         cur = "vs".into();
+    }
+    for (i, c) in captions.iter().enumerate() {
+        let idx = inputs.len();
+        inputs.push((vec![], c.file.clone()));
+        // Shown from its start up to (not including) its end, as libass would.
+        let _ = writeln!(
+            g,
+            "[{cur}][{idx}:v]overlay=x={}:y={}:enable='gte(t,{:.3})*lt(t,{:.3})'[cap{i}];",
+            c.x, c.y, c.start, c.end
+        );
+        cur = format!("cap{i}");
     }
     // The cover is the first finished frame, taken before compression.
     let _ = writeln!(

@@ -171,6 +171,52 @@ pub fn ass(
     width: u32,
     height: u32,
 ) -> String {
+    script(preset, sentences, width, height, Timing::Narration)
+}
+
+/// The picture of each cue needs drawing only once when nothing changes within a cue:
+/// true of every preset but karaoke, whose words light up one by one.
+pub fn cues_are_still(preset: SubtitlePreset) -> bool {
+    preset != SubtitlePreset::Karaoke
+}
+
+/// When each cue is on screen (the same cues as [`ass`]), in seconds.
+pub fn cue_spans(
+    preset: SubtitlePreset,
+    sentences: &[SentenceTiming],
+    width: u32,
+    height: u32,
+) -> Vec<(f64, f64)> {
+    cues(sentences, preset.max_chars(height > width))
+        .iter()
+        .map(|c| (c.start, c.end))
+        .collect()
+}
+
+/// The script of [`ass`] with cue `i` shown from second `i` to second `i + 1`: one frame
+/// per second at `i + 0.5` then shows every cue once, as the video would.
+pub fn ass_one_cue_per_second(
+    preset: SubtitlePreset,
+    sentences: &[SentenceTiming],
+    width: u32,
+    height: u32,
+) -> String {
+    script(preset, sentences, width, height, Timing::OnePerSecond)
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Timing {
+    Narration,
+    OnePerSecond,
+}
+
+fn script(
+    preset: SubtitlePreset,
+    sentences: &[SentenceTiming],
+    width: u32,
+    height: u32,
+    timing: Timing,
+) -> String {
     let portrait = height > width;
     let base = width.min(height) as f64;
     let (family, bold) = preset.font();
@@ -204,7 +250,10 @@ pub fn ass(
          [V4+ Styles]\nFormat: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding\n\
          {style}\n\n[Events]\nFormat: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n"
     );
-    for cue in cues(sentences, preset.max_chars(portrait)) {
+    for (i, cue) in cues(sentences, preset.max_chars(portrait))
+        .iter()
+        .enumerate()
+    {
         let text = match preset {
             SubtitlePreset::Karaoke => {
                 // \k durations in centiseconds; each word lights up when it is spoken.
@@ -227,11 +276,15 @@ pub fn ass(
             SubtitlePreset::Bold => clean(&cue.text().to_uppercase()).replace('\n', "\\N"),
             _ => clean(&cue.text()).replace('\n', "\\N"),
         };
+        let (start, end) = match timing {
+            Timing::Narration => (cue.start, cue.end),
+            Timing::OnePerSecond => (i as f64, i as f64 + 1.0),
+        };
         let _ = writeln!(
             s,
             "Dialogue: 0,{},{},Main,,0,0,0,,{text}",
-            ass_time(cue.start),
-            ass_time(cue.end)
+            ass_time(start),
+            ass_time(end)
         );
     }
     s
@@ -328,5 +381,42 @@ mod tests {
         let c = ass(SubtitlePreset::Classic, &s, 1920, 1080);
         assert!(c.contains(",3,"), "classic uses an opaque box");
         assert!(c.contains("Dialogue: 0,0:00:00.50,"));
+    }
+
+    #[test]
+    fn one_cue_per_second_keeps_the_cues_and_their_look() {
+        let s = [
+            sentence(
+                "Welcome to a bright family home on a quiet, leafy street.",
+                0.5,
+                3.5,
+            ),
+            sentence("Come and see it.", 3.9, 5.0),
+        ];
+        let spans = cue_spans(SubtitlePreset::Classic, &s, 1920, 1080);
+        assert_eq!(spans.len(), 2);
+        assert_eq!(spans[0].0, 0.5);
+        let real = ass(SubtitlePreset::Classic, &s, 1920, 1080);
+        let moved = ass_one_cue_per_second(SubtitlePreset::Classic, &s, 1920, 1080);
+        assert!(
+            moved.contains("Dialogue: 0,0:00:00.00,0:00:01.00,"),
+            "{moved}"
+        );
+        assert!(
+            moved.contains("Dialogue: 0,0:00:01.00,0:00:02.00,"),
+            "{moved}"
+        );
+        // Same header and styles, same texts: only the times differ.
+        let body = |a: &str| -> Vec<String> {
+            a.lines()
+                .map(|l| match l.strip_prefix("Dialogue: 0,") {
+                    Some(rest) => rest.splitn(3, ',').nth(2).unwrap().to_string(),
+                    None => l.to_string(),
+                })
+                .collect()
+        };
+        assert_eq!(body(&real), body(&moved));
+        assert!(!cues_are_still(SubtitlePreset::Karaoke));
+        assert!(cues_are_still(SubtitlePreset::Bold));
     }
 }
