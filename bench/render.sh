@@ -22,7 +22,7 @@ TIMEFMT='%e %U %S %M'
 read -r R_WALL R_USR R_SYS R_MEM < "$OUT/render.time"
 FRAMES=$(sed -n 's/.*"frames":\([0-9]*\).*/\1/p' "$OUT/render.json")
 DUR=$(sed -n 's/.*"duration_s":\([0-9.]*\).*/\1/p' "$OUT/render.json")
-STAGES=$(sed -n 's/.*"stage_start_s":{\([^}]*\)}.*/\1/p' "$OUT/render.json")
+STAGES=$(sed -n 's/.*"timeline_s":{\([^}]*\)}.*/\1/p' "$OUT/render.json")
 ENGINE=$(sed -n 's/.*"engine":"\([a-z-]*\)".*/\1/p' "$OUT/render.json")
 STILL=$(ls "$PHOTOS"/*.jpg | grep -v portrait | sort | head -1)
 
@@ -57,7 +57,7 @@ awk -v rw="$R_WALL" -v ru="$R_USR" -v rs="$R_SYS" -v rm="$R_MEM" \
   printf "%-28s %8.2f %8.2f %10s\n", "reference (still, panned)", pw, pu+ps, "-"
   printf "ratio render/floor: wall %.2fx, CPU %.2fx   (target <= 1.15x)\n", rw/fw, (ru+rs)/(fu+fs)
   printf "ratio render/panned still: wall %.2fx, CPU %.2fx\n", rw/pw, (ru+rs)/(pu+ps)
-  printf "stage starts (s into the render): %s\n", stages
+  printf "steps finished at (s into the render): %s\n", stages
   printf "real-time factor: %.2fx   (target <= 0.7x)\n", rw/dur
   printf "peak memory: %.0f MB   (target <= 600 MB)\n", rm/1024
 }'

@@ -96,7 +96,7 @@ async fn main() {
         .map(|(s, t)| format!("\"{s}\":{t:.2}"))
         .collect();
     println!(
-        "{{\"wall_s\":{wall:.2},\"duration_s\":{:.3},\"frames\":{},\"width\":{},\"height\":{},\"size_bytes\":{},\"engine\":\"{}\",\"h264\":\"{}\",\"stage_start_s\":{{{}}}}}",
+        "{{\"wall_s\":{wall:.2},\"duration_s\":{:.3},\"frames\":{},\"width\":{},\"height\":{},\"size_bytes\":{},\"engine\":\"{}\",\"h264\":\"{}\",\"stage_start_s\":{{{}}},\"timeline_s\":{{{}}}}}",
         r.duration_seconds,
         (r.duration_seconds * 30.0).round() as u64,
         r.width,
@@ -104,6 +104,11 @@ async fn main() {
         r.size_bytes,
         r.speech_engine,
         peakreel_media::H264_SETTINGS.join(" "),
-        stages.join(",")
+        stages.join(","),
+        r.timeline
+            .iter()
+            .map(|(step, t)| format!("\"{step}\":{t:.2}"))
+            .collect::<Vec<_>>()
+            .join(",")
     );
 }

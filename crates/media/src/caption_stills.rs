@@ -41,66 +41,70 @@ pub(crate) async fn draw(
     }
     tokio::fs::write(dir.join("cues.ass"), script).await?;
     let n = spans.len();
-    // One frame per second, at the middle of each second (time base 1/10 s).
+    // One frame per second, at the middle of each second (time base 1/10 s), the black
+    // canvas above the white one, streamed raw: nothing is compressed or written but the
+    // small finished images.
     let canvas = |colour: &str| {
         format!("color=c={colour}:s={width}x{height}:r=1:d={n},format=rgb24,settb=1/10,setpts=PTS+5,subtitles=filename=cues.ass")
     };
-    let graph = format!("{}[k];{}[w]", canvas("black"), canvas("white"));
-    let mut cmd = Cmd::new(ffmpeg)
+    let graph = format!(
+        "{}[k];{}[w];[k][w]vstack=inputs=2,format=rgb24[o]",
+        canvas("black"),
+        canvas("white")
+    );
+    let plane = (width * height * 3) as usize;
+    let mut stills = Vec::new();
+    let mut failure = None;
+    let mut on_frame = |frame: &[u8]| {
+        let i = stills.len();
+        if failure.is_some() || i >= n {
+            return;
+        }
+        let (black, white) = frame.split_at(plane);
+        let image = |bytes: &[u8]| RgbImage::from_raw(width, height, bytes.to_vec());
+        let (Some(black), Some(white)) = (image(black), image(white)) else {
+            failure = Some(RenderError::BadOutput("short subtitle frame".into()));
+            return;
+        };
+        let (start, end) = spans[i];
+        let file = dir.join(format!("cue-{i:03}.png"));
+        match unmix(&black, &white) {
+            // A cue with nothing visible (only spaces) needs no overlay.
+            None => stills.push(None),
+            Some((x, y, img)) => match img.save(&file) {
+                Ok(()) => stills.push(Some(CaptionStill {
+                    file,
+                    x,
+                    y,
+                    start,
+                    end,
+                })),
+                Err(e) => failure = Some(RenderError::Io(std::io::Error::other(e))),
+            },
+        }
+    };
+    Cmd::new(ffmpeg)
         .args(["-hide_banner", "-nostdin", "-nostats", "-v", "error", "-y"])
-        .args(["-filter_complex", &graph]);
-    for (label, name) in [("[k]", "black"), ("[w]", "white")] {
-        cmd = cmd
-            .args([
-                "-map",
-                label,
-                "-fps_mode",
-                "passthrough",
-                "-start_number",
-                "0",
-            ])
-            .args(["-c:v", "png", "-compression_level", "1", "-f", "image2"])
-            .arg(format!("cue-{name}-%03d.png"));
-    }
-    cmd.current_dir(dir)
+        .args(["-filter_complex", &graph, "-map", "[o]"])
+        .args(["-fps_mode", "passthrough", "-f", "rawvideo", "pipe:1"])
+        .current_dir(dir)
         .deadline(deadline)
-        .run()
+        .run_records(plane * 2, &mut on_frame)
         .await
         .map_err(|source| RenderError::Ffmpeg {
             stage: "drawing the subtitles",
             source,
         })?;
-
-    let dir = dir.to_path_buf();
-    let spans = spans.to_vec();
-    tokio::task::spawn_blocking(move || {
-        let mut out = Vec::new();
-        for (i, (start, end)) in spans.into_iter().enumerate() {
-            let load = |which: &str| -> Result<RgbImage, RenderError> {
-                let p = dir.join(format!("cue-{which}-{i:03}.png"));
-                image::open(&p)
-                    .map(|img| img.to_rgb8())
-                    .map_err(|e| RenderError::BadOutput(format!("{}: {e}", p.display())))
-            };
-            let (black, white) = (load("black")?, load("white")?);
-            let Some((x, y, img)) = unmix(&black, &white) else {
-                continue;
-            };
-            let file = dir.join(format!("cue-{i:03}.png"));
-            img.save(&file)
-                .map_err(|e| RenderError::Io(std::io::Error::other(e)))?;
-            out.push(CaptionStill {
-                file,
-                x,
-                y,
-                start,
-                end,
-            });
-        }
-        Ok(out)
-    })
-    .await
-    .map_err(|e| RenderError::Io(std::io::Error::other(e)))?
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    if stills.len() != n {
+        return Err(RenderError::BadOutput(format!(
+            "{} subtitle frames for {n} cues",
+            stills.len()
+        )));
+    }
+    Ok(stills.into_iter().flatten().collect())
 }
 
 /// The straight-alpha image that gives `black` over black and `white` over white,

@@ -222,4 +222,7 @@ pub struct RenderOutput {
     pub speech_engine: &'static str,
     /// Narration timing, for callers that want to show or check it.
     pub sentences: Vec<peakreel_speech::SentenceTiming>,
+    /// When each step finished, in seconds from the start of the render (steps that run
+    /// side by side overlap): where a render's time went, for logs and benchmarks.
+    pub timeline: Vec<(&'static str, f64)>,
 }

@@ -48,7 +48,7 @@ pub async fn render(
 ) -> Result<RenderOutput, RenderError> {
     let started = Instant::now();
     let deadline = started + job.time_limit;
-    let work = render_inner(job, env, progress, deadline);
+    let work = render_inner(job, env, progress, started, deadline);
     match tokio::time::timeout_at(deadline.into(), work).await {
         Ok(r) => r,
         Err(_) => Err(RenderError::TimedOut(job.time_limit)),
@@ -59,6 +59,7 @@ async fn render_inner(
     job: &RenderJob,
     env: &RenderEnv,
     progress: Progress<'_>,
+    started: Instant,
     deadline: Instant,
 ) -> Result<RenderOutput, RenderError> {
     validate(job)?;
@@ -93,6 +94,13 @@ async fn render_inner(
         )
     );
     let (metrics, narration) = (metrics?, narration?);
+    let timeline = std::sync::Mutex::new(Vec::new());
+    let mark = |step: &'static str| {
+        if let Ok(mut t) = timeline.lock() {
+            t.push((step, started.elapsed().as_secs_f64()));
+        }
+    };
+    mark("narration and image analysis");
     progress(Stage::Narration, 100);
 
     progress(Stage::Rendering, 0);
@@ -161,6 +169,7 @@ async fn render_inner(
             }
             _ => Vec::new(),
         };
+        mark("subtitle images");
         let graph = build_graph(
             job,
             &metrics,
@@ -170,7 +179,14 @@ async fn render_inner(
             &captions,
         );
         tokio::fs::write(dir.join("graph.txt"), &graph.filter).await?;
-        encode_video(env, dir, &graph, seconds, progress, deadline).await
+        let video = encode_video(env, dir, &graph, seconds, progress, deadline).await;
+        mark("picture");
+        video
+    };
+    let soundtrack = async {
+        let sound = soundtrack.await;
+        mark("soundtrack");
+        sound
     };
     let (sound, picture) = tokio::join!(soundtrack, picture);
     keep_work_files(dir)?;
@@ -195,6 +211,7 @@ async fn render_inner(
             source,
         })?;
     tokio::fs::rename(&part.0, &job.output).await?;
+    mark("joining");
     tokio::fs::rename(dir.join(COVER), &job.cover)
         .await
         .or_else(|_| {
@@ -226,6 +243,7 @@ async fn render_inner(
         )));
     }
     progress(Stage::Encoding, 100);
+    mark("probing");
     Ok(RenderOutput {
         video_path: job.output.clone(),
         cover_path: job.cover.clone(),
@@ -235,6 +253,7 @@ async fn render_inner(
         size_bytes: probed.size_bytes().unwrap_or(0),
         speech_engine: narration.engine,
         sentences: narration.sentences,
+        timeline: timeline.into_inner().unwrap_or_default(),
     })
 }
 

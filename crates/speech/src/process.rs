@@ -84,7 +84,8 @@ fn semaphore() -> Arc<Semaphore> {
     .clone()
 }
 
-/// A program invocation. Build it, then [`Cmd::run`] or [`Cmd::run_lines`].
+/// A program invocation. Build it, then [`Cmd::run`], [`Cmd::run_lines`] or
+/// [`Cmd::run_records`].
 #[derive(Debug, Clone)]
 pub struct Cmd {
     program: PathBuf,
@@ -159,7 +160,7 @@ impl Cmd {
 
     /// Run to completion, collecting stdout.
     pub async fn run(self) -> Result<ProcOutput, ProcessError> {
-        self.run_inner(None).await
+        self.run_inner(Stdout::Collect).await
     }
 
     /// Run to completion, handing every stdout line to `on_line` as it arrives (used for
@@ -168,13 +169,21 @@ impl Cmd {
         self,
         on_line: &mut (dyn FnMut(&str) + Send),
     ) -> Result<ProcOutput, ProcessError> {
-        self.run_inner(Some(on_line)).await
+        self.run_inner(Stdout::Lines(on_line)).await
     }
 
-    async fn run_inner(
+    /// Run to completion, handing stdout to `on_record` in records of exactly `len` bytes
+    /// (raw video frames, say) as each one is complete, so a long output never has to be
+    /// held whole. Trailing bytes short of a record are dropped. Stdout is not collected.
+    pub async fn run_records(
         self,
-        on_line: Option<&mut (dyn FnMut(&str) + Send)>,
+        len: usize,
+        on_record: &mut (dyn FnMut(&[u8]) + Send),
     ) -> Result<ProcOutput, ProcessError> {
+        self.run_inner(Stdout::Records(len.max(1), on_record)).await
+    }
+
+    async fn run_inner(self, on_stdout: Stdout<'_>) -> Result<ProcOutput, ProcessError> {
         let program = self.program_name();
         let started = Instant::now();
         let deadline = started + self.timeout;
@@ -234,7 +243,7 @@ impl Cmd {
             };
             let (_, out, err, status) = tokio::join!(
                 feed,
-                read_stdout(stdout, on_line),
+                read_stdout(stdout, on_stdout),
                 read_tail(stderr),
                 child.wait()
             );
@@ -304,21 +313,38 @@ impl Drop for GroupGuard {
     }
 }
 
+/// What a run does with the program's standard output.
+enum Stdout<'a> {
+    Collect,
+    Lines(&'a mut (dyn FnMut(&str) + Send)),
+    Records(usize, &'a mut (dyn FnMut(&[u8]) + Send)),
+}
+
 async fn read_stdout(
-    stdout: impl AsyncRead + Unpin,
-    on_line: Option<&mut (dyn FnMut(&str) + Send)>,
+    mut stdout: impl AsyncRead + Unpin,
+    use_: Stdout<'_>,
 ) -> std::io::Result<Vec<u8>> {
-    match on_line {
-        None => {
+    match use_ {
+        Stdout::Collect => {
             let mut buf = Vec::new();
-            let mut stdout = stdout;
             stdout.read_to_end(&mut buf).await?;
             Ok(buf)
         }
-        Some(f) => {
+        Stdout::Lines(f) => {
             let mut lines = BufReader::new(stdout).lines();
             while let Some(line) = lines.next_line().await? {
                 f(&line);
+            }
+            Ok(Vec::new())
+        }
+        Stdout::Records(len, f) => {
+            let mut record = vec![0u8; len];
+            loop {
+                match stdout.read_exact(&mut record).await {
+                    Ok(_) => f(&record),
+                    Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+                    Err(e) => return Err(e),
+                }
             }
             Ok(Vec::new())
         }
@@ -426,5 +452,19 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(seen, ["a", "b", "c"]);
+    }
+
+    #[tokio::test]
+    async fn records_arrive_whole_and_a_short_tail_is_dropped() {
+        let mut seen = Vec::new();
+        // 10 bytes in records of 4: two whole records, two bytes left over.
+        Cmd::new("cat")
+            .stdin("abcdefghij")
+            .run_records(4, &mut |r| {
+                seen.push(String::from_utf8_lossy(r).into_owned())
+            })
+            .await
+            .unwrap();
+        assert_eq!(seen, ["abcd", "efgh"]);
     }
 }
