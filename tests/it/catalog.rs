@@ -139,11 +139,11 @@ async fn public_avatars_and_signed_downloads() {
         other_path,
         no_sig,
         other_expiry,
-        format!("{}/v1/files/x?expires=1&signature=00", s.base),
-        format!("{}/v1/files/avatars/public/{id}.png", s.base),
+        format!("{}/v1/files/x?expires=1&signature=00", s.base()),
+        format!("{}/v1/files/avatars/public/{id}.png", s.base()),
         format!(
             "{}/v1/files/avatars/public/{id}.png?expires=99999999999&signature=zz",
-            s.base
+            s.base()
         ),
     ] {
         let r = s.send(s.client.get(&bad)).await;

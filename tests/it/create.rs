@@ -279,10 +279,6 @@ async fn insert_voice(s: &Server, id: &str, account: &str, mode: &str, expires_a
     .await;
 }
 
-fn unix_now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
-
 #[tokio::test]
 async fn voice_lookup_and_ownership() {
     let s = Server::start().await;

@@ -845,71 +845,6 @@ async fn custom_avatars_are_face_centred_owned_and_guarded() {
     assert_eq!(s.assert_ledger_consistent(&b).await, 100);
 }
 
-/// A `peakreel worker --workers 1` on a server's data directory, in its own process
-/// group; killed (with its ffmpeg children) when dropped.
-struct WorkerProc {
-    child: std::process::Child,
-}
-
-impl WorkerProc {
-    fn start(s: &Server) -> WorkerProc {
-        use std::os::unix::process::CommandExt;
-        let dir = s.data_dir();
-        let tmp = dir.join("worker-tmp");
-        std::fs::create_dir_all(&tmp).expect("tmp dir");
-        let log = std::fs::File::create(dir.join("worker.log")).expect("log file");
-        let mut cmd = std::process::Command::new(BIN);
-        for (name, _) in std::env::vars_os() {
-            if name.to_string_lossy().starts_with("PEAKREEL") {
-                cmd.env_remove(name);
-            }
-        }
-        let child = cmd
-            .arg("worker")
-            .arg("--data-dir")
-            .arg(dir)
-            .args(["--workers", "1"])
-            .env("PEAKREEL_LOG", "info")
-            .env("TMPDIR", &tmp)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::from(log))
-            .process_group(0)
-            .spawn()
-            .expect("spawn peakreel worker");
-        WorkerProc { child }
-    }
-}
-
-impl Drop for WorkerProc {
-    fn drop(&mut self) {
-        let group = format!("-{}", self.child.id());
-        let _ = std::process::Command::new("kill")
-            .args(["-KILL", "--", &group])
-            .status();
-        let _ = self.child.wait();
-    }
-}
-
-/// Poll a task until it ends; returns the task object.
-async fn wait_done(s: &Server, key: &str, id: &str, limit: std::time::Duration) -> Value {
-    let start = std::time::Instant::now();
-    loop {
-        let r = s.get(&format!("/v1/tasks/{id}"), Some(key)).await;
-        assert_eq!(r.status, 200, "{}", r.json);
-        if matches!(r.json["status"].as_str(), Some("completed" | "failed")) {
-            return r.json;
-        }
-        assert!(
-            start.elapsed() < limit,
-            "task {id} still {} after {limit:?}; worker log:\n{}",
-            r.json["status"],
-            std::fs::read_to_string(s.data_dir().join("worker.log")).unwrap_or_default()
-        );
-        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-    }
-}
-
 /// Download a completed task's video and return one frame at `at` (fraction of the
 /// duration) as RGB, with the duration.
 async fn frame_at(s: &Server, task: &Value, at: f64, name: &str) -> (image::RgbImage, f64) {
@@ -993,19 +928,17 @@ async fn a_render_shows_the_custom_avatar_in_the_lower_left_corner() {
     let avatar_id = r.json["avatar_id"].as_str().unwrap().to_string();
 
     // The shortest valid request, rendered twice: without and with the avatar.
-    let mut plain = s.slideshow(6);
-    plain["script"] = json!(script(240));
-    plain["orchestration_mode"] = json!("sequential");
+    let plain = s.shortest_slideshow();
     let mut with_avatar = plain.clone();
     with_avatar["avatar_id"] = json!(avatar_id);
     let t1 = s.create_ok(SLIDESHOW, &a.live.key, &plain).await;
     let t2 = s.create_ok(SLIDESHOW, &a.live.key, &with_avatar).await;
-    let _worker = WorkerProc::start(&s);
+    let _worker = s.site().launch(Launch::worker(1)).await;
     let limit = std::time::Duration::from_secs(900);
     let id1 = t1["task_id"].as_str().unwrap();
     let id2 = t2["task_id"].as_str().unwrap();
-    let done1 = wait_done(&s, &a.live.key, id1, limit).await;
-    let done2 = wait_done(&s, &a.live.key, id2, limit).await;
+    let done1 = s.wait_done(&a.live.key, id1, limit).await;
+    let done2 = s.wait_done(&a.live.key, id2, limit).await;
     let (f1, d1) = frame_at(&s, &done1, 0.7, "plain").await;
     let (f2, d2) = frame_at(&s, &done2, 0.7, "avatar").await;
     assert!((d1 - d2).abs() < 0.2, "durations {d1} vs {d2}");
@@ -1096,10 +1029,14 @@ async fn a_voice_expiring_or_an_avatar_deleted_while_queued_fails_the_task_with_
     let r = delete(&s, &format!("/v1/avatars/{avatar_id}"), &a.live.key).await;
     assert_eq!(r.status, 204, "{}", r.json);
 
-    let _worker = WorkerProc::start(&s);
+    let _worker = s.site().launch(Launch::worker(1)).await;
     let limit = std::time::Duration::from_secs(600);
-    let done1 = wait_done(&s, &a.live.key, t1["task_id"].as_str().unwrap(), limit).await;
-    let done2 = wait_done(&s, &a.live.key, t2["task_id"].as_str().unwrap(), limit).await;
+    let done1 = s
+        .wait_done(&a.live.key, t1["task_id"].as_str().unwrap(), limit)
+        .await;
+    let done2 = s
+        .wait_done(&a.live.key, t2["task_id"].as_str().unwrap(), limit)
+        .await;
     assert_eq!(done1["status"], "failed", "{done1}");
     assert_eq!(done1["error"]["code"], "VOICE_EXPIRED", "{done1}");
     assert!(done1["result"].is_null(), "{done1}");

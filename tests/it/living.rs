@@ -11,13 +11,13 @@ const LIMIT: Duration = Duration::from_secs(600);
 
 #[tokio::test]
 async fn one_three_and_nine_images_move_and_follow_the_narration_rule() {
-    let s = LivingServer::start(false).await;
-    let key = s.live_key(100).await;
+    let (s, _) = start_living(false).await;
+    let key = s.account("Max", 100).await.live.key;
     let out = tempfile::tempdir().unwrap();
 
     // No provider: change_decoration / furnish are refused and nothing is charged.
     for mode in ["change_decoration", "furnish"] {
-        let mut body = s.living(1, 70);
+        let mut body = s.living_listing(1, 70);
         body["modification_mode"] = json!(mode);
         let r = s.post(LIVING, &key, &body).await;
         assert_eq!(r.status, 400, "{:?}", r.json);
@@ -30,7 +30,7 @@ async fn one_three_and_nine_images_move_and_follow_the_narration_rule() {
 
     let mut tasks = Vec::new();
     for n in [1usize, 3, 9] {
-        let r = s.post(LIVING, &key, &s.living(n, 66)).await;
+        let r = s.post(LIVING, &key, &s.living_listing(n, 66)).await;
         assert_eq!(r.status, 202, "{:?}", r.json);
         assert_eq!(r.json["credits_charged"], 2 * n as i64, "{:?}", r.json);
         tasks.push((n, r.json["task_id"].as_str().unwrap().to_string()));
@@ -90,8 +90,8 @@ async fn one_three_and_nine_images_move_and_follow_the_narration_rule() {
 
 #[tokio::test]
 async fn staging_provider_changes_the_picture_and_its_failure_is_refunded() {
-    let s = LivingServer::start(true).await;
-    let stager = s.stager.as_ref().unwrap();
+    let (s, stager) = start_living(true).await;
+    let stager = stager.unwrap();
     stager.route(
         "/v1/stage",
         peakreel_testkit::Reply::Full {
@@ -100,10 +100,10 @@ async fn staging_provider_changes_the_picture_and_its_failure_is_refunded() {
             body: bytes::Bytes::from(tinted(PHOTOS[0])),
         },
     );
-    let key = s.live_key(100).await;
+    let key = s.account("Max", 100).await.live.key;
     let out = tempfile::tempdir().unwrap();
 
-    let mut body = s.living(1, 66);
+    let mut body = s.living_listing(1, 66);
     body["modification_mode"] = json!("furnish");
     let r = s.post(LIVING, &key, &body).await;
     assert_eq!(r.status, 202, "{:?}", r.json);
@@ -148,7 +148,7 @@ async fn staging_provider_changes_the_picture_and_its_failure_is_refunded() {
         },
     );
     let before = s.credits(&key).await;
-    let mut body = s.living(3, 66);
+    let mut body = s.living_listing(3, 66);
     body["modification_mode"] = json!("change_decoration");
     let r = s.post(LIVING, &key, &body).await;
     assert_eq!(r.status, 202, "{:?}", r.json);

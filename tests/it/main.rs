@@ -7,6 +7,7 @@ mod catalog;
 mod create;
 mod custom_catalog;
 mod fetching;
+mod launcher;
 mod living;
 mod living_support;
 mod ops;

@@ -376,7 +376,7 @@ async fn malformed_requests_never_crash_the_server() {
     }
 
     // Garbage below HTTP: the connection is answered or dropped, the server lives on.
-    let addr = s.base.trim_start_matches("http://").to_string();
+    let addr = s.base().trim_start_matches("http://").to_string();
     tokio::task::spawn_blocking(move || {
         use std::io::{Read, Write};
         for garbage in [

@@ -1,16 +1,10 @@
-//! The harness: the real `peakreel` binary as a child process on a fresh data directory,
-//! the admin CLI and the `sqlite3` tool against the same directory, an HTTP client, the
-//! request-body builders, and the assertions every error answer must pass (errors.md).
+//! The harness of the API suites: a `Server` (one `peakreel` process started through
+//! `launcher.rs` on a fresh data directory), the request-body builders every suite uses,
+//! and the assertions every error answer must pass (errors.md).
 
+pub use crate::launcher::{Launch, Proc, Site};
 use reqwest::header::HeaderMap;
-use reqwest::Method;
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-
-pub const BIN: &str = env!("CARGO_BIN_EXE_peakreel");
 
 /// A public voice every server ships with (api.md §5).
 pub const VOICE: &str = "EXAVITQu4vr4xnSDxMaL";
@@ -24,13 +18,13 @@ pub const PUBLIC_AVATARS: [&str; 4] = [
 
 // ---------------------------------------------------------------------------------------
 // Request bodies. Creation fetches every image (api.md §9), so every image URL of the
-// suite comes from `Server::image_url`: a local HTTPS server (its own CA, trusted by the
+// suite comes from `Site::image_url`: a local HTTPS server (its own CA, trusted by the
 // child through `SSL_CERT_FILE`, its address let through the SSRF guard with
 // `--allow-network 127.0.0.0/8`) that serves one landscape JPEG at any of the paths below.
 // ---------------------------------------------------------------------------------------
 
 /// How many distinct image paths the image server answers.
-const IMAGE_ROUTES: usize = 20;
+pub const IMAGE_ROUTES: usize = 20;
 
 /// A valid script (letters, spaces, `.` and `,`) of exactly `chars` characters after
 /// trimming.
@@ -48,21 +42,21 @@ pub fn script(chars: usize) -> String {
     s
 }
 
-impl Server {
+impl Site {
     /// The `i`-th distinct listing photo URL (`i` < 20).
     pub fn image_url(&self, i: usize) -> String {
         assert!(i < IMAGE_ROUTES);
-        self.images.url(&format!("/listing/{i}.jpg"))
+        self.images().url(&format!("/listing/{i}.jpg"))
     }
 
     /// A watermark logo URL.
     pub fn logo_url(&self) -> String {
-        self.images.url("/logo.jpg")
+        self.images().url("/logo.jpg")
     }
 
     /// A webhook URL that resolves to a public-for-this-test address (the image server).
     pub fn webhook_url(&self) -> String {
-        self.images.url("/webhook")
+        self.images().url("/webhook")
     }
 
     pub fn image_urls(&self, n: usize) -> Vec<String> {
@@ -90,22 +84,26 @@ impl Server {
             "script": script(75 * n),
         })
     }
+
+    /// The quickest narrated slideshow to render: 6 images, a 240-character script, the
+    /// `sequential` mode.
+    pub fn shortest_slideshow(&self) -> Value {
+        let mut body = self.slideshow(6);
+        body["script"] = json!(script(240));
+        body["orchestration_mode"] = json!("sequential");
+        body
+    }
 }
 
 pub const SLIDESHOW: &str = "/v1/real-estate/narrated-slideshow";
 pub const LIVING: &str = "/v1/real-estate/living-property";
 
 // ---------------------------------------------------------------------------------------
-// The server process.
+// The API suites' server.
 // ---------------------------------------------------------------------------------------
 
-pub struct Server {
-    child: Child,
-    images: peakreel_testkit::Server,
-    dir: tempfile::TempDir,
-    pub base: String,
-    pub client: reqwest::Client,
-}
+/// The API suites talk to one process for the whole test.
+pub type Server = Proc;
 
 #[derive(Debug, Clone)]
 pub struct Key {
@@ -137,339 +135,48 @@ impl Resp {
     }
 }
 
-/// Remove every `PEAKREEL*` variable of the test environment from a child's environment.
-pub fn clean_env(cmd: &mut Command) {
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("PEAKREEL") {
-            cmd.env_remove(name);
-        }
-    }
+pub fn unix_now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-/// Run `peakreel admin ARGS --data-dir DIR` (shared by every harness).
-pub async fn admin_in(data_dir: &Path, args: &[&str]) -> std::process::Output {
-    let mut cmd = Command::new(BIN);
-    clean_env(&mut cmd);
-    cmd.arg("admin")
-        .args(args)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .env("PEAKREEL_LOG", "warn");
-    tokio::process::Command::from(cmd)
-        .output()
-        .await
-        .expect("run peakreel admin")
+/// API only (`serve --workers 0`): tasks stay `queued`, so in-flight counts are stable for
+/// the concurrency and isolation rules whatever the workers do.
+fn api_only() -> Launch {
+    Launch::serve(0)
 }
 
-/// An admin command that must succeed and print JSON.
-pub async fn admin_json_in(data_dir: &Path, args: &[&str]) -> Value {
-    let out = admin_in(data_dir, args).await;
-    assert!(
-        out.status.success(),
-        "peakreel admin {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{args:?}: {e}: {text}"))
-}
-
-/// Run SQL with the `sqlite3` tool (waiting up to 10 s for locks); stdout trimmed.
-pub async fn sql_in(db: &Path, sql: &str) -> String {
-    let out = tokio::process::Command::new("sqlite3")
-        .arg("-cmd")
-        .arg(".timeout 10000")
-        .arg(db)
-        .arg(sql)
-        .output()
-        .await
-        .expect("run sqlite3");
-    assert!(
-        out.status.success(),
-        "sqlite3 {sql:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-impl Server {
+impl Proc {
     /// A server whose request-rate quota is far above anything a test sends.
     pub async fn start() -> Server {
-        Server::start_with_rate(1000, 2000).await
+        Site::new().await.launch(api_only()).await
     }
 
     /// A server with the given per-key quota (`limits.rate_per_second`, `rate_burst`).
     pub async fn start_with_rate(per_second: u32, burst: u32) -> Server {
-        Server::start_inner(per_second, burst, [127, 0, 0, 1], Some("127.0.0.0/8")).await
+        let launch = api_only()
+            .env("PEAKREEL__LIMITS__RATE_PER_SECOND", &per_second.to_string())
+            .env("PEAKREEL__LIMITS__RATE_BURST", &burst.to_string());
+        Site::new().await.launch(launch).await
     }
 
     /// A server whose SSRF allow-list holds only `127.0.0.2/32`, with the image server on
     /// 127.0.0.2: every other loopback address (127.0.0.1, ::1, `localhost`) and every
     /// private range is refused as in production, while the suite's images still load.
     pub async fn start_guarded() -> Server {
-        Server::start_inner(1000, 2000, [127, 0, 0, 2], Some("127.0.0.2/32")).await
+        let launch = api_only().allow_network("127.0.0.2/32");
+        Site::with_images_on([127, 0, 0, 2])
+            .await
+            .launch(launch)
+            .await
     }
 
     /// A server started without `--allow-network`: the production SSRF guard, under
     /// which even the suite's own image server (on 127.0.0.1) is refused.
     pub async fn start_strict() -> Server {
-        Server::start_inner(1000, 2000, [127, 0, 0, 1], None).await
-    }
-
-    async fn start_inner(
-        per_second: u32,
-        burst: u32,
-        image_ip: [u8; 4],
-        allow_network: Option<&str>,
-    ) -> Server {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let ca = peakreel_testkit::make_ca();
-        let ca_file = dir.path().join("test-ca.pem");
-        std::fs::write(&ca_file, &ca.ca_pem).expect("write CA");
-        let images = peakreel_testkit::start_server(image_ip.into(), &ca).await;
-        let photo = bytes::Bytes::from(peakreel_testkit::photo_jpeg("generated-landscape.jpg"));
-        let paths = (0..IMAGE_ROUTES).map(|i| format!("/listing/{i}.jpg"));
-        for path in paths.chain(["/logo.jpg".to_string()]) {
-            images.route(
-                &path,
-                peakreel_testkit::Reply::Full {
-                    status: 200,
-                    content_type: "image/jpeg",
-                    body: photo.clone(),
-                },
-            );
-        }
-        let log = std::fs::File::create(dir.path().join("server.log")).expect("log file");
-        let mut cmd = Command::new(BIN);
-        clean_env(&mut cmd);
-        cmd.arg("serve")
-            .arg("--data-dir")
-            .arg(dir.path())
-            .args(["--listen", "127.0.0.1:0"])
-            // API only: tasks stay `queued`, so in-flight counts are stable for the
-            // concurrency and isolation rules whatever the workers do.
-            .args(["--workers", "0"]);
-        if let Some(cidr) = allow_network {
-            cmd.args(["--allow-network", cidr]);
-        }
-        cmd.env("SSL_CERT_FILE", &ca_file)
-            .env("PEAKREEL__LIMITS__RATE_PER_SECOND", per_second.to_string())
-            .env("PEAKREEL__LIMITS__RATE_BURST", burst.to_string())
-            .env("PEAKREEL_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(log));
-        let mut child = cmd.spawn().expect("spawn peakreel serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            for line in lines.by_ref() {
-                let Ok(line) = line else { break };
-                if let Some(addr) = line.strip_prefix("peakreel listening on http://") {
-                    let _ = tx.send(addr.trim().to_string());
-                    break;
-                }
-            }
-            // Keep draining so the child never blocks on a full pipe.
-            for _ in lines {}
-        });
-        let addr = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(addr) => addr,
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                let log =
-                    std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default();
-                panic!("peakreel serve did not report its address; log:\n{log}");
-            }
-        };
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .expect("client");
-        Server {
-            child,
-            images,
-            dir,
-            base: format!("http://{addr}"),
-            client,
-        }
-    }
-
-    /// The local HTTPS image server, to register more routes (`images().route(..)`).
-    pub fn images(&self) -> &peakreel_testkit::Server {
-        &self.images
-    }
-
-    pub fn data_dir(&self) -> &Path {
-        self.dir.path()
-    }
-
-    pub fn db_path(&self) -> PathBuf {
-        self.dir.path().join("peakreel.db")
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    // ----- HTTP -----
-
-    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
-        self.client.request(method, self.url(path))
-    }
-
-    pub async fn send(&self, rb: reqwest::RequestBuilder) -> Resp {
-        let r = rb.send().await.expect("request failed");
-        let status = r.status().as_u16();
-        let headers = r.headers().clone();
-        let bytes = r.bytes().await.expect("body").to_vec();
-        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Resp {
-            status,
-            headers,
-            bytes,
-            json,
-        }
-    }
-
-    pub async fn get(&self, path: &str, key: Option<&str>) -> Resp {
-        let mut rb = self.request(Method::GET, path);
-        if let Some(key) = key {
-            rb = rb.bearer_auth(key);
-        }
-        self.send(rb).await
-    }
-
-    pub async fn post(&self, path: &str, key: &str, body: &Value) -> Resp {
-        self.post_raw(path, key, body.to_string().into_bytes())
+        Site::new()
             .await
-    }
-
-    /// POST bytes as `application/json`.
-    pub async fn post_raw(&self, path: &str, key: &str, body: Vec<u8>) -> Resp {
-        let rb = self
-            .request(Method::POST, path)
-            .bearer_auth(key)
-            .header("content-type", "application/json")
-            .body(body);
-        self.send(rb).await
-    }
-
-    /// Send the head of a raw HTTP/1.1 request (`head` without the blank line) and no body
-    /// bytes, then read the answer. For answers the server gives before reading a body
-    /// (an oversized declared `Content-Length`): sending the body would race the server's
-    /// close and lose the answer to a connection reset.
-    pub async fn raw_head(&self, head: &str) -> Resp {
-        let addr = self.base.trim_start_matches("http://").to_string();
-        let head = format!("{}\r\n\r\n", head.trim_end());
-        tokio::task::spawn_blocking(move || {
-            use std::io::{Read, Write};
-            let mut conn = std::net::TcpStream::connect(&addr).expect("connect");
-            conn.set_read_timeout(Some(Duration::from_secs(10)))
-                .unwrap();
-            conn.write_all(head.as_bytes()).expect("write head");
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 8192];
-            loop {
-                if let Some(resp) = parse_response(&buf) {
-                    return resp;
-                }
-                match conn.read(&mut chunk) {
-                    Ok(0) => break,
-                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    Err(e) => panic!(
-                        "reading the answer: {e}; got {:?}",
-                        String::from_utf8_lossy(&buf)
-                    ),
-                }
-            }
-            parse_response(&buf)
-                .unwrap_or_else(|| panic!("incomplete answer {:?}", String::from_utf8_lossy(&buf)))
-        })
-        .await
-        .expect("raw request")
-    }
-
-    /// Create a task and insist on 202; returns the body.
-    pub async fn create_ok(&self, path: &str, key: &str, body: &Value) -> Value {
-        let r = self.post(path, key, body).await;
-        assert_eq!(r.status, 202, "create failed: {}", r.json);
-        r.json
-    }
-
-    // ----- admin CLI, sqlite3 -----
-
-    /// Run `peakreel admin ARGS --data-dir DIR`.
-    pub async fn admin(&self, args: &[&str]) -> std::process::Output {
-        admin_in(self.dir.path(), args).await
-    }
-
-    /// Run an admin command that must succeed; returns its stdout.
-    pub async fn admin_ok(&self, args: &[&str]) -> String {
-        let out = self.admin(args).await;
-        assert!(
-            out.status.success(),
-            "peakreel admin {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).expect("utf-8 stdout")
-    }
-
-    pub async fn admin_json(&self, args: &[&str]) -> Value {
-        admin_json_in(self.dir.path(), args).await
-    }
-
-    pub async fn create_account(&self, plan: &str, credits: i64) -> String {
-        let v = self
-            .admin_json(&[
-                "account",
-                "create",
-                "--name",
-                "it",
-                "--plan",
-                plan,
-                "--credits",
-                &credits.to_string(),
-                "--json",
-            ])
-            .await;
-        v["account_id"].as_str().expect("account_id").to_string()
-    }
-
-    pub async fn create_key(&self, account: &str, mode: &str, extra: &[&str]) -> Key {
-        let mut args = vec![
-            "key",
-            "create",
-            "--account",
-            account,
-            "--mode",
-            mode,
-            "--json",
-        ];
-        args.extend_from_slice(extra);
-        let v = self.admin_json(&args).await;
-        Key {
-            id: v["key_id"].as_str().expect("key_id").to_string(),
-            key: v["key"].as_str().expect("key").to_string(),
-            webhook_secret: v["webhook_secret"].as_str().expect("secret").to_string(),
-        }
-    }
-
-    /// An account on `plan` with `credits`, and one live and one test key.
-    pub async fn account(&self, plan: &str, credits: i64) -> Acct {
-        let id = self.create_account(plan, credits).await;
-        let (live, test) = futures::join!(
-            self.create_key(&id, "live", &[]),
-            self.create_key(&id, "test", &[])
-        );
-        Acct { id, live, test }
-    }
-
-    /// Run SQL with the `sqlite3` tool on the server's database; returns stdout trimmed.
-    pub async fn sql(&self, sql: &str) -> String {
-        sql_in(&self.db_path(), sql).await
+            .launch(api_only().production_guard())
+            .await
     }
 
     /// The money invariant (api.md §2): the balance equals the ledger's sum, and the
@@ -492,41 +199,6 @@ impl Server {
         assert_eq!(admin_balance, sum, "admin balance vs ledger sum");
         assert_eq!(api.json["credits"], json!(sum), "GET /v1/account vs ledger");
         sum
-    }
-
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
-    }
-}
-
-/// A complete HTTP/1.1 answer with a `Content-Length` body, if `buf` holds one.
-fn parse_response(buf: &[u8]) -> Option<Resp> {
-    let end = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = std::str::from_utf8(&buf[..end]).ok()?;
-    let mut lines = head.split("\r\n");
-    let status: u16 = lines.next()?.split(' ').nth(1)?.parse().ok()?;
-    let mut headers = HeaderMap::new();
-    for line in lines {
-        let (name, value) = line.split_once(':')?;
-        headers.append(
-            reqwest::header::HeaderName::from_bytes(name.trim().as_bytes()).ok()?,
-            reqwest::header::HeaderValue::from_str(value.trim()).ok()?,
-        );
-    }
-    let len: usize = headers.get("content-length")?.to_str().ok()?.parse().ok()?;
-    let body = buf.get(end + 4..end + 4 + len)?.to_vec();
-    Some(Resp {
-        status,
-        headers,
-        json: serde_json::from_slice(&body).unwrap_or(Value::Null),
-        bytes: body,
-    })
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -1,18 +1,15 @@
 //! Fixtures of the webhook tests (api.md §11): a programmable HTTPS receiver that records
 //! every request (headers and raw body bytes, arrival time) and answers from a script
-//! (fail N times, hang past the 30 s limit, then succeed); `peakreel` processes in any
-//! role (`serve`, `api`, `worker`) on one shared data directory, each with its own
-//! arguments and environment, that can be `kill -9`ed and restarted; and an HMAC check
-//! that does not use PeakReel's code (`ring::hmac`, not the product's `hmac`/`sha2`).
+//! (fail N times, hang past the 30 s limit, then succeed); an HMAC check that does not
+//! use PeakReel's code (`ring::hmac`, not the product's `hmac`/`sha2`); and what the
+//! suite's processes share beyond the launcher's defaults: a fast retry schedule, and
+//! helpers that read the delivery log.
 
-use crate::support::{clean_env, script, Acct, Key, Resp, BIN, VOICE};
+use crate::support::{unix_now, Acct, Launch, Proc, Site};
 use peakreel_testkit::TestCa;
 use serde_json::{json, Value};
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -272,13 +269,6 @@ pub fn reference_signature(secret: &str, timestamp: &str, body: &[u8]) -> String
         .collect()
 }
 
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
 /// Everything api.md §11 says about one request: `POST` with `Content-Type:
 /// application/json`, the event header, a fresh timestamp, a `whd_` delivery id, and a
 /// signature that matches the raw body under `secret`. Returns the parsed body.
@@ -410,280 +400,46 @@ pub fn assert_body_matches_task(body: &Value, task: &Value, event: &str) {
 // The processes.
 // ---------------------------------------------------------------------------------------
 
-/// One data directory with its CA (trusted by every process through `SSL_CERT_FILE`)
-/// and the HTTPS image server creation fetches from.
-pub struct Site {
-    pub dir: tempfile::TempDir,
-    pub ca: TestCa,
-    ca_file: PathBuf,
-    images: peakreel_testkit::Server,
-    launched: AtomicUsize,
+/// Every process of these tests retries on the fast schedule, so a test waits seconds,
+/// not minutes, to see the retries.
+pub fn fast_retries(launch: Launch) -> Launch {
+    launch
+        .env("PEAKREEL__WEBHOOKS__SCHEDULE_SECS", FAST_SCHEDULE)
+        .env("PEAKREEL__WEBHOOKS__JITTER", "0")
 }
 
-/// One `peakreel` process. `base` is empty for `worker` (it serves no API).
-pub struct Proc {
-    child: Child,
-    pub base: String,
-    log: PathBuf,
-    client: reqwest::Client,
+/// A valid test-mode slideshow request (api.md §4) with `webhook_url` and
+/// `test_scenario` when given.
+pub fn hooked_slideshow(site: &Site, webhook_url: Option<&str>, scenario: Option<&str>) -> Value {
+    let mut body = site.slideshow(6);
+    if let Some(url) = webhook_url {
+        body["webhook_url"] = json!(url);
+    }
+    if let Some(s) = scenario {
+        body["test_scenario"] = json!(s);
+    }
+    body
 }
 
-impl Site {
-    pub async fn new() -> Site {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let ca = peakreel_testkit::make_ca();
-        let ca_file = dir.path().join("test-ca.pem");
-        std::fs::write(&ca_file, &ca.ca_pem).expect("write CA");
-        let images = peakreel_testkit::start_server([127, 0, 0, 1].into(), &ca).await;
-        let photo = bytes::Bytes::from(peakreel_testkit::photo_jpeg("generated-landscape.jpg"));
-        for i in 0..6 {
-            images.route(
-                &format!("/listing/{i}.jpg"),
-                peakreel_testkit::Reply::Full {
-                    status: 200,
-                    content_type: "image/jpeg",
-                    body: photo.clone(),
-                },
-            );
-        }
-        Site {
-            dir,
-            ca,
-            ca_file,
-            images,
-            launched: AtomicUsize::new(0),
-        }
-    }
-
-    /// A valid test-mode slideshow request (api.md §4) with `webhook_url` and
-    /// `test_scenario` when given.
-    pub fn slideshow(&self, webhook_url: Option<&str>, scenario: Option<&str>) -> Value {
-        let images: Vec<String> = (0..6)
-            .map(|i| self.images.url(&format!("/listing/{i}.jpg")))
-            .collect();
-        let mut body = json!({
-            "images": images,
-            "voice": { "voice_id": VOICE },
-            "script": script(270),
-        });
-        if let Some(url) = webhook_url {
-            body["webhook_url"] = json!(url);
-        }
-        if let Some(s) = scenario {
-            body["test_scenario"] = json!(s);
-        }
-        body
-    }
-
-    /// Start `peakreel ROLE --data-dir DIR ARGS` with the fast webhook schedule (`env`
-    /// adds or overrides variables) and wait until it is up.
-    pub async fn launch(&self, role: &str, args: &[&str], env: &[(&str, &str)]) -> Proc {
-        let n = self.launched.fetch_add(1, Ordering::SeqCst);
-        let log = self.dir.path().join(format!("{role}-{n}.log"));
-        let mut cmd = Command::new(BIN);
-        clean_env(&mut cmd);
-        cmd.arg(role).arg("--data-dir").arg(self.dir.path());
-        if role != "worker" {
-            cmd.args(["--listen", "127.0.0.1:0"]);
-        }
-        cmd.args(args)
-            .env("SSL_CERT_FILE", &self.ca_file)
-            .env("PEAKREEL__LIMITS__RATE_PER_SECOND", "1000")
-            .env("PEAKREEL__LIMITS__RATE_BURST", "2000")
-            .env("PEAKREEL__WEBHOOKS__SCHEDULE_SECS", FAST_SCHEDULE)
-            .env("PEAKREEL__WEBHOOKS__JITTER", "0")
-            .env("PEAKREEL_LOG", "info");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(std::fs::File::create(&log).expect("log file")));
-        let mut child = cmd.spawn().expect("spawn peakreel");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            for line in lines.by_ref() {
-                let Ok(line) = line else { break };
-                if let Some(addr) = line.strip_prefix("peakreel listening on http://") {
-                    let _ = tx.send(format!("http://{}", addr.trim()));
-                    break;
-                }
-                if line.starts_with("peakreel worker running") {
-                    let _ = tx.send(String::new());
-                    break;
-                }
-            }
-            for _ in lines {}
-        });
-        let base =
-            match tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(60)))
-                .await
-                .unwrap()
-            {
-                Ok(base) => base,
-                Err(_) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    panic!(
-                        "peakreel {role} did not come up; log:\n{}",
-                        std::fs::read_to_string(&log).unwrap_or_default()
-                    );
-                }
-            };
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .expect("client");
-        Proc {
-            child,
-            base,
-            log,
-            client,
-        }
-    }
-
-    /// `serve` with one render worker and the test image server let through the guard.
-    pub async fn serve(&self, env: &[(&str, &str)]) -> Proc {
-        self.launch(
-            "serve",
-            &["--workers", "1", "--allow-network", "127.0.0.0/8"],
-            env,
-        )
-        .await
-    }
-
-    async fn admin_json(&self, args: &[&str]) -> Value {
-        crate::support::admin_json_in(self.dir.path(), args).await
-    }
-
-    async fn key(&self, account: &str, mode: &str) -> Key {
-        let v = self
-            .admin_json(&[
-                "key",
-                "create",
-                "--account",
-                account,
-                "--mode",
-                mode,
-                "--json",
-            ])
-            .await;
-        Key {
-            id: v["key_id"].as_str().expect("key_id").to_string(),
-            key: v["key"].as_str().expect("key").to_string(),
-            webhook_secret: v["webhook_secret"].as_str().expect("secret").to_string(),
-        }
-    }
-
-    /// A Pro account with credits and one live and one test key.
-    pub async fn account(&self) -> Acct {
-        let v = self
-            .admin_json(&[
-                "account",
-                "create",
-                "--name",
-                "webhooks",
-                "--plan",
-                "Pro",
-                "--credits",
-                "100",
-                "--json",
-            ])
-            .await;
-        let id = v["account_id"].as_str().expect("account_id").to_string();
-        let live = self.key(&id, "live").await;
-        let test = self.key(&id, "test").await;
-        assert!(
-            test.webhook_secret.starts_with("whsec_"),
-            "webhook secret {:?}",
-            test.webhook_secret
-        );
-        Acct { id, live, test }
-    }
+/// A Pro account with credits and one live and one test key.
+pub async fn account(site: &Site) -> Acct {
+    let acct = site.account("Pro", 100).await;
+    assert!(
+        acct.test.webhook_secret.starts_with("whsec_"),
+        "webhook secret {:?}",
+        acct.test.webhook_secret
+    );
+    acct
 }
 
 impl Proc {
-    /// `kill -9`: no shutdown, no lease released.
-    pub fn kill9(&mut self) {
-        self.child.kill().expect("kill -9");
-        self.child.wait().expect("reap");
-    }
-
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    async fn send(&self, rb: reqwest::RequestBuilder) -> Resp {
-        let r = rb.send().await.expect("request failed");
-        let status = r.status().as_u16();
-        let headers = r.headers().clone();
-        let bytes = r.bytes().await.expect("body").to_vec();
-        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Resp {
-            status,
-            headers,
-            bytes,
-            json,
-        }
-    }
-
-    pub async fn get(&self, path: &str, key: &str) -> Resp {
-        assert!(!self.base.is_empty(), "this process serves no API");
-        self.send(
-            self.client
-                .get(format!("{}{path}", self.base))
-                .bearer_auth(key),
-        )
-        .await
-    }
-
-    pub async fn post(&self, path: &str, key: &str, body: &Value) -> Resp {
-        assert!(!self.base.is_empty(), "this process serves no API");
-        self.send(
-            self.client
-                .post(format!("{}{path}", self.base))
-                .bearer_auth(key)
-                .header("content-type", "application/json")
-                .body(body.to_string()),
-        )
-        .await
-    }
-
-    /// Create a slideshow task and insist on 202; returns its id.
-    pub async fn create(&self, key: &str, body: &Value) -> String {
-        let r = self
-            .post("/v1/real-estate/narrated-slideshow", key, body)
-            .await;
-        assert_eq!(r.status, 202, "create failed: {}", r.json);
-        r.json["task_id"].as_str().expect("task_id").to_string()
-    }
-
-    /// Poll `GET /v1/tasks/{id}` until the task ended; returns it.
-    pub async fn wait_ended(&self, key: &str, task_id: &str) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            let r = self.get(&format!("/v1/tasks/{task_id}"), key).await;
-            assert_eq!(r.status, 200, "{}", r.json);
-            if matches!(r.json["status"].as_str(), Some("completed" | "failed")) {
-                return r.json;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "task {task_id} did not end: {}\nlog:\n{}",
-                r.json,
-                self.log()
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
-
     /// `GET /v1/tasks/{id}/webhook-deliveries`, insisting on 200; returns `data`.
     pub async fn deliveries(&self, key: &str, task_id: &str) -> Vec<Value> {
         let r = self
-            .get(&format!("/v1/tasks/{task_id}/webhook-deliveries"), key)
+            .get(
+                &format!("/v1/tasks/{task_id}/webhook-deliveries"),
+                Some(key),
+            )
             .await;
         assert_eq!(r.status, 200, "{}", r.json);
         r.json["data"].as_array().expect("data array").clone()
@@ -711,13 +467,6 @@ impl Proc {
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -2,12 +2,16 @@
 //! real HTTPS receiver; the signature is recomputed with `ring`, not PeakReel's code.
 //! Every process runs the retry schedule `[1, 2, 2]` s without jitter.
 
-use crate::support::{assert_error, assert_validation, fields};
+use crate::support::{assert_error, assert_validation, fields, Launch, Site};
 use crate::webhook_support::{
-    assert_body_matches_task, assert_signed, seconds_between, Answer, Receiver, Site,
+    account, assert_body_matches_task, assert_signed, fast_retries, hooked_slideshow,
+    seconds_between, Answer, Receiver,
 };
 use serde_json::{json, Value};
 use std::time::Duration;
+
+/// How long a test-mode task may take to end.
+const ENDED: Duration = Duration::from_secs(120);
 
 fn attempts(delivery: &Value) -> &Vec<Value> {
     delivery["attempts"].as_array().expect("attempts array")
@@ -22,21 +26,24 @@ fn one_finished(d: &[Value]) -> bool {
 async fn completed_and_failed_events_are_signed_and_match_the_task() {
     let site = Site::new().await;
     let receiver = Receiver::start(&site.ca, vec![]).await;
-    let server = site.serve(&[]).await;
-    let acct = site.account().await;
+    let server = site.launch(fast_retries(Launch::serve(1))).await;
+    let acct = account(&site).await;
     let key = &acct.test;
 
-    let ok = server
-        .create(&key.key, &site.slideshow(Some(&receiver.url()), None))
-        .await;
-    let failed = server
+    let (ok, _) = server
         .create(
             &key.key,
-            &site.slideshow(Some(&receiver.url()), Some("tts_error")),
+            &hooked_slideshow(&site, Some(&receiver.url()), None),
         )
         .await;
-    let ok_task = server.wait_ended(&key.key, &ok).await;
-    let failed_task = server.wait_ended(&key.key, &failed).await;
+    let (failed, _) = server
+        .create(
+            &key.key,
+            &hooked_slideshow(&site, Some(&receiver.url()), Some("tts_error")),
+        )
+        .await;
+    let ok_task = server.wait_done(&key.key, &ok, ENDED).await;
+    let failed_task = server.wait_done(&key.key, &failed, ENDED).await;
     assert_eq!(ok_task["status"], "completed", "{ok_task}");
     assert_eq!(ok_task["livemode"], false);
     assert!(ok_task["result"].is_object(), "{ok_task}");
@@ -97,16 +104,16 @@ async fn failing_receiver_is_retried_on_schedule_under_one_delivery_id() {
         ],
     )
     .await;
-    let server = site.serve(&[]).await;
-    let acct = site.account().await;
+    let server = site.launch(fast_retries(Launch::serve(1))).await;
+    let acct = account(&site).await;
     let key = &acct.test;
-    let task_id = server
+    let (task_id, _) = server
         .create(
             &key.key,
-            &site.slideshow(Some(&receiver.url()), Some("tts_error")),
+            &hooked_slideshow(&site, Some(&receiver.url()), Some("tts_error")),
         )
         .await;
-    let task = server.wait_ended(&key.key, &task_id).await;
+    let task = server.wait_done(&key.key, &task_id, ENDED).await;
 
     let hits = receiver.wait_hits(3, Duration::from_secs(20)).await;
     let d = server
@@ -159,16 +166,16 @@ async fn failing_receiver_is_retried_on_schedule_under_one_delivery_id() {
 async fn receiver_hanging_past_30_s_is_a_timeout_and_is_retried() {
     let site = Site::new().await;
     let receiver = Receiver::start(&site.ca, vec![Answer::Hang(Duration::from_secs(45))]).await;
-    let server = site.serve(&[]).await;
-    let acct = site.account().await;
+    let server = site.launch(fast_retries(Launch::serve(1))).await;
+    let acct = account(&site).await;
     let key = &acct.test;
-    let task_id = server
+    let (task_id, _) = server
         .create(
             &key.key,
-            &site.slideshow(Some(&receiver.url()), Some("tts_error")),
+            &hooked_slideshow(&site, Some(&receiver.url()), Some("tts_error")),
         )
         .await;
-    server.wait_ended(&key.key, &task_id).await;
+    server.wait_done(&key.key, &task_id, ENDED).await;
 
     let hits = receiver.wait_hits(2, Duration::from_secs(50)).await;
     let waited = hits[1].at.duration_since(hits[0].at).as_secs_f64();
@@ -207,19 +214,19 @@ async fn ssrf_guard_blocks_the_delivery_at_send_time() {
     // same URL when it delivers.
     let site = Site::new().await;
     let receiver = Receiver::start(&site.ca, vec![]).await;
-    let api = site
-        .launch("api", &["--allow-network", "127.0.0.0/8"], &[])
-        .await;
-    let acct = site.account().await;
+    let api = site.launch(fast_retries(Launch::api())).await;
+    let acct = account(&site).await;
     let key = &acct.test;
-    let task_id = api
+    let (task_id, _) = api
         .create(
             &key.key,
-            &site.slideshow(Some(&receiver.url()), Some("tts_error")),
+            &hooked_slideshow(&site, Some(&receiver.url()), Some("tts_error")),
         )
         .await;
-    let _worker = site.launch("worker", &["--workers", "1"], &[]).await;
-    let task = api.wait_ended(&key.key, &task_id).await;
+    let _worker = site
+        .launch(fast_retries(Launch::worker(1).production_guard()))
+        .await;
+    let task = api.wait_done(&key.key, &task_id, ENDED).await;
     assert_eq!(
         task["error"]["code"], "TTS_ERROR",
         "a blocked delivery never changes the task: {task}"
@@ -256,13 +263,16 @@ async fn delivery_survives_kill_9_and_arrives_after_restart() {
     let url = format!("https://{addr}/hook");
     // A long second retry, so the delivery is certainly queued (not leased) when killed.
     let env = [("PEAKREEL__WEBHOOKS__SCHEDULE_SECS", "[2, 60]")];
-    let mut server = site.serve(&env).await;
-    let acct = site.account().await;
+    let mut server = site.launch(fast_retries(Launch::serve(1)).envs(&env)).await;
+    let acct = account(&site).await;
     let key = &acct.test;
-    let task_id = server
-        .create(&key.key, &site.slideshow(Some(&url), Some("tts_error")))
+    let (task_id, _) = server
+        .create(
+            &key.key,
+            &hooked_slideshow(&site, Some(&url), Some("tts_error")),
+        )
         .await;
-    let task = server.wait_ended(&key.key, &task_id).await;
+    let task = server.wait_done(&key.key, &task_id, ENDED).await;
     let d = server
         .wait_deliveries(&key.key, &task_id, Duration::from_secs(15), |d| {
             d.len() == 1 && !attempts(&d[0]).is_empty()
@@ -278,7 +288,7 @@ async fn delivery_survives_kill_9_and_arrives_after_restart() {
     let delivery_id = d[0]["delivery_id"].as_str().unwrap().to_string();
 
     let receiver = Receiver::start_at(addr, &site.ca, vec![]).await;
-    let server = site.serve(&env).await;
+    let server = site.launch(fast_retries(Launch::serve(1)).envs(&env)).await;
     let hits = receiver.wait_hits(1, Duration::from_secs(15)).await;
     assert_eq!(hits[0].delivery_id(), delivery_id, "the same delivery");
     let body = assert_signed(&hits[0], &key.webhook_secret, "task.failed");
@@ -298,21 +308,21 @@ async fn delivery_survives_kill_9_and_arrives_after_restart() {
 async fn redeliver_sends_a_new_delivery_to_the_owner_only() {
     let site = Site::new().await;
     let receiver = Receiver::start(&site.ca, vec![]).await;
-    let server = site.serve(&[]).await;
-    let acct = site.account().await;
-    let other = site.account().await;
+    let server = site.launch(fast_retries(Launch::serve(1))).await;
+    let acct = account(&site).await;
+    let other = account(&site).await;
     let key = &acct.test;
-    let with_hook = server
+    let (with_hook, _) = server
         .create(
             &key.key,
-            &site.slideshow(Some(&receiver.url()), Some("tts_error")),
+            &hooked_slideshow(&site, Some(&receiver.url()), Some("tts_error")),
         )
         .await;
-    let without_hook = server
-        .create(&key.key, &site.slideshow(None, Some("tts_error")))
+    let (without_hook, _) = server
+        .create(&key.key, &hooked_slideshow(&site, None, Some("tts_error")))
         .await;
-    let task = server.wait_ended(&key.key, &with_hook).await;
-    server.wait_ended(&key.key, &without_hook).await;
+    let task = server.wait_done(&key.key, &with_hook, ENDED).await;
+    server.wait_done(&key.key, &without_hook, ENDED).await;
     let first = server
         .wait_deliveries(&key.key, &with_hook, Duration::from_secs(10), one_finished)
         .await;
@@ -345,7 +355,7 @@ async fn redeliver_sends_a_new_delivery_to_the_owner_only() {
 
     // Another account's key and the other mode's key see no such task, on both routes.
     for stranger in [&other.test.key, &other.live.key, &acct.live.key] {
-        let r = server.get(&list, stranger).await;
+        let r = server.get(&list, Some(stranger)).await;
         assert_error(&r, 404, "TASK_NOT_FOUND");
         let r = server.post(&redeliver, stranger, &json!({})).await;
         assert_error(&r, 404, "TASK_NOT_FOUND");

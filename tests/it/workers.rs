@@ -6,7 +6,9 @@
 //! Live renders are the slow part (20–40 s each here), so each test renders at most one
 //! task to completion and several scenarios share it.
 
-use crate::support::{assert_error, is_timestamp, now_timestamp, Acct, PUBLIC_AVATARS};
+use crate::support::{
+    assert_error, is_timestamp, now_timestamp, unix_now, Acct, Launch, Proc, Site, PUBLIC_AVATARS,
+};
 use crate::worker_support::*;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -40,10 +42,10 @@ fn assert_processing(t: &Value) -> (u64, String) {
 }
 
 /// Poll until the task is `processing` (checking the `queued` shape on the way).
-async fn wait_processing(c: &Cluster, api: &Proc, key: &str, id: &str) -> Value {
+async fn wait_processing(api: &Proc, key: &str, id: &str) -> Value {
     let start = Instant::now();
     loop {
-        let t = c.task(api, key, id).await;
+        let t = api.task(key, id).await;
         match s(&t["status"]) {
             "queued" => {
                 assert!(t["queue_position"].as_u64().unwrap_or(0) >= 1, "{t}");
@@ -62,8 +64,8 @@ async fn wait_processing(c: &Cluster, api: &Proc, key: &str, id: &str) -> Value 
 
 /// A completed live task seen over HTTP: the result's shape (api.md §6), the MP4 and the
 /// cover through their signed URLs with no key (§7). Returns the video bytes.
-async fn assert_completed_live(c: &Cluster, api: &Proc, acct: &Acct, id: &str) -> Vec<u8> {
-    let t = c.task(api, &acct.live.key, id).await;
+async fn assert_completed_live(c: &Site, api: &Proc, acct: &Acct, id: &str) -> Vec<u8> {
+    let t = api.task(&acct.live.key, id).await;
     assert_eq!(t["status"], "completed", "{t}");
     assert_eq!(t["livemode"], true);
     assert_eq!(t["type"], "narrated_slideshow");
@@ -127,9 +129,9 @@ async fn assert_completed_live(c: &Cluster, api: &Proc, acct: &Acct, id: &str) -
 }
 
 /// A live task ended well: exactly one charge of 5, no refund (api.md §2).
-async fn assert_charged_once(c: &Cluster, api: &Proc, acct: &Acct, id: &str) {
+async fn assert_charged_once(c: &Site, api: &Proc, acct: &Acct, id: &str) {
     assert_eq!(c.ledger_of(id).await, "charge|-5", "ledger of {id}");
-    let a = c.account_view(api, acct).await;
+    let a = api.account_view(acct).await;
     assert_eq!(a["credits"], 95, "{a}");
     assert_eq!(a["in_flight"], json!({ "live": 0, "test": 0 }), "{a}");
 }
@@ -140,12 +142,12 @@ async fn assert_charged_once(c: &Cluster, api: &Proc, acct: &Acct, id: &str) {
 /// the MP4 and cover by signed URL with no key, a Range request, a tampered signature.
 #[tokio::test]
 async fn workers_live_render_end_to_end_survives_sigterm() {
-    let c = Cluster::new().await;
-    let acct = c.account(100).await;
-    let mut p = c.spawn(Role::Serve(1), &[]).await;
+    let c = Site::new().await;
+    let acct = c.account("Max", 100).await;
+    let mut p = c.launch(Launch::serve(1)).await;
     let key = acct.live.key.clone();
 
-    let (id, created) = c.create(&p, &key, &c.slideshow()).await;
+    let (id, created) = p.create(&key, &c.shortest_slideshow()).await;
     assert_eq!(created["status"], "queued", "{created}");
     assert_eq!(created["livemode"], true);
     assert_eq!(created["credits_charged"], 5);
@@ -156,7 +158,7 @@ async fn workers_live_render_end_to_end_survives_sigterm() {
     let mut last_progress = 0;
     let mut started_at: Option<String> = None;
     loop {
-        let t = c.task(&p, &key, &id).await;
+        let t = p.task(&key, &id).await;
         match s(&t["status"]) {
             "queued" => assert!(started_at.is_none(), "back to queued: {t}"),
             "processing" => {
@@ -186,25 +188,20 @@ async fn workers_live_render_end_to_end_survives_sigterm() {
     // SIGTERM to the server only (not its ffmpeg): it must wait for the render.
     p.signal("TERM");
     let status = p.wait_exit(RENDER_LIMIT).await;
-    assert_eq!(
-        status.code(),
-        Some(0),
-        "exit status; log:\n{}",
-        p.log_text()
-    );
+    assert_eq!(status.code(), Some(0), "exit status; log:\n{}", p.log());
     assert_eq!(
         c.sql(&format!("SELECT status FROM tasks WHERE id = '{id}'"))
             .await,
         "completed",
         "the render should finish within the default grace before the process exits \
          (a release here means it needed more than 60 s after SIGTERM); log:\n{}",
-        p.log_text()
+        p.log()
     );
-    assert!(p.log_text().contains("shutting down"), "{}", p.log_text());
+    assert!(p.log().contains("shutting down"), "{}", p.log());
     assert_eq!(c.render_job(&id).await, "1|done");
 
-    let api = c.spawn(Role::Serve(0), &[]).await;
-    let t = c.task(&api, &key, &id).await;
+    let api = c.launch(Launch::serve(0)).await;
+    let t = api.task(&key, &id).await;
     assert_eq!(Some(s(&t["started_at"])), started_at.as_deref(), "{t}");
     let video = assert_completed_live(&c, &api, &acct, &id).await;
     let video_url = s(&t["result"]["video_url"]).to_string();
@@ -249,27 +246,24 @@ async fn workers_live_render_end_to_end_survives_sigterm() {
 /// charged once, never refunded.
 #[tokio::test]
 async fn workers_short_grace_releases_then_crash_is_recovered() {
-    let c = Cluster::new().await;
-    let acct = c.account(100).await;
+    let c = Site::new().await;
+    let acct = c.account("Max", 100).await;
     let key = acct.live.key.clone();
 
     // Short grace: released.
     let mut p1 = c
-        .spawn(
-            Role::Serve(1),
-            &[LEASE_3S, ("PEAKREEL__TASKS__SHUTDOWN_GRACE_SECS", "1")],
-        )
+        .launch(Launch::serve(1).envs(&[LEASE_3S, ("PEAKREEL__TASKS__SHUTDOWN_GRACE_SECS", "1")]))
         .await;
-    let (id, _) = c.create(&p1, &key, &c.slideshow()).await;
-    wait_processing(&c, &p1, &key, &id).await;
+    let (id, _) = p1.create(&key, &c.shortest_slideshow()).await;
+    wait_processing(&p1, &key, &id).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     p1.signal("TERM");
     let status = p1.wait_exit(Duration::from_secs(60)).await;
-    assert_eq!(status.code(), Some(0), "log:\n{}", p1.log_text());
+    assert_eq!(status.code(), Some(0), "log:\n{}", p1.log());
     assert!(
-        p1.log_text().contains("released"),
+        p1.log().contains("released"),
         "no release logged:\n{}",
-        p1.log_text()
+        p1.log()
     );
     assert_eq!(
         c.sql(&format!(
@@ -289,13 +283,13 @@ async fn workers_short_grace_releases_then_crash_is_recovered() {
     assert_eq!(c.ledger_of(&id).await, "charge|-5");
 
     // Restart, then crash mid-render.
-    let mut p2 = c.spawn(Role::Serve(1), &[LEASE_3S]).await;
-    let t = c.task(&p2, &key, &id).await;
+    let mut p2 = c.launch(Launch::serve(1).envs(&[LEASE_3S])).await;
+    let t = p2.task(&key, &id).await;
     assert!(
         matches!(s(&t["status"]), "queued" | "processing"),
         "released task: {t}"
     );
-    wait_processing(&c, &p2, &key, &id).await;
+    wait_processing(&p2, &key, &id).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(c.render_job(&id).await, "1|running");
     p2.signal_group("KILL");
@@ -311,9 +305,9 @@ async fn workers_short_grace_releases_then_crash_is_recovered() {
     );
 
     // The next start reclaims it once the 3 s lease has run out.
-    let p3 = c.spawn(Role::Serve(1), &[LEASE_3S]).await;
-    let t = c.wait_done(&p3, &key, &id, RENDER_LIMIT).await;
-    assert_eq!(t["status"], "completed", "{t}\nlog:\n{}", p3.log_text());
+    let p3 = c.launch(Launch::serve(1).envs(&[LEASE_3S])).await;
+    let t = p3.wait_done(&key, &id, RENDER_LIMIT).await;
+    assert_eq!(t["status"], "completed", "{t}\nlog:\n{}", p3.log());
     assert_eq!(
         c.render_job(&id).await,
         "2|done",
@@ -328,18 +322,18 @@ async fn workers_short_grace_releases_then_crash_is_recovered() {
 /// task's result, completion time and files stay the second worker's.
 #[tokio::test]
 async fn workers_lost_lease_result_is_discarded() {
-    let c = Cluster::new().await;
-    let acct = c.account(100).await;
+    let c = Site::new().await;
+    let acct = c.account("Max", 100).await;
     let key = acct.live.key.clone();
-    let api = c.spawn(Role::Serve(0), &[]).await;
-    let w1 = c.spawn(Role::Worker(1), &[LEASE_3S]).await;
+    let api = c.launch(Launch::serve(0)).await;
+    let w1 = c.launch(Launch::worker(1).envs(&[LEASE_3S])).await;
 
-    let (id, _) = c.create(&api, &key, &c.slideshow()).await;
-    wait_processing(&c, &api, &key, &id).await;
+    let (id, _) = api.create(&key, &c.shortest_slideshow()).await;
+    wait_processing(&api, &key, &id).await;
     // Let it get into the render, then freeze it and its children.
     let start = Instant::now();
     loop {
-        let t = c.task(&api, &key, &id).await;
+        let t = api.task(&key, &id).await;
         let (progress, _) = assert_processing(&t);
         if progress >= 10 {
             break;
@@ -361,14 +355,14 @@ async fn workers_lost_lease_result_is_discarded() {
     }
     assert_eq!(c.render_job(&id).await, "1|running");
 
-    let w2 = c.spawn(Role::Worker(1), &[LEASE_3S]).await;
-    let t = c.wait_done(&api, &key, &id, RENDER_LIMIT).await;
-    assert_eq!(t["status"], "completed", "{t}\nlog:\n{}", w2.log_text());
+    let w2 = c.launch(Launch::worker(1).envs(&[LEASE_3S])).await;
+    let t = api.wait_done(&key, &id, RENDER_LIMIT).await;
+    assert_eq!(t["status"], "completed", "{t}\nlog:\n{}", w2.log());
     assert_eq!(c.render_job(&id).await, "2|done");
     assert!(
-        w2.log_text().contains("attempt=2"),
+        w2.log().contains("attempt=2"),
         "the second worker ran attempt 2:\n{}",
-        w2.log_text()
+        w2.log()
     );
     let row_sql = format!(
         "SELECT status, completed_at, result_json, IFNULL(error_json, '-') FROM tasks WHERE id = '{id}'"
@@ -418,14 +412,14 @@ async fn workers_lost_lease_result_is_discarded() {
 /// (one charge, one refund of the same amount), the balance and `in_flight`. Returns the
 /// task's `error`.
 async fn assert_failed_and_refunded(
-    c: &Cluster,
+    c: &Site,
     api: &Proc,
     acct: &Acct,
     id: &str,
     code: &str,
 ) -> Value {
-    let t = c
-        .wait_done(api, &acct.live.key, id, Duration::from_secs(180))
+    let t = api
+        .wait_done(&acct.live.key, id, Duration::from_secs(180))
         .await;
     assert_eq!(t["status"], "failed", "{t}");
     let err = &t["error"];
@@ -444,13 +438,13 @@ async fn assert_failed_and_refunded(
         "charge|-5\nrefund|5",
         "one charge and one refund of the same amount"
     );
-    let a = c.account_view(api, acct).await;
+    let a = api.account_view(acct).await;
     assert_eq!(a["credits"], 100, "balance restored: {a}");
     assert_eq!(a["in_flight"], json!({ "live": 0, "test": 0 }), "{a}");
     err.clone()
 }
 
-async fn insert_voice(c: &Cluster, id: &str, acct: &Acct, espeak: &str, expires_at: Option<i64>) {
+async fn insert_voice(c: &Site, id: &str, acct: &Acct, espeak: &str, expires_at: Option<i64>) {
     let expires = expires_at.map_or("NULL".to_string(), |t| t.to_string());
     c.sql(&format!(
         "INSERT INTO voices (id, account_id, mode, name, gender, accent, languages, provider, engine_json, created_at, expires_at)
@@ -465,10 +459,10 @@ async fn insert_voice(c: &Cluster, id: &str, acct: &Acct, espeak: &str, expires_
 /// naming it.
 #[tokio::test]
 async fn workers_refund_image_processing_failed() {
-    let c = Cluster::new().await;
-    let acct = c.account(100).await;
-    let api = c.spawn(Role::Serve(0), &[]).await;
-    let (id, _) = c.create(&api, &acct.live.key, &c.slideshow()).await;
+    let c = Site::new().await;
+    let acct = c.account("Max", 100).await;
+    let api = c.launch(Launch::serve(0)).await;
+    let (id, _) = api.create(&acct.live.key, &c.shortest_slideshow()).await;
     let input = c.data_dir().join(format!("media/tasks/{id}/input/00.jpg"));
     assert!(
         input.is_file(),
@@ -478,7 +472,7 @@ async fn workers_refund_image_processing_failed() {
             .map(|d| d.map(|e| e.unwrap().file_name()).collect::<Vec<_>>())
     );
     std::fs::write(&input, b"this is not an image at all").unwrap();
-    let _w = c.spawn(Role::Worker(1), &[]).await;
+    let _w = c.launch(Launch::worker(1)).await;
     let err = assert_failed_and_refunded(&c, &api, &acct, &id, "IMAGE_PROCESSING_FAILED").await;
     assert_eq!(err["details"]["index"], 0, "{err}");
     assert!(err["details"]["reason"].is_string(), "{err}");
@@ -487,15 +481,12 @@ async fn workers_refund_image_processing_failed() {
 /// A render over its time limit: SERVICE_TIMEOUT.
 #[tokio::test]
 async fn workers_refund_service_timeout() {
-    let c = Cluster::new().await;
-    let acct = c.account(100).await;
+    let c = Site::new().await;
+    let acct = c.account("Max", 100).await;
     let api = c
-        .spawn(
-            Role::Serve(1),
-            &[("PEAKREEL__TASKS__RENDER_TIME_LIMIT_SECS", "1")],
-        )
+        .launch(Launch::serve(1).envs(&[("PEAKREEL__TASKS__RENDER_TIME_LIMIT_SECS", "1")]))
         .await;
-    let (id, _) = c.create(&api, &acct.live.key, &c.slideshow()).await;
+    let (id, _) = api.create(&acct.live.key, &c.shortest_slideshow()).await;
     assert_failed_and_refunded(&c, &api, &acct, &id, "SERVICE_TIMEOUT").await;
     assert_eq!(
         c.render_job(&id).await,
@@ -508,8 +499,8 @@ async fn workers_refund_service_timeout() {
 /// once, refunded once.
 #[tokio::test]
 async fn workers_refund_service_error_after_retries() {
-    let c = Cluster::new().await;
-    let acct = c.account(100).await;
+    let c = Site::new().await;
+    let acct = c.account("Max", 100).await;
     let calls = c.data_dir().join("ffmpeg-calls");
     let fake = c.data_dir().join("failing-ffmpeg");
     std::fs::write(
@@ -523,16 +514,13 @@ async fn workers_refund_service_error_after_retries() {
     std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let fake = fake.to_str().unwrap().to_string();
     let api = c
-        .spawn(
-            Role::Serve(1),
-            &[
-                ("PEAKREEL__PROGRAMS__FFMPEG", fake.as_str()),
-                ("PEAKREEL__TASKS__MAX_ATTEMPTS", "2"),
-                ("PEAKREEL__TASKS__RETRY_BACKOFF_SECS", "1"),
-            ],
-        )
+        .launch(Launch::serve(1).envs(&[
+            ("PEAKREEL__PROGRAMS__FFMPEG", fake.as_str()),
+            ("PEAKREEL__TASKS__MAX_ATTEMPTS", "2"),
+            ("PEAKREEL__TASKS__RETRY_BACKOFF_SECS", "1"),
+        ]))
         .await;
-    let (id, _) = c.create(&api, &acct.live.key, &c.slideshow()).await;
+    let (id, _) = api.create(&acct.live.key, &c.shortest_slideshow()).await;
     let err = assert_failed_and_refunded(&c, &api, &acct, &id, "SERVICE_ERROR").await;
     assert!(err.get("details").is_none(), "{err}");
     assert_eq!(
@@ -541,9 +529,9 @@ async fn workers_refund_service_error_after_retries() {
         "retried once, then given up"
     );
     assert!(
-        api.log_text().contains("render will be retried"),
+        api.log().contains("render will be retried"),
         "{}",
-        api.log_text()
+        api.log()
     );
     let n = std::fs::read_to_string(&calls)
         .unwrap_or_default()
@@ -559,20 +547,17 @@ async fn workers_refund_service_error_after_retries() {
 /// available): TTS_ERROR.
 #[tokio::test]
 async fn workers_refund_tts_error() {
-    let c = Cluster::new().await;
-    let acct = c.account(100).await;
+    let c = Site::new().await;
+    let acct = c.account("Max", 100).await;
     let voice = "WorkerTtsVoice000001";
     insert_voice(&c, voice, &acct, "zz-nonexistent", None).await;
     let piper = c.data_dir().join("no-such-piper");
     let api = c
-        .spawn(
-            Role::Serve(1),
-            &[("PEAKREEL_PIPER_BIN", piper.to_str().unwrap())],
-        )
+        .launch(Launch::serve(1).envs(&[("PEAKREEL_PIPER_BIN", piper.to_str().unwrap())]))
         .await;
-    let mut body = c.slideshow();
+    let mut body = c.shortest_slideshow();
     body["voice"]["voice_id"] = json!(voice);
-    let (id, _) = c.create(&api, &acct.live.key, &body).await;
+    let (id, _) = api.create(&acct.live.key, &body).await;
     assert_failed_and_refunded(&c, &api, &acct, &id, "TTS_ERROR").await;
     assert_eq!(c.render_job(&id).await, "1|failed", "not retried");
 }
@@ -581,19 +566,19 @@ async fn workers_refund_tts_error() {
 /// `{voice_id, expired_at}`.
 #[tokio::test]
 async fn workers_refund_voice_expired_while_queued() {
-    let c = Cluster::new().await;
-    let acct = c.account(100).await;
+    let c = Site::new().await;
+    let acct = c.account("Max", 100).await;
     let voice = "WorkerExpVoice000001";
     let expires_at = unix_now() + 4;
     insert_voice(&c, voice, &acct, "en-us+f3", Some(expires_at)).await;
-    let api = c.spawn(Role::Serve(0), &[]).await;
-    let mut body = c.slideshow();
+    let api = c.launch(Launch::serve(0)).await;
+    let mut body = c.shortest_slideshow();
     body["voice"]["voice_id"] = json!(voice);
-    let (id, _) = c.create(&api, &acct.live.key, &body).await;
+    let (id, _) = api.create(&acct.live.key, &body).await;
     while unix_now() <= expires_at {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    let _w = c.spawn(Role::Worker(1), &[]).await;
+    let _w = c.launch(Launch::worker(1)).await;
     let err = assert_failed_and_refunded(&c, &api, &acct, &id, "VOICE_EXPIRED").await;
     let stamp = time::OffsetDateTime::from_unix_timestamp(expires_at)
         .unwrap()
@@ -613,19 +598,19 @@ async fn workers_refund_voice_expired_while_queued() {
 /// is removed after the worker has started, while its job is held back.)
 #[tokio::test]
 async fn workers_refund_avatar_url_error() {
-    let c = Cluster::new().await;
-    let acct = c.account(100).await;
-    let api = c.spawn(Role::Serve(0), &[]).await;
+    let c = Site::new().await;
+    let acct = c.account("Max", 100).await;
+    let api = c.launch(Launch::serve(0)).await;
     let avatar = PUBLIC_AVATARS[0];
-    let mut body = c.slideshow();
+    let mut body = c.shortest_slideshow();
     body["avatar_id"] = json!(avatar);
-    let (id, _) = c.create(&api, &acct.live.key, &body).await;
+    let (id, _) = api.create(&acct.live.key, &body).await;
     let hold = format!(
         "UPDATE jobs SET run_at = {} WHERE task_id = '{id}'",
         unix_now() + 3600
     );
     c.sql(&hold).await;
-    let _w = c.spawn(Role::Worker(1), &[]).await;
+    let _w = c.launch(Launch::worker(1)).await;
     let png = c
         .data_dir()
         .join(format!("media/avatars/public/{avatar}.png"));
@@ -648,23 +633,21 @@ async fn workers_refund_avatar_url_error() {
 /// `test_scenario` failing with its code, and no money moving at all.
 #[tokio::test]
 async fn workers_test_mode_sample_and_scenarios() {
-    let c = Cluster::new().await;
-    let acct = c.account(100).await;
-    let api = c.spawn(Role::Serve(1), &[]).await;
+    let c = Site::new().await;
+    let acct = c.account("Max", 100).await;
+    let api = c.launch(Launch::serve(1)).await;
     let key = acct.test.key.clone();
 
-    let (first, created) = c.create(&api, &key, &c.slideshow()).await;
+    let (first, created) = api.create(&key, &c.shortest_slideshow()).await;
     assert_eq!(created["livemode"], false, "{created}");
     assert_eq!(created["credits_charged"], 0, "{created}");
-    let t = c.wait_done(&api, &key, &first, RENDER_LIMIT).await;
+    let t = api.wait_done(&key, &first, RENDER_LIMIT).await;
     assert_eq!(t["status"], "completed", "{t}");
 
     // With the sample rendered, a test task finishes within seconds.
     let started = Instant::now();
-    let (second, _) = c.create(&api, &key, &c.slideshow()).await;
-    let t = c
-        .wait_done(&api, &key, &second, Duration::from_secs(30))
-        .await;
+    let (second, _) = api.create(&key, &c.shortest_slideshow()).await;
+    let t = api.wait_done(&key, &second, Duration::from_secs(30)).await;
     let took = started.elapsed();
     assert!(took < Duration::from_secs(10), "test task took {took:?}");
     assert_eq!(t["status"], "completed", "{t}");
@@ -689,10 +672,10 @@ async fn workers_test_mode_sample_and_scenarios() {
 
     let mut ids = vec![first, second];
     for scenario in ["image_processing_failed", "tts_error", "service_timeout"] {
-        let mut body = c.slideshow();
+        let mut body = c.shortest_slideshow();
         body["test_scenario"] = json!(scenario);
-        let (id, _) = c.create(&api, &key, &body).await;
-        let t = c.wait_done(&api, &key, &id, Duration::from_secs(30)).await;
+        let (id, _) = api.create(&key, &body).await;
+        let t = api.wait_done(&key, &id, Duration::from_secs(30)).await;
         assert_eq!(t["status"], "failed", "{t}");
         assert_eq!(t["livemode"], false);
         assert_eq!(t["error"]["code"], scenario.to_ascii_uppercase(), "{t}");
@@ -713,7 +696,7 @@ async fn workers_test_mode_sample_and_scenarios() {
         "0",
         "test tasks never touch the ledger"
     );
-    let a = c.account_view(&api, &acct).await;
+    let a = api.account_view(&acct).await;
     assert_eq!(a["credits"], 100, "{a}");
     assert_eq!(a["in_flight"], json!({ "live": 0, "test": 0 }), "{a}");
 }
@@ -722,21 +705,19 @@ async fn workers_test_mode_sample_and_scenarios() {
 /// every task is started once and completed once, every render job in one attempt.
 #[tokio::test]
 async fn workers_two_processes_never_share_a_task() {
-    let c = Cluster::new().await;
-    let (a, b) = (c.account(100).await, c.account(100).await);
-    let api = c.spawn(Role::Serve(0), &[]).await;
+    let c = Site::new().await;
+    let (a, b) = (c.account("Max", 100).await, c.account("Max", 100).await);
+    let api = c.launch(Launch::serve(0)).await;
     let mut ids = Vec::new();
     for acct in [&a, &b] {
         for _ in 0..6 {
-            ids.push(c.create(&api, &acct.test.key, &c.slideshow()).await.0);
+            ids.push(api.create(&acct.test.key, &c.shortest_slideshow()).await.0);
         }
     }
-    let (w1, w2) = futures::join!(c.spawn(Role::Worker(2), &[]), c.spawn(Role::Worker(2), &[]));
+    let (w1, w2) = futures::join!(c.launch(Launch::worker(2)), c.launch(Launch::worker(2)));
     let owner = |id: &String| if ids[..6].contains(id) { &a } else { &b };
     for id in &ids {
-        let t = c
-            .wait_done(&api, &owner(id).test.key, id, RENDER_LIMIT)
-            .await;
+        let t = api.wait_done(&owner(id).test.key, id, RENDER_LIMIT).await;
         assert_eq!(t["status"], "completed", "{t}");
     }
 
@@ -752,7 +733,7 @@ async fn workers_two_processes_never_share_a_task() {
     assert_eq!(tasks, "12");
 
     // Each task was started by exactly one worker, once.
-    let (l1, l2) = (w1.log_text(), w2.log_text());
+    let (l1, l2) = (w1.log(), w2.log());
     let mut starts: BTreeMap<&str, usize> = BTreeMap::new();
     for line in l1.lines().chain(l2.lines()) {
         if line.contains("render started") {
