@@ -16,31 +16,36 @@ use peakreel_speech::process::Cmd;
 
 use crate::RenderError;
 
-/// One cue's image in the work directory, where it goes and when it shows.
+/// One cue's image in the work directory and where it goes in the frame.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct CaptionStill {
+pub(crate) struct CueImage {
     pub file: PathBuf,
     pub x: u32,
     pub y: u32,
+}
+
+/// A cue's image with the time it is on screen.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct CaptionStill {
+    pub image: CueImage,
     pub start: f64,
     pub end: f64,
 }
 
-/// Draws the cues of `script` (an ASS script showing cue `i` from second `i` to `i + 1`)
-/// and returns one image per visible cue, timed by `spans`.
+/// Draws the `n` cues of `script` (an ASS script showing cue `i` from second `i` to
+/// `i + 1`): one entry per cue, `None` for a cue with nothing visible.
 pub(crate) async fn draw(
     ffmpeg: &Path,
     dir: &Path,
     script: &str,
-    spans: &[(f64, f64)],
+    n: usize,
     (width, height): (u32, u32),
     deadline: Instant,
-) -> Result<Vec<CaptionStill>, RenderError> {
-    if spans.is_empty() {
+) -> Result<Vec<Option<CueImage>>, RenderError> {
+    if n == 0 {
         return Ok(Vec::new());
     }
     tokio::fs::write(dir.join("cues.ass"), script).await?;
-    let n = spans.len();
     // One frame per second, at the middle of each second (time base 1/10 s), the black
     // canvas above the white one, streamed raw: nothing is compressed or written but the
     // small finished images.
@@ -66,19 +71,12 @@ pub(crate) async fn draw(
             failure = Some(RenderError::BadOutput("short subtitle frame".into()));
             return;
         };
-        let (start, end) = spans[i];
         let file = dir.join(format!("cue-{i:03}.png"));
         match unmix(&black, &white) {
             // A cue with nothing visible (only spaces) needs no overlay.
             None => stills.push(None),
             Some((x, y, img)) => match img.save(&file) {
-                Ok(()) => stills.push(Some(CaptionStill {
-                    file,
-                    x,
-                    y,
-                    start,
-                    end,
-                })),
+                Ok(()) => stills.push(Some(CueImage { file, x, y })),
                 Err(e) => failure = Some(RenderError::Io(std::io::Error::other(e))),
             },
         }
@@ -104,7 +102,33 @@ pub(crate) async fn draw(
             stills.len()
         )));
     }
-    Ok(stills.into_iter().flatten().collect())
+    Ok(stills)
+}
+
+/// Gives each drawn cue its time on screen. The cues were drawn from the script before
+/// it was spoken, so their number must match the narration's cues.
+pub(crate) fn place(
+    images: Vec<Option<CueImage>>,
+    spans: &[(f64, f64)],
+) -> Result<Vec<CaptionStill>, RenderError> {
+    if images.len() != spans.len() {
+        return Err(RenderError::BadOutput(format!(
+            "{} subtitle images for {} cues",
+            images.len(),
+            spans.len()
+        )));
+    }
+    Ok(images
+        .into_iter()
+        .zip(spans)
+        .filter_map(|(image, &(start, end))| {
+            Some(CaptionStill {
+                image: image?,
+                start,
+                end,
+            })
+        })
+        .collect())
 }
 
 /// The straight-alpha image that gives `black` over black and `white` over white,

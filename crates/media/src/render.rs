@@ -82,8 +82,26 @@ async fn render_inner(
     }
 
     progress(Stage::Narration, 0);
-    // Measuring the images and speaking the script need nothing from each other.
-    let (metrics, narration) = tokio::join!(
+    // Measuring the images, speaking the script and drawing the subtitle cues need
+    // nothing from each other: what the cues say is known before the voice is heard,
+    // only when they show waits for it.
+    let still_cues = job.subtitle.filter(|p| subtitles::cues_are_still(*p));
+    let cue_images = async {
+        let Some(preset) = still_cues else {
+            return Ok(Vec::new());
+        };
+        let untimed = peakreel_speech::untimed_sentences(&job.script);
+        caption_stills::draw(
+            &env.ffmpeg,
+            dir,
+            &subtitles::ass_one_cue_per_second(preset, &untimed, width, height),
+            subtitles::cue_spans(preset, &untimed, width, height).len(),
+            (width, height),
+            deadline,
+        )
+        .await
+    };
+    let (metrics, narration, cue_images) = tokio::join!(
         analyze_all(job),
         env.speech.narrate(
             &job.script,
@@ -91,16 +109,17 @@ async fn render_inner(
             NarrationOptions::default(),
             dir,
             deadline,
-        )
+        ),
+        cue_images
     );
-    let (metrics, narration) = (metrics?, narration?);
+    let (metrics, narration, cue_images) = (metrics?, narration?, cue_images?);
     let timeline = std::sync::Mutex::new(Vec::new());
     let mark = |step: &'static str| {
         if let Ok(mut t) = timeline.lock() {
             t.push((step, started.elapsed().as_secs_f64()));
         }
     };
-    mark("narration and image analysis");
+    mark("narration, image analysis, subtitle images");
     progress(Stage::Narration, 100);
 
     progress(Stage::Rendering, 0);
@@ -154,22 +173,13 @@ async fn render_inner(
         deadline,
     });
     let picture = async {
-        let captions = match job.subtitle {
-            Some(p) if subtitles::cues_are_still(p) => {
-                let s = &narration.sentences;
-                caption_stills::draw(
-                    &env.ffmpeg,
-                    dir,
-                    &subtitles::ass_one_cue_per_second(p, s, width, height),
-                    &subtitles::cue_spans(p, s, width, height),
-                    (width, height),
-                    deadline,
-                )
-                .await?
-            }
-            _ => Vec::new(),
+        let captions = match still_cues {
+            Some(p) => caption_stills::place(
+                cue_images,
+                &subtitles::cue_spans(p, &narration.sentences, width, height),
+            )?,
+            None => Vec::new(),
         };
-        mark("subtitle images");
         let graph = build_graph(
             job,
             &metrics,
@@ -652,12 +662,12 @@ fn build_graph(
     }
     for (i, c) in captions.iter().enumerate() {
         let idx = inputs.len();
-        inputs.push((vec![], c.file.clone()));
+        inputs.push((vec![], c.image.file.clone()));
         // Shown from its start up to (not including) its end, as libass would.
         let _ = writeln!(
             g,
             "[{cur}][{idx}:v]overlay=x={}:y={}:enable='gte(t,{:.3})*lt(t,{:.3})'[cap{i}];",
-            c.x, c.y, c.start, c.end
+            c.image.x, c.image.y, c.start, c.end
         );
         cur = format!("cap{i}");
     }

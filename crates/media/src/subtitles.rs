@@ -417,6 +417,29 @@ mod tests {
         };
         assert_eq!(body(&real), body(&moved));
         assert!(!cues_are_still(SubtitlePreset::Karaoke));
+        // Cues laid out before the narration (untimed) are the narration's cues.
+        let script = "Welcome to a bright family home on a quiet, leafy street! The open kitchen \
+                      flows into a sunny dining room; there is space for friends and family. Come?";
+        let untimed = peakreel_speech::untimed_sentences(script);
+        let timed: Vec<SentenceTiming> = untimed
+            .iter()
+            .enumerate()
+            .map(|(i, s)| sentence(&s.text, 0.5 + 3.0 * i as f64, 3.2 + 3.0 * i as f64))
+            .collect();
+        for portrait in [false, true] {
+            let (w, h) = if portrait { (1080, 1920) } else { (1920, 1080) };
+            let texts = |ss: &[SentenceTiming]| -> Vec<String> {
+                cues(ss, SubtitlePreset::Classic.max_chars(portrait))
+                    .iter()
+                    .map(Cue::text)
+                    .collect()
+            };
+            assert_eq!(texts(&untimed), texts(&timed));
+            assert_eq!(
+                cue_spans(SubtitlePreset::Modern, &untimed, w, h).len(),
+                cue_spans(SubtitlePreset::Modern, &timed, w, h).len()
+            );
+        }
         assert!(cues_are_still(SubtitlePreset::Bold));
     }
 }

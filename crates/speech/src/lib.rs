@@ -15,7 +15,9 @@ mod narrate;
 mod remote;
 
 pub use engines::{Breakers, EspeakEngine, PiperEngine, Speech, SpeechEngine};
-pub use narrate::{narrate_with, Narration, NarrationOptions, SentenceTiming, WordTiming};
+pub use narrate::{
+    narrate_with, untimed_sentences, Narration, NarrationOptions, SentenceTiming, WordTiming,
+};
 pub use remote::{RemoteConfig, RemoteEngine};
 
 use peakreel_types::Code;

@@ -96,6 +96,37 @@ impl Speech {
     }
 }
 
+/// One sentence spoken from `start` to `end`, its words' times estimated within.
+fn timed(text: &str, start: f64, end: f64) -> SentenceTiming {
+    let ws = words(text);
+    let spans = estimate_word_spans(&ws, start, end);
+    SentenceTiming {
+        text: text.to_string(),
+        start,
+        end,
+        words: ws
+            .iter()
+            .zip(spans)
+            .map(|(w, (s, e))| WordTiming {
+                word: w.to_string(),
+                start: s,
+                end: e,
+            })
+            .collect(),
+    }
+}
+
+/// The sentences and words a narration of `script` will have, before it is spoken (one
+/// second per sentence stands in for the real times): what is said does not depend on
+/// the engine, only when. Lets subtitles be laid out while the voice is synthesised.
+pub fn untimed_sentences(script: &str) -> Vec<SentenceTiming> {
+    split_sentences(script)
+        .iter()
+        .enumerate()
+        .map(|(i, s)| timed(s, i as f64, i as f64 + 1.0))
+        .collect()
+}
+
 /// [`Speech::narrate`] with an explicit engine.
 pub async fn narrate_with(
     engine: &dyn SpeechEngine,
@@ -153,22 +184,7 @@ pub async fn narrate_with(
         let start = secs(track.len());
         track.extend_from_slice(clip);
         let end = secs(track.len());
-        let ws = words(text);
-        let spans = estimate_word_spans(&ws, start, end);
-        timings.push(SentenceTiming {
-            text: text.clone(),
-            start,
-            end,
-            words: ws
-                .iter()
-                .zip(spans)
-                .map(|(w, (s, e))| WordTiming {
-                    word: w.to_string(),
-                    start: s,
-                    end: e,
-                })
-                .collect(),
-        });
+        timings.push(timed(text, start, end));
     }
     let speech_end = secs(track.len());
     track.resize(track.len() + samples_of(options.tail), 0);
