@@ -293,25 +293,9 @@ fn script(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use peakreel_speech::WordTiming;
 
     fn sentence(text: &str, start: f64, end: f64) -> SentenceTiming {
-        let ws: Vec<&str> = text.split_whitespace().collect();
-        let spans = peakreel_speech::text::estimate_word_spans(&ws, start, end);
-        SentenceTiming {
-            text: text.into(),
-            start,
-            end,
-            words: ws
-                .iter()
-                .zip(spans)
-                .map(|(w, (s, e))| WordTiming {
-                    word: w.to_string(),
-                    start: s,
-                    end: e,
-                })
-                .collect(),
-        }
+        SentenceTiming::spoken(text, start, end)
     }
 
     #[test]

@@ -96,23 +96,25 @@ impl Speech {
     }
 }
 
-/// One sentence spoken from `start` to `end`, its words' times estimated within.
-fn timed(text: &str, start: f64, end: f64) -> SentenceTiming {
-    let ws = words(text);
-    let spans = estimate_word_spans(&ws, start, end);
-    SentenceTiming {
-        text: text.to_string(),
-        start,
-        end,
-        words: ws
-            .iter()
-            .zip(spans)
-            .map(|(w, (s, e))| WordTiming {
-                word: w.to_string(),
-                start: s,
-                end: e,
-            })
-            .collect(),
+impl SentenceTiming {
+    /// One sentence spoken from `start` to `end`, its words' times estimated within.
+    pub fn spoken(text: &str, start: f64, end: f64) -> SentenceTiming {
+        let ws = words(text);
+        let spans = estimate_word_spans(&ws, start, end);
+        SentenceTiming {
+            text: text.to_string(),
+            start,
+            end,
+            words: ws
+                .iter()
+                .zip(spans)
+                .map(|(w, (s, e))| WordTiming {
+                    word: w.to_string(),
+                    start: s,
+                    end: e,
+                })
+                .collect(),
+        }
     }
 }
 
@@ -123,7 +125,7 @@ pub fn untimed_sentences(script: &str) -> Vec<SentenceTiming> {
     split_sentences(script)
         .iter()
         .enumerate()
-        .map(|(i, s)| timed(s, i as f64, i as f64 + 1.0))
+        .map(|(i, s)| SentenceTiming::spoken(s, i as f64, i as f64 + 1.0))
         .collect()
 }
 
@@ -184,7 +186,7 @@ pub async fn narrate_with(
         let start = secs(track.len());
         track.extend_from_slice(clip);
         let end = secs(track.len());
-        timings.push(timed(text, start, end));
+        timings.push(SentenceTiming::spoken(text, start, end));
     }
     let speech_end = secs(track.len());
     track.resize(track.len() + samples_of(options.tail), 0);
