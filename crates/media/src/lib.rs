@@ -1,11 +1,11 @@
 //! PeakReel's render engine (issue 3): from local image files, a script and a voice to an
 //! MP4 and a cover JPEG, in one ffmpeg filter graph per video.
 //!
-//! The pipeline: measure the images ([`analysis`]) while narrating (`peakreel-speech`) →
-//! plan scenes ([`plan`]) → then side by side: one ffmpeg run for motion, transitions,
-//! overlays and the H.264 encode (which also writes the cover from the first frame), and
-//! the soundtrack (generated [`music`], mix, loudness, AAC) → join the two without
-//! re-encoding → probe the result.
+//! The pipeline: measure the images ([`analysis`]) while narrating (`peakreel-speech`)
+//! and drawing the subtitle cues (`caption_stills`) → plan scenes ([`plan`]) → then side
+//! by side: one ffmpeg run for motion, transitions, overlays and the H.264 encode (which
+//! also writes the cover from the first frame), and the soundtrack (generated [`music`],
+//! mix, loudness, AAC) → join the two without re-encoding → probe the result.
 //!
 //! Environment:
 //! - `PEAKREEL_PIPER_BIN`, `PEAKREEL_PIPER_MODEL_DIR`: where Piper and its models are
