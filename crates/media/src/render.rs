@@ -198,9 +198,11 @@ async fn render_inner(
         mark("soundtrack");
         sound
     };
-    let (sound, picture) = tokio::join!(soundtrack, picture);
+    // The first failure ends the render: the other half is dropped, which kills its
+    // ffmpeg, rather than finished for nothing.
+    let joined = tokio::try_join!(soundtrack, picture);
     keep_work_files(dir)?;
-    let (sound, picture) = (sound?, picture?);
+    let (sound, picture) = joined?;
 
     let part = PartFile(part_path(&job.output));
     Cmd::new(&env.ffmpeg)
