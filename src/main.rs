@@ -206,7 +206,11 @@ async fn serve(config: &Config, role: Role) -> Result<()> {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on the admin address {addr}"))?;
-        tracing::info!(%addr, "metrics on the admin listener");
+        // The bound address, not the configured one: port 0 picks a free port.
+        let bound = listener
+            .local_addr()
+            .map_or_else(|_| addr.clone(), |a| a.to_string());
+        tracing::info!(addr = %bound, "metrics on the admin listener");
         background.push(tokio::spawn(metrics::serve(
             listener,
             store.clone(),

@@ -1,9 +1,11 @@
 //! Health, the OpenAPI document, routing errors, the admin CLI's machine output, and a
 //! burst of malformed requests (api.md §1, §12; cli.md).
 
+use crate::launcher::{Launch, Site};
 use crate::support::*;
 use reqwest::Method;
 use serde_json::json;
+use std::time::Duration;
 
 #[tokio::test]
 async fn health() {
@@ -17,6 +19,58 @@ async fn health() {
         r.json["checks"],
         json!({ "database": "ok", "storage": "ok", "ffmpeg": "ok", "speech": "ok" })
     );
+}
+
+/// `GET /metrics` answers on the admin listener and nowhere else: Prometheus text with the
+/// speech breakers and the queue by job kind and status (api.md §12).
+#[tokio::test]
+async fn metrics_on_the_admin_listener_only() {
+    let s = Site::new()
+        .await
+        .launch(Launch::serve(0).env("PEAKREEL__ADMIN_LISTEN", "127.0.0.1:0"))
+        .await;
+    let needle = "metrics on the admin listener";
+    s.wait_log(&[needle], Duration::from_secs(30)).await;
+    let log = s.log();
+    let addr = log
+        .lines()
+        .find(|l| l.contains(needle))
+        .and_then(|l| l.split("addr=").nth(1))
+        .and_then(|a| a.split_whitespace().next())
+        .expect("the admin address in the log")
+        .to_string();
+    let a = s.site().account("Pro", 100).await;
+    let body = s.site().slideshow(6);
+    s.create(&a.live.key, &body).await;
+    s.create(&a.live.key, &body).await;
+
+    let metrics = reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .expect("GET /metrics");
+    assert_eq!(metrics.status(), 200);
+    let text = metrics.text().await.expect("body");
+    assert!(
+        text.contains("# TYPE peakreel_speech_breaker_state gauge"),
+        "{text}"
+    );
+    for line in text
+        .lines()
+        .filter(|l| l.starts_with("peakreel_speech_breaker_state{"))
+    {
+        let value = line.rsplit(' ').next().unwrap();
+        assert!(["0", "1", "2"].contains(&value), "{line}");
+    }
+    // No workers: both renders wait in the queue.
+    assert!(text.contains("# TYPE peakreel_jobs gauge"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l == "peakreel_jobs{kind=\"render\",status=\"queued\"} 2"),
+        "{text}"
+    );
+
+    // Operators' numbers are not on the public listener.
+    let r = s.get("/metrics", None).await;
+    assert_error(&r, 404, "NOT_FOUND");
 }
 
 /// Every `/v1` route the router serves.
