@@ -181,6 +181,10 @@ async fn serve(config: &Config, role: Role) -> Result<()> {
     let mut background = Vec::new();
     let env = {
         let mut env = peakreel_media::RenderEnv::detect().await;
+        if workers > 0 {
+            // Workers narrate task after task: Piper's start-up is paid once, not per task.
+            env.speech.piper = env.speech.piper.take().map(|p| p.keep_warm());
+        }
         env.ffmpeg = config.programs.ffmpeg.clone().into();
         env.ffprobe = config.programs.ffprobe.clone().into();
         if let Some(url) = &config.speech.remote_url {

@@ -48,7 +48,13 @@ async fn main() {
     .save(&logo)
     .unwrap();
 
-    let env = RenderEnv::detect().await;
+    let mut env = RenderEnv::detect().await;
+    // RENDER_BENCH_WARM=1: as a worker renders, with Piper kept running; one untimed render
+    // first starts it.
+    let warm = std::env::var_os("RENDER_BENCH_WARM").is_some();
+    if warm {
+        env.speech.piper = env.speech.piper.take().map(|p| p.keep_warm());
+    }
     let job = RenderJob {
         kind: peakreel_media::RenderKind::Slideshow,
         images,
@@ -76,6 +82,13 @@ async fn main() {
         output: out.join("bench.mp4"),
         cover: out.join("bench.jpg"),
     };
+    if warm {
+        render(&job, &env, &|_, _| {})
+            .await
+            .expect("warm-up render");
+        // The warm-up render started Piper in the background; let it get ready.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+    }
     let started = Instant::now();
     let stage_times = std::sync::Mutex::new(Vec::<(String, f64)>::new());
     let r = render(&job, &env, &|stage, pct| {

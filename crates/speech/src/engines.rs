@@ -102,6 +102,8 @@ impl SpeechEngine for EspeakEngine {
 pub struct PiperEngine {
     program: PathBuf,
     model_dir: PathBuf,
+    /// Warm processes, in long-lived processes only (see [`PiperEngine::keep_warm`]).
+    warm: Option<std::sync::Arc<crate::piper_warm::WarmPool>>,
 }
 
 impl PiperEngine {
@@ -109,11 +111,24 @@ impl PiperEngine {
         PiperEngine {
             program: program.into(),
             model_dir: model_dir.into(),
+            warm: None,
         }
+    }
+
+    /// Keeps Piper running between narrations (see `piper_warm`): for a server or worker,
+    /// which narrates again and again. A one-off render would only pay for a second
+    /// start-up, so it is off unless asked for.
+    pub fn keep_warm(mut self) -> Self {
+        self.warm = Some(Default::default());
+        self
     }
 
     pub fn model_dir(&self) -> &Path {
         &self.model_dir
+    }
+
+    pub fn program(&self) -> &Path {
+        &self.program
     }
 
     /// The `.onnx` file of a model stem, if it is installed.
@@ -197,6 +212,19 @@ impl SpeechEngine for PiperEngine {
                         self.model_dir.display()
                     ),
                 })?;
+            let length_scale = 1.0 / voice.rate.clamp(0.5, 2.0);
+            if let Some(pool) = &self.warm {
+                let key = crate::piper_warm::WarmKey {
+                    model: model.clone(),
+                    length_scale_milli: (length_scale * 1000.0).round() as u32,
+                };
+                if let Some(files) = pool
+                    .speak(&self.program, &key, sentences, dir, deadline)
+                    .await
+                {
+                    return Ok(files);
+                }
+            }
             let out_dir = dir.join("piper");
             tokio::fs::create_dir_all(&out_dir).await?;
             // One sentence per line; a line break inside a sentence would split it.
@@ -205,7 +233,6 @@ impl SpeechEngine for PiperEngine {
                 input.push_str(&s.replace(['\n', '\r'], " "));
                 input.push('\n');
             }
-            let length_scale = 1.0 / voice.rate.clamp(0.5, 2.0);
             let mut config = model.clone().into_os_string();
             config.push(".json");
             Cmd::new(&self.program)

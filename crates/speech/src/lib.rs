@@ -6,6 +6,7 @@
 //! sentence's exact duration is divided among its words in proportion to their length
 //! (see [`text::estimate_word_spans`]). Karaoke subtitles use those estimates.
 
+mod piper_warm;
 pub mod process;
 pub mod text;
 

@@ -75,6 +75,15 @@ pub struct ProcOutput {
     pub elapsed: Duration,
 }
 
+/// One of the door's slots, for work done by a program that was started earlier and
+/// kept running (a warm Piper). `None` if none frees up before `deadline`.
+pub async fn slot(deadline: Instant) -> Option<tokio::sync::OwnedSemaphorePermit> {
+    tokio::time::timeout_at(deadline.into(), semaphore().acquire_owned())
+        .await
+        .ok()?
+        .ok()
+}
+
 fn semaphore() -> Arc<Semaphore> {
     static SEM: OnceLock<Arc<Semaphore>> = OnceLock::new();
     SEM.get_or_init(|| {
