@@ -37,11 +37,13 @@ ENC=("${H264[@]}" -movflags +faststart -f mp4)
   -map '[v]' "${ENC[@]}" "$OUT/floor.mp4"
 read -r F_WALL F_USR F_SYS F_MEM < "$OUT/floor.time"
 
-# For context: the same still with the cheapest possible motion (a 2 px/frame pan), to
-# separate what motion costs the encoder from what the render graph costs.
+# For context: the same still with the cheapest possible motion (a 2 px/frame diagonal
+# pan, with room for every frame of it), to separate what motion costs the encoder from
+# what the render graph costs.
+PW=$((1920 + 2 * FRAMES)); PH=$((1080 + 2 * FRAMES))
 /usr/bin/time -f "$TIMEFMT" -o "$OUT/pan.time" ffmpeg -hide_banner -nostdin -v error -y \
   -framerate 30 -i "$STILL" -filter_complex \
-  "[0:v]scale=3200:1800:force_original_aspect_ratio=increase,crop=3200:1800,setsar=1,format=yuv420p,loop=loop=$((FRAMES-1)):size=1,setpts=N/30/TB,crop=1920:1080:x='2*n':y='2*n':exact=1[v]" \
+  "[0:v]scale=$PW:$PH:force_original_aspect_ratio=increase,crop=$PW:$PH,setsar=1,format=yuv420p,loop=loop=$((FRAMES-1)):size=1,setpts=N/30/TB,crop=1920:1080:x='2*n':y='2*n':exact=1[v]" \
   -map '[v]' "${ENC[@]}" "$OUT/pan.mp4"
 read -r P_WALL P_USR P_SYS P_MEM < "$OUT/pan.time"
 

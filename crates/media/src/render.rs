@@ -65,10 +65,10 @@ async fn render_inner(
     validate(job)?;
     let mut builder = tempfile::Builder::new();
     let tmp = builder.prefix("peakreel-render-");
-    let tmp = match &env.temp_root {
+    let tmp = WorkDir(Some(match &env.temp_root {
         Some(root) => tmp.tempdir_in(root)?,
         None => tmp.tempdir()?,
-    };
+    }));
     let dir = tmp.path();
     let (width, height) = job.profile.size(job.orientation);
 
@@ -101,18 +101,18 @@ async fn render_inner(
         )
         .await
     };
-    let (metrics, narration, cue_images) = tokio::join!(
-        analyze_all(job),
-        env.speech.narrate(
-            &job.script,
-            &job.voice,
-            NarrationOptions::default(),
-            dir,
-            deadline,
-        ),
-        cue_images
+    let narration = env.speech.narrate(
+        &job.script,
+        &job.voice,
+        NarrationOptions::default(),
+        dir,
+        deadline,
     );
-    let (metrics, narration, cue_images) = (metrics?, narration?, cue_images?);
+    // A bad image ends the step at once (no voice is synthesised, or paid for, for a
+    // render that is lost); otherwise narration errors come before subtitle ones.
+    let speech_and_cues = async { Ok(tokio::join!(narration, cue_images)) };
+    let (metrics, (narration, cue_images)) = tokio::try_join!(analyze_all(job), speech_and_cues)?;
+    let (narration, cue_images) = (narration?, cue_images?);
     let timeline = std::sync::Mutex::new(Vec::new());
     let mark = |step: &'static str| {
         if let Ok(mut t) = timeline.lock() {
@@ -267,6 +267,36 @@ async fn render_inner(
         sentences: narration.sentences,
         timeline: timeline.into_inner().unwrap_or_default(),
     })
+}
+
+/// The render's temporary directory, removed on every exit path. A render that ends early
+/// drops its futures, but work already handed to a blocking thread (generating the
+/// music, a file write) runs on and may write into the directory while it is being
+/// removed; the removal is then tried again once such work has had time to finish.
+struct WorkDir(Option<tempfile::TempDir>);
+
+impl WorkDir {
+    fn path(&self) -> &Path {
+        self.0.as_ref().expect("present until dropped").path()
+    }
+}
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        let Some(dir) = self.0.take() else { return };
+        let path = dir.path().to_path_buf();
+        if dir.close().is_ok() && !path.exists() {
+            return;
+        }
+        std::thread::spawn(move || {
+            for _ in 0..40 {
+                std::thread::sleep(std::time::Duration::from_millis(250));
+                if std::fs::remove_dir_all(&path).is_ok() || !path.exists() {
+                    return;
+                }
+            }
+        });
+    }
 }
 
 /// The half-written output. Removed when dropped: after an error, and also when the
@@ -781,8 +811,9 @@ fn transition(
     // Alpha rising over the transition (k/frames at frame k): a cross-dissolve when the
     // incoming picture is laid over the outgoing one.
     let fade_in = format!("format=yuva420p,fade=t=in:s=0:n={frames}:alpha=1");
-    // Ease-out progress of frame n, reaching 1 on the frame after the last.
-    let eased = format!("(1-pow(1-(n+1)/{},2))", frames + 1);
+    // Ease-out progress of frame k (from the frame's time: overlay's own frame counter
+    // starts at 1 on ffmpeg 5.1), reaching 1 on the frame after the last.
+    let eased = format!("(1-pow(1-(round(t*{FPS})+1)/{},2))", frames + 1);
     match kind {
         Transition::Dissolve => {
             let _ = writeln!(
@@ -940,6 +971,44 @@ fn keep_work_files(dir: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Where the incoming picture's left edge is on each frame of a slide, by ffmpeg.
+    fn slide_edges(frames: u32) -> Vec<usize> {
+        let (w, h) = (64u32, 16u32);
+        let mut g = format!(
+            "color=black:s={w}x{h}:r={FPS}:d=1,setpts=N/{FPS}/TB,trim=end_frame={frames}[a];\
+             color=white:s={w}x{h}:r={FPS}:d=1,setpts=N/{FPS}/TB,trim=end_frame={frames}[b];"
+        );
+        transition(
+            &mut g,
+            Transition::SlideLeft,
+            ("a", "b"),
+            "t",
+            frames,
+            (w, h),
+        );
+        g.push_str("[t]format=gray,crop=64:1:0:8");
+        let out = std::process::Command::new("ffmpeg")
+            .args(["-v", "error", "-filter_complex", &g, "-f", "rawvideo", "-"])
+            .output()
+            .expect("ffmpeg");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+            .chunks(w as usize)
+            .map(|row| row.iter().position(|&v| v > 128).unwrap_or(w as usize))
+            .collect()
+    }
+
+    #[test]
+    fn slides_start_outside_and_ease_in_evenly() {
+        // Ease-out over 4 frames of a 64 px frame: 64·(1 − p(2 − p)) at p = k/5, in even
+        // pixels. The first frame shows some of the picture, none is skipped.
+        assert_eq!(slide_edges(4), [40, 24, 10, 2]);
+    }
 
     #[test]
     fn pan_stays_inside_and_ends_near_target() {

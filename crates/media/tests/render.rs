@@ -452,6 +452,31 @@ async fn failing_tts_is_tts_error() {
     assert!(!j.output.exists());
 }
 
+/// A narration 30 dB under normal (a voice far from its microphone) still ends at
+/// −16 LUFS: one bounded gain cannot get there, so the soundtrack is measured again.
+#[tokio::test]
+async fn whispered_narration_still_reaches_the_loudness_target() {
+    let tmp = tempfile::tempdir().unwrap();
+    let temp_root = tempfile::tempdir().unwrap();
+    // espeak-ng, then its WAV (the argument after -w) turned down to 3 %.
+    let quiet = tmp.path().join("quiet-espeak");
+    std::fs::write(
+        &quiet,
+        "#!/bin/sh\nset -e\nespeak-ng \"$@\"\nwhile [ $# -gt 0 ]; do [ \"$1\" = -w ] && out=$2; shift; done\n\
+         ffmpeg -v error -y -i \"$out\" -af volume=0.03 -c:a pcm_s16le \"$out.q.wav\"\nmv \"$out.q.wav\" \"$out\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&quiet, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut env = env_espeak(temp_root.path());
+    env.speech = Speech::new(None, EspeakEngine::with_program(&quiet));
+    let j = job(photos()[..2].to_vec(), SHORT, tmp.path());
+    let out = render(&j, &env, &|_, _| {}).await.expect("render");
+    let (i, tp) = loudness(&out.video_path);
+    assert!((i + 16.0).abs() <= 1.0, "integrated loudness {i} LUFS");
+    assert!(tp <= -1.5, "true peak {tp} dBTP");
+    assert_empty(temp_root.path());
+}
+
 #[tokio::test]
 async fn time_limit_is_service_timeout_and_cleans_up() {
     let tmp = tempfile::tempdir().unwrap();

@@ -60,6 +60,14 @@ impl WarmPool {
     ) -> Option<Vec<PathBuf>> {
         let slot = self.slot(program, key);
         let mut guard = slot.try_lock().ok()?;
+        if guard.as_ref().is_some_and(|w| w.interrupted) {
+            // A narration was dropped halfway (time limit, cancelled task): the process
+            // may still owe it a file, so it cannot be trusted with this one.
+            *guard = None;
+            drop(guard);
+            self.restart(program, key, &slot);
+            return None;
+        }
         let warm = guard.as_mut()?;
         // Speaking is work like any other program's: it takes a slot of the process door.
         let _permit = crate::process::slot(deadline).await?;
@@ -114,6 +122,9 @@ pub(crate) struct WarmPiper {
     stdin: ChildStdin,
     stderr: Lines<BufReader<ChildStderr>>,
     out_dir: OutDir,
+    /// Set while a narration is under way, cleared when it ends: still set when a
+    /// narration's future was dropped in the middle.
+    interrupted: bool,
 }
 
 impl WarmPiper {
@@ -142,6 +153,7 @@ impl WarmPiper {
             stdin,
             stderr,
             out_dir,
+            interrupted: false,
         };
         // The first inference is slow (the runtime sizes its buffers): pay it now.
         let file = warm.speak("Ready.", Instant::now() + START_LIMIT).await?;
@@ -155,6 +167,7 @@ impl WarmPiper {
         dir: &Path,
         deadline: Instant,
     ) -> std::io::Result<Vec<PathBuf>> {
+        self.interrupted = true;
         let target = dir.join("piper");
         tokio::fs::create_dir_all(&target).await?;
         let mut out = Vec::with_capacity(sentences.len());
@@ -167,6 +180,7 @@ impl WarmPiper {
             }
             out.push(dest);
         }
+        self.interrupted = false;
         Ok(out)
     }
 
@@ -287,5 +301,21 @@ mod tests {
             .speak(&program, &key, &sentences, dir.path(), deadline)
             .await
             .is_some());
+
+        // A narration dropped halfway leaves the process owing a file: it is not used
+        // again but replaced, so no narration ever gets another one's sentence.
+        let halfway = pool.speak(&program, &key, &sentences, dir.path(), deadline);
+        assert!(
+            tokio::time::timeout(Duration::from_millis(30), halfway)
+                .await
+                .is_err(),
+            "a narration takes longer than 30 ms"
+        );
+        assert!(pool
+            .speak(&program, &key, &sentences, dir.path(), deadline)
+            .await
+            .is_none());
+        let third = ready(&slot).await.expect("a replacement");
+        assert_ne!(second, third);
     }
 }
