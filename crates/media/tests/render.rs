@@ -428,9 +428,19 @@ async fn corrupt_image_is_image_processing_failed() {
     let mut imgs = photos()[..2].to_vec();
     imgs.push(bad);
     let j = job(imgs, SHORT, tmp.path());
-    let err = render(&j, &env_espeak(temp_root.path()), &|_, _| {})
-        .await
-        .unwrap_err();
+    // A voice that takes 20 s: the bad image must not wait for it (nor pay for it).
+    let slow = tmp.path().join("slow-espeak");
+    std::fs::write(&slow, "#!/bin/sh\nsleep 20\nexec espeak-ng \"$@\"\n").unwrap();
+    std::fs::set_permissions(&slow, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut env = env_espeak(temp_root.path());
+    env.speech = Speech::new(None, EspeakEngine::with_program(&slow));
+    let started = std::time::Instant::now();
+    let err = render(&j, &env, &|_, _| {}).await.unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(err.code(), Code::ImageProcessingFailed, "{err}");
     assert!(err.to_string().contains("image 2"), "{err}");
     assert!(err.to_string().contains("broken.jpg"), "{err}");
