@@ -2,7 +2,8 @@
 //!
 //! Starting Piper (Python, then the ONNX model, then the first inference's warm-up) costs
 //! about 0.65 s of a 1.5 s narration of five sentences. A worker renders one task after
-//! another, so it keeps a Piper process per model and speed ready: Piper 1.8 reads one
+//! another, so from a voice's second narration on it keeps a Piper process for its model
+//! and speed ready: Piper 1.8 reads one
 //! sentence per stdin line and logs `Wrote <file>` on stderr when the sentence's WAV is
 //! complete. A narration only ever uses a warm process that is idle and healthy; in any
 //! other case (none yet, busy with another render, died) the caller runs Piper once as
@@ -20,6 +21,11 @@ use tokio::process::{Child, ChildStderr, ChildStdin};
 
 /// Warm processes kept at most (each holds its model: about 150 MB).
 const MAX_WARM: usize = 2;
+/// Speeds and models remembered as used once, so that the second narration with one
+/// starts a process: a voice used once (a preview, say) is not worth a warm process,
+/// and warming every voice a server previews at start-up would fight its first tasks
+/// for the CPU.
+const REMEMBERED: usize = 32;
 /// Starting and warming up a process must finish within this.
 const START_LIMIT: Duration = Duration::from_secs(60);
 
@@ -37,6 +43,7 @@ type Slot = Arc<tokio::sync::Mutex<Option<WarmPiper>>>;
 #[derive(Default)]
 pub(crate) struct WarmPool {
     slots: Mutex<VecDeque<(WarmKey, Slot)>>,
+    used_once: Mutex<VecDeque<WarmKey>>,
 }
 
 impl std::fmt::Debug for WarmPool {
@@ -58,7 +65,7 @@ impl WarmPool {
         dir: &Path,
         deadline: Instant,
     ) -> Option<Vec<PathBuf>> {
-        let slot = self.slot(program, key);
+        let slot = self.slot_if_wanted(program, key)?;
         let mut guard = slot.try_lock().ok()?;
         if guard.as_ref().is_some_and(|w| w.interrupted) {
             // A narration was dropped halfway (time limit, cancelled task): the process
@@ -81,6 +88,31 @@ impl WarmPool {
                 None
             }
         }
+    }
+
+    /// The slot for `key` if it has one, or if this is the key's second narration (then
+    /// the slot is made and its process started; this narration runs Piper itself).
+    fn slot_if_wanted(&self, program: &Path, key: &WarmKey) -> Option<Slot> {
+        let known = {
+            let slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+            slots.iter().any(|(k, _)| k == key)
+        };
+        if !known {
+            let mut once = self.used_once.lock().unwrap_or_else(|p| p.into_inner());
+            match once.iter().position(|k| k == key) {
+                Some(i) => {
+                    once.remove(i);
+                }
+                None => {
+                    once.push_back(key.clone());
+                    if once.len() > REMEMBERED {
+                        once.pop_front();
+                    }
+                    return None;
+                }
+            }
+        }
+        Some(self.slot(program, key))
     }
 
     /// The slot for `key`, created (and its process started) when missing. The oldest
@@ -265,12 +297,26 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let deadline = Instant::now() + Duration::from_secs(120);
         let sentences = vec!["Welcome home.".to_string(), "The kitchen is bright.".into()];
-
-        // Nothing is warm yet: the caller must run Piper itself; one starts meanwhile.
+        // A voice used once never gets a process.
+        let other = WarmKey {
+            length_scale_milli: 1250,
+            ..key.clone()
+        };
         assert!(pool
-            .speak(&program, &key, &sentences, dir.path(), deadline)
+            .speak(&program, &other, &sentences, dir.path(), deadline)
             .await
             .is_none());
+        assert!(pool.slots.lock().unwrap().is_empty());
+
+        // A first narration with a voice only notes it; the second starts a process (and
+        // still runs Piper itself).
+        for _ in 0..2 {
+            assert!(pool
+                .speak(&program, &key, &sentences, dir.path(), deadline)
+                .await
+                .is_none());
+        }
+        assert_eq!(pool.slots.lock().unwrap().len(), 1);
         let slot = pool.slot(&program, &key);
         let first = ready(&slot).await.expect("a warm process");
 
