@@ -3,9 +3,8 @@
 //! Starting Piper (Python, then the ONNX model, then the first inference's warm-up) costs
 //! about 0.65 s of a 1.5 s narration of five sentences. A worker renders one task after
 //! another, so from a voice's second narration on it keeps a Piper process for its model
-//! and speed ready: Piper 1.8 reads one
-//! sentence per stdin line and logs `Wrote <file>` on stderr when the sentence's WAV is
-//! complete. A narration only ever uses a warm process that is idle and healthy; in any
+//! and speed ready: Piper 1.8 reads one sentence per stdin line and logs `Wrote <file>` on
+//! stderr when the sentence's WAV is complete. A narration only ever uses a warm process that is idle and healthy; in any
 //! other case (none yet, busy with another render, died) the caller runs Piper once as
 //! before, so this can make narration faster but never less reliable. A warm process that
 //! misbehaves is killed and replaced in the background.
