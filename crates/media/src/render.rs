@@ -222,14 +222,15 @@ async fn render_inner(
             stage: "joining picture and sound",
             source,
         })?;
-    tokio::fs::rename(&part.0, &job.output).await?;
-    mark("joining");
+    // The cover first: a failure then leaves no finished-looking video behind.
     tokio::fs::rename(dir.join(COVER), &job.cover)
         .await
         .or_else(|_| {
             // The cover's folder may be on another file system than the work directory.
             std::fs::copy(dir.join(COVER), &job.cover).map(|_| ())
         })?;
+    tokio::fs::rename(&part.0, &job.output).await?;
+    mark("joining");
 
     let probed = probe::probe(&env.ffprobe, &job.output, deadline)
         .await
