@@ -543,16 +543,6 @@ fn build_graph(
                 .max()
                 .unwrap_or(0)
         };
-        let (bw, bh) = (even_up(width + travel(0)), even_up(height + travel(1)));
-        let mt = &metrics[img];
-        let scale = (bw as f64 / mt.width as f64).max(bh as f64 / mt.height as f64);
-        let (sw, sh) = (
-            even_up((mt.width as f64 * scale).ceil() as u32).max(bw),
-            even_up((mt.height as f64 * scale).ceil() as u32).max(bh),
-        );
-        let (tx, ty) = mt.detail_center;
-        let cx = ((tx * sw as f64 - bw as f64 / 2.0).round() as i64).clamp(0, (sw - bw) as i64);
-        let cy = ((ty * sh as f64 - bh as f64 / 2.0).round() as i64).clamp(0, (sh - bh) as i64);
         let parts = &parts;
         if let RenderKind::Living { room_types } = &job.kind {
             living_still(
@@ -569,28 +559,12 @@ fn build_graph(
             );
             continue;
         }
-        let pieces: Vec<(usize, usize)> = uses
-            .iter()
-            .flat_map(|&si| {
-                (0..3)
-                    .filter(move |&k| parts[si][k] > 0)
-                    .map(move |k| (si, k))
-            })
-            .collect();
-        let _ = write!(
-            g,
-            "[{input}:v]scale={sw}:{sh}:flags=bicubic,crop={bw}:{bh}:{cx}:{cy},setsar=1,format=yuv420p"
-        );
-        if pieces.len() > 1 {
-            let _ = write!(g, ",split={}", pieces.len());
-        }
-        for (si, k) in &pieces {
-            let _ = write!(g, "[p{si}_{k}]");
-        }
-        g.push_str(";\n");
+        let (bw, bh) = (even_up(width + travel(0)), even_up(height + travel(1)));
+        let mt = &metrics[img];
+        let still = Still::around_detail(mt, bw, bh);
+        let pieces = still.write_pieces(&mut g, input, &uses, parts);
         // The detail target in the aspect-cropped frame's pixels.
-        let px = tx * sw as f64 - cx as f64;
-        let py = ty * sh as f64 - cy as f64;
+        let (px, py) = still.detail(mt);
         for (si, k) in pieces {
             let s = &plan.scenes[si];
             let (x0, dx) = pan_start(px, bw, width, s.motion.dir.0, v, s.frames);
@@ -714,6 +688,78 @@ fn build_graph(
     Graph { filter: g, inputs }
 }
 
+/// One photo scaled once (bicubic) to cover a `bw`×`bh` box and cropped to that box
+/// around its most detailed region: what every scene of the photo moves within.
+struct Still {
+    sw: u32,
+    sh: u32,
+    bw: u32,
+    bh: u32,
+    cx: i64,
+    cy: i64,
+}
+
+impl Still {
+    fn around_detail(mt: &ImageMetrics, bw: u32, bh: u32) -> Still {
+        let scale = (bw as f64 / mt.width as f64).max(bh as f64 / mt.height as f64);
+        let sw = even_up((mt.width as f64 * scale).ceil() as u32).max(bw);
+        let sh = even_up((mt.height as f64 * scale).ceil() as u32).max(bh);
+        let (tx, ty) = mt.detail_center;
+        let cx = ((tx * sw as f64 - bw as f64 / 2.0).round() as i64).clamp(0, (sw - bw) as i64);
+        let cy = ((ty * sh as f64 - bh as f64 / 2.0).round() as i64).clamp(0, (sh - bh) as i64);
+        Still {
+            sw,
+            sh,
+            bw,
+            bh,
+            cx,
+            cy,
+        }
+    }
+
+    /// Where the detail is in the box, in pixels.
+    fn detail(&self, mt: &ImageMetrics) -> (f64, f64) {
+        let (tx, ty) = mt.detail_center;
+        (
+            tx * self.sw as f64 - self.cx as f64,
+            ty * self.sh as f64 - self.cy as f64,
+        )
+    }
+
+    /// Writes input `input` decoded, scaled and cropped once, split into one stream per
+    /// piece (head, body, tail) of the scenes `uses` that show it, labelled
+    /// `[p{scene}_{piece}]`; returns those pieces.
+    fn write_pieces(
+        &self,
+        g: &mut String,
+        input: usize,
+        uses: &[usize],
+        parts: &[[u32; 3]],
+    ) -> Vec<(usize, usize)> {
+        let pieces: Vec<(usize, usize)> = uses
+            .iter()
+            .flat_map(|&si| {
+                (0..3)
+                    .filter(move |&k| parts[si][k] > 0)
+                    .map(move |k| (si, k))
+            })
+            .collect();
+        let _ = write!(
+            g,
+            "[{input}:v]scale={}:{}:flags=bicubic,crop={}:{}:{}:{},setsar=1,format=yuv420p",
+            self.sw, self.sh, self.bw, self.bh, self.cx, self.cy
+        );
+        if pieces.len() > 1 {
+            let _ = write!(g, ",split={}", pieces.len());
+        }
+        for (si, k) in &pieces {
+            let _ = write!(g, "[p{si}_{k}]");
+        }
+        g.push_str(";\n");
+        pieces
+    }
+}
+
 /// One living still: scaled once to the output size times its shot's largest zoom,
 /// cropped to the output's aspect around its detail, and each piece of its scene sampled
 /// through `perspective` at the eased, sub-pixel window of every frame (see [`living`]).
@@ -736,38 +782,14 @@ fn living_still(
     const ZMAX: f64 = 1.12;
     let bw = even_up((width as f64 * ZMAX).ceil() as u32);
     let bh = even_up((height as f64 * ZMAX).ceil() as u32);
-    let scale = (bw as f64 / mt.width as f64).max(bh as f64 / mt.height as f64);
-    let (sw, sh) = (
-        even_up((mt.width as f64 * scale).ceil() as u32).max(bw),
-        even_up((mt.height as f64 * scale).ceil() as u32).max(bh),
-    );
-    let (tx, ty) = mt.detail_center;
-    let cx = ((tx * sw as f64 - bw as f64 / 2.0).round() as i64).clamp(0, (sw - bw) as i64);
-    let cy = ((ty * sh as f64 - bh as f64 / 2.0).round() as i64).clamp(0, (sh - bh) as i64);
+    let still = Still::around_detail(mt, bw, bh);
+    let (dx, dy) = still.detail(mt);
     let detail = (
-        ((tx * sw as f64 - cx as f64) / bw as f64).clamp(0.0, 1.0),
-        ((ty * sh as f64 - cy as f64) / bh as f64).clamp(0.0, 1.0),
+        (dx / bw as f64).clamp(0.0, 1.0),
+        (dy / bh as f64).clamp(0.0, 1.0),
     );
     let shot = living::shot(room, detail, seed ^ (img as u64).wrapping_mul(0x9E37_79B9));
-    let pieces: Vec<(usize, usize)> = uses
-        .iter()
-        .flat_map(|&si| {
-            (0..3)
-                .filter(move |&k| parts[si][k] > 0)
-                .map(move |k| (si, k))
-        })
-        .collect();
-    let _ = write!(
-        g,
-        "[{input}:v]scale={sw}:{sh}:flags=bicubic,crop={bw}:{bh}:{cx}:{cy},setsar=1,format=yuv420p"
-    );
-    if pieces.len() > 1 {
-        let _ = write!(g, ",split={}", pieces.len());
-    }
-    for (si, k) in &pieces {
-        let _ = write!(g, "[p{si}_{k}]");
-    }
-    g.push_str(";\n");
+    let pieces = still.write_pieces(g, input, uses, parts);
     let (xa, ya) = shot.from.origin();
     let (xb, yb) = shot.to.origin();
     let (sa, sb) = (shot.from.size(), shot.to.size());
