@@ -178,27 +178,16 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     mut s: S,
     st: Arc<ReceiverState>,
 ) -> std::io::Result<()> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let end = loop {
-        let n = s.read(&mut chunk).await?;
-        if n == 0 {
-            return Ok(());
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break p + 4;
-        }
+    let Some(peakreel_testkit::RequestHead {
+        method,
+        path,
+        headers,
+        rest: mut buf,
+    }) = peakreel_testkit::read_request_head(&mut s).await?
+    else {
+        return Ok(());
     };
-    let head = String::from_utf8_lossy(&buf[..end]).to_string();
-    let mut lines = head.split("\r\n");
-    let mut first = lines.next().unwrap_or("").split(' ');
-    let method = first.next().unwrap_or("").to_string();
-    let path = first.next().unwrap_or("").to_string();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
+    let mut chunk = [0u8; 4096];
     let chunked = headers
         .iter()
         .any(|(k, v)| k == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
@@ -208,7 +197,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         .and_then(|(_, v)| v.parse().ok())
         .unwrap_or(0);
     let body = loop {
-        let raw = &buf[end..];
+        let raw = &buf[..];
         if chunked {
             if let Some(body) = dechunk(raw) {
                 break body;

@@ -151,40 +151,73 @@ pub async fn start_server(ip: IpAddr, ca: &TestCa) -> Server {
     Server { addr, state }
 }
 
-async fn serve_one<S: AsyncRead + AsyncWrite + Unpin>(
-    mut s: S,
-    st: Arc<State>,
-) -> std::io::Result<()> {
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1024];
+/// The head of an HTTP/1.1 request read off a test connection.
+pub struct RequestHead {
+    pub method: String,
+    pub path: String,
+    /// Names lower-cased, values trimmed, in order.
+    pub headers: Vec<(String, String)>,
+    /// Bytes read past the head: the start of the body.
+    pub rest: Vec<u8>,
+}
+
+/// Reads a request head (up to 64 KiB). `None` when the peer closes first or the head
+/// is too long.
+pub async fn read_request_head<S: AsyncRead + Unpin>(
+    s: &mut S,
+) -> std::io::Result<Option<RequestHead>> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
     let end = loop {
-        let n = s.read(&mut byte).await?;
+        let n = s.read(&mut chunk).await?;
         if n == 0 {
-            return Ok(());
+            return Ok(None);
         }
-        head.extend_from_slice(&byte[..n]);
-        if let Some(p) = head.windows(4).position(|w| w == b"\r\n\r\n") {
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             break p + 4;
         }
-        if head.len() > 64 * 1024 {
-            return Ok(());
+        if buf.len() > 64 * 1024 {
+            return Ok(None);
         }
     };
-    let text = String::from_utf8_lossy(&head[..end]).to_string();
+    let text = String::from_utf8_lossy(&buf[..end]).to_string();
     let mut lines = text.split("\r\n");
     let mut first = lines.next().unwrap_or("").split(' ');
     let method = first.next().unwrap_or("").to_string();
     let path = first.next().unwrap_or("/").to_string();
-    let headers: Vec<(String, String)> = lines
+    let headers = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect();
+    Ok(Some(RequestHead {
+        method,
+        path,
+        headers,
+        rest: buf[end..].to_vec(),
+    }))
+}
+
+async fn serve_one<S: AsyncRead + AsyncWrite + Unpin>(
+    mut s: S,
+    st: Arc<State>,
+) -> std::io::Result<()> {
+    let Some(RequestHead {
+        method,
+        path,
+        headers,
+        rest,
+    }) = read_request_head(&mut s).await?
+    else {
+        return Ok(());
+    };
+    let mut byte = [0u8; 1024];
     let len: usize = headers
         .iter()
         .find(|(k, _)| k == "content-length")
         .and_then(|(_, v)| v.parse().ok())
         .unwrap_or(0);
-    let mut body = head[end..].to_vec();
+    let mut body = rest;
     while body.len() < len {
         let n = s.read(&mut byte).await?;
         if n == 0 {
