@@ -47,9 +47,32 @@ PW=$((1920 + 2 * FRAMES)); PH=$((1080 + 2 * FRAMES))
   -map '[v]' "${ENC[@]}" "$OUT/pan.mp4"
 read -r P_WALL P_USR P_SYS P_MEM < "$OUT/pan.time"
 
+# The encoder alone on the render's own finished frames: the video decoded once to raw
+# frames in memory, then encoded with the same settings. No photo, filter, voice or sound
+# costs anything here, so no renderer that makes these frames can be faster than this
+# (the floor's still frames are measured the same way, for a like-for-like ratio).
+RAW_DIR=/dev/shm
+RAW_NEED_KB=$((FRAMES * 1920 * 1080 * 3 / 2 / 1024 * 2 + 65536))
+[ -w "$RAW_DIR" ] && [ "$(df -Pk "$RAW_DIR" | awk 'NR==2 {print $4}')" -gt "$RAW_NEED_KB" ] || RAW_DIR=$OUT
+RAW_RENDER=$(mktemp "$RAW_DIR/peakreel-bench-render.XXXXXX")
+RAW_FLOOR=$(mktemp "$RAW_DIR/peakreel-bench-floor.XXXXXX")
+trap 'rm -rf "$OUT" "$RAW_RENDER" "$RAW_FLOOR"' EXIT
+raw_encode() { # RAW_FILE TIME_FILE
+  /usr/bin/time -f "$TIMEFMT" -o "$2" ffmpeg -hide_banner -nostdin -v error -y \
+    -f rawvideo -pix_fmt yuv420p -s 1920x1080 -framerate 30 -i "$1" "${ENC[@]}" "$OUT/raw.mp4"
+}
+ffmpeg -hide_banner -nostdin -v error -y -i "$OUT/r/bench.mp4" -map 0:v -f rawvideo -pix_fmt yuv420p "$RAW_RENDER"
+ffmpeg -hide_banner -nostdin -v error -y -i "$OUT/floor.mp4" -f rawvideo -pix_fmt yuv420p "$RAW_FLOOR"
+raw_encode "$RAW_RENDER" "$OUT/raw_render.time"
+raw_encode "$RAW_FLOOR" "$OUT/raw_floor.time"
+rm -f "$RAW_RENDER" "$RAW_FLOOR"
+read -r E_WALL E_USR E_SYS _ < "$OUT/raw_render.time"
+read -r G_WALL G_USR G_SYS _ < "$OUT/raw_floor.time"
+
 awk -v rw="$R_WALL" -v ru="$R_USR" -v rs="$R_SYS" -v rm="$R_MEM" \
     -v fw="$F_WALL" -v fu="$F_USR" -v fs="$F_SYS" -v fm="$F_MEM" \
     -v pw="$P_WALL" -v pu="$P_USR" -v ps="$P_SYS" \
+    -v ew="$E_WALL" -v eu="$E_USR" -v es="$E_SYS" -v gw="$G_WALL" -v gu="$G_USR" -v gs="$G_SYS" \
     -v frames="$FRAMES" -v dur="$DUR" -v engine="$ENGINE" -v cores="$(nproc)" \
     -v stages="$STAGES" -v load="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
   printf "render: %d frames, %.2f s of 1080p video, speech by %s, %d cores, load before %s\n", frames, dur, engine, cores, load
@@ -59,6 +82,10 @@ awk -v rw="$R_WALL" -v ru="$R_USR" -v rs="$R_SYS" -v rm="$R_MEM" \
   printf "%-28s %8.2f %8.2f %10s\n", "reference (still, panned)", pw, pu+ps, "-"
   printf "ratio render/floor: wall %.2fx, CPU %.2fx   (target <= 1.15x)\n", rw/fw, (ru+rs)/(fu+fs)
   printf "ratio render/panned still: wall %.2fx, CPU %.2fx\n", rw/pw, (ru+rs)/(pu+ps)
+  printf "%-28s %8.2f %8.2f %10s\n", "x264 alone: render frames", ew, eu+es, "-"
+  printf "%-28s %8.2f %8.2f %10s\n", "x264 alone: floor frames", gw, gu+gs, "-"
+  printf "encoder-only bound (render frames/floor frames): wall %.2fx, CPU %.2fx   (no renderer of this content beats it)\n", ew/gw, (eu+es)/(gu+gs)
+  printf "render over the encode of its own frames: wall %.2fx, CPU %.2fx\n", rw/ew, (ru+rs)/(eu+es)
   printf "steps finished at (s into the render): %s\n", stages
   printf "real-time factor: %.2fx   (target <= 0.7x)\n", rw/dur
   printf "peak memory: %.0f MB   (target <= 600 MB)\n", rm/1024
