@@ -1,7 +1,7 @@
 //! The benchmark job of bench/render.sh: eight real photos → 1080p landscape, a script of
 //! about 300 characters, classic subtitles, a logo and music. Prints one JSON line.
 //!
-//! Usage: render_bench PHOTO_DIR OUT_DIR [MODE]
+//! Usage: render_bench PHOTO_DIR OUT_DIR [MODE] [SUBTITLE_PRESET]   (default: artistic classic)
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -26,6 +26,10 @@ async fn main() {
         Some("standard") => Mode::Standard,
         _ => Mode::Artistic,
     };
+    let preset = args
+        .next()
+        .map(|p| SubtitlePreset::from_name(&p).expect("classic, modern, bold or karaoke"))
+        .unwrap_or(SubtitlePreset::Classic);
     let mut images: Vec<PathBuf> = std::fs::read_dir(&photos)
         .expect("photo dir")
         .map(|e| e.unwrap().path())
@@ -66,7 +70,7 @@ async fn main() {
         },
         orientation: Orientation::Landscape,
         mode,
-        subtitle: Some(SubtitlePreset::Classic),
+        subtitle: Some(preset),
         watermark: Some(Watermark {
             path: logo,
             position: Position::TopRight,
