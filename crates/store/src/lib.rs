@@ -1,8 +1,12 @@
 //! Persistence behind traits (design.md: `store`). Handlers and workers see only these
-//! traits; `sqlite::SqliteStore` is the embedded default and a PostgreSQL implementation
-//! can be added beside it without touching callers.
+//! traits; `sqlite::SqliteStore` is the embedded default and `postgres::PgStore` serves
+//! several processes on several machines. Both pass one conformance suite
+//! (`tests/conformance`).
 
+mod billing;
 mod model;
+pub mod open;
+pub mod postgres;
 pub mod sqlite;
 
 pub use model::*;
@@ -16,6 +20,10 @@ use serde_json::Value;
 pub enum StoreError {
     #[error("database error: {0}")]
     Database(String),
+    /// The database cannot be reached right now (connection refused or lost, pool
+    /// exhausted): the request may succeed when it is retried.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("conflict: {0}")]
@@ -26,6 +34,7 @@ impl StoreError {
     pub fn code(&self) -> Code {
         match self {
             StoreError::Database(_) => Code::ServiceError,
+            StoreError::Unavailable(_) => Code::ServiceUnavailable,
             StoreError::NotFound(_) | StoreError::Conflict(_) => Code::InternalError,
         }
     }
@@ -36,6 +45,11 @@ impl From<StoreError> for ApiError {
         // The cause is logged by the caller under the request id, never sent to clients.
         match e.code() {
             Code::ServiceError => ApiError::service(),
+            Code::ServiceUnavailable => ApiError::new(
+                Code::ServiceUnavailable,
+                "The service cannot reach its database right now. Retry with exponential backoff.",
+            )
+            .with_retry_after(5),
             _ => ApiError::internal(),
         }
     }
@@ -128,6 +142,8 @@ pub trait JobQueue: Send + Sync {
     /// Give the job back untouched (graceful shutdown): runnable again at once.
     async fn release(&self, lease: &Lease) -> StoreResult<bool>;
     async fn get_job(&self, id: i64) -> StoreResult<Option<Job>>;
+    /// `(kind, status, count)` of every job, sorted by kind then status (for metrics).
+    async fn job_counts(&self) -> StoreResult<Vec<(String, String, i64)>>;
 }
 
 /// How workers move a task through its lifecycle. Every call is one transaction fenced
@@ -193,7 +209,30 @@ pub trait Webhooks: Send + Sync {
     ) -> StoreResult<bool>;
 }
 
+/// Named server secrets every process of one installation must agree on (the
+/// file-signing key): stored in the database, so processes with different data
+/// directories share them.
 #[async_trait]
-pub trait Store: Accounts + Keys + Catalog + Tasks + JobQueue + TaskLifecycle + Webhooks {
+pub trait SharedSecrets: Send + Sync {
+    /// The secret called `name`. The first caller's `initial` bytes are stored and
+    /// returned; every later caller (in any process) gets those stored bytes and its own
+    /// `initial` is discarded. Atomic: two processes starting at once agree.
+    async fn shared_secret(&self, name: &str, initial: Vec<u8>) -> StoreResult<Vec<u8>>;
+}
+
+#[async_trait]
+pub trait Store:
+    Accounts + Keys + Catalog + Tasks + JobQueue + TaskLifecycle + Webhooks + SharedSecrets
+{
     async fn ping(&self) -> StoreResult<()>;
+    /// Forward "a job of `kind` was queued" from other processes to `wake`, until the
+    /// returned task is aborted. `None` when the backend has no such signal (SQLite:
+    /// workers poll).
+    fn spawn_job_listener(
+        &self,
+        _kind: &'static str,
+        _wake: std::sync::Arc<tokio::sync::Notify>,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        None
+    }
 }

@@ -229,7 +229,13 @@ pub struct Lease {
     pub owner: String,
 }
 
+/// The job kind that renders a task.
+pub const RENDER_JOB: &str = "render";
 pub const WEBHOOK_JOB: &str = "webhook";
+
+/// Attempts a delivery's job may take. The sender decides when to give up from its
+/// schedule; this only bounds the job.
+pub const DELIVERY_MAX_ATTEMPTS: u32 = 32;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Delivery {

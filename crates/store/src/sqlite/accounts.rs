@@ -7,7 +7,7 @@ use crate::{
 use peakreel_domain::PlanTable;
 use peakreel_types::ids::{random_alphanumeric, Mode};
 use r2d2_sqlite::rusqlite::{params, OptionalExtension, Row, Transaction};
-use time::OffsetDateTime;
+use crate::billing::{billing_period, renewal_day};
 
 const ACCOUNT_COLUMNS: &str = "id, name, plan, renewal_day, created_at, deleted_at";
 
@@ -37,21 +37,6 @@ fn key_from_row(r: &Row) -> r2d2_sqlite::rusqlite::Result<KeyRecord> {
         expires_at: r.get(7)?,
         revoked_at: r.get(8)?,
     })
-}
-
-/// The `YYYY-MM` of the billing period `at` falls in: a period starts on the renewal day.
-pub(crate) fn billing_period(at: i64, renewal_day: u8) -> String {
-    let date = OffsetDateTime::from_unix_timestamp(at).unwrap_or(OffsetDateTime::UNIX_EPOCH);
-    let (mut year, mut month) = (date.year(), u8::from(date.month()));
-    if date.day() < renewal_day {
-        if month == 1 {
-            year -= 1;
-            month = 12;
-        } else {
-            month -= 1;
-        }
-    }
-    format!("{year:04}-{month:02}")
 }
 
 pub(crate) fn balance_tx(tx: &Transaction, account_id: &str) -> StoreResult<i64> {
@@ -128,9 +113,7 @@ impl Accounts for SqliteStore {
         initial_credits: i64,
     ) -> StoreResult<Account> {
         let at = now();
-        let day = OffsetDateTime::from_unix_timestamp(at)
-            .map_or(1, |d| d.day())
-            .min(28);
+        let day = renewal_day(at);
         let account = Account {
             id: format!("acct_{}", random_alphanumeric(24)),
             name: name.to_string(),
@@ -359,20 +342,5 @@ impl Keys for SqliteStore {
             Ok(())
         })
         .await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::billing_period;
-
-    #[test]
-    fn billing_periods_start_on_the_renewal_day() {
-        // 2026-03-10T12:00:00Z
-        let march_10 = 1_773_144_000;
-        assert_eq!(billing_period(march_10, 10), "2026-03");
-        assert_eq!(billing_period(march_10, 11), "2026-02");
-        // 2026-01-05: before the 20th belongs to December of the previous year.
-        assert_eq!(billing_period(1_767_614_400, 20), "2025-12");
     }
 }

@@ -22,6 +22,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/0001_init.sql")),
     (2, include_str!("../../migrations/0002_webhooks.sql")),
     (3, include_str!("../../migrations/0003_jobs_open.sql")),
+    (4, include_str!("../../migrations/0004_server_secrets.sql")),
 ];
 
 /// The schema version a fully migrated database has.
@@ -125,6 +126,26 @@ pub fn migrate(conn: &mut Connection) -> StoreResult<()> {
         tx.commit()?;
     }
     Ok(())
+}
+
+#[async_trait::async_trait]
+impl crate::SharedSecrets for SqliteStore {
+    async fn shared_secret(&self, name: &str, initial: Vec<u8>) -> StoreResult<Vec<u8>> {
+        let name = name.to_string();
+        self.with_tx(move |tx| {
+            tx.execute(
+                "INSERT INTO server_secrets (name, value, created_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(name) DO NOTHING",
+                rusqlite::params![name, initial, now()],
+            )?;
+            Ok(tx.query_row(
+                "SELECT value FROM server_secrets WHERE name = ?1",
+                [&name],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+    }
 }
 
 #[async_trait::async_trait]

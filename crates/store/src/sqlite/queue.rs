@@ -28,16 +28,6 @@ fn job_from_row(r: &Row) -> r2d2_sqlite::rusqlite::Result<Job> {
 const FENCE: &str = "id = ?1 AND attempt = ?2 AND lease_owner = ?3 AND status = 'running'";
 
 impl SqliteStore {
-    /// `(kind, status, count)` of every job, for metrics.
-    pub async fn job_counts(&self) -> StoreResult<Vec<(String, String, i64)>> {
-        self.with_conn(|c| {
-            let mut stmt = c.prepare_cached("SELECT kind, status, COUNT(*) FROM jobs GROUP BY kind, status ORDER BY kind, status")?;
-            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
-        .await
-    }
-
     async fn fenced_update(
         &self,
         sql: String,
@@ -155,6 +145,15 @@ impl JobQueue for SqliteStore {
                 job_from_row,
             )
             .optional()?)
+        })
+        .await
+    }
+
+    async fn job_counts(&self) -> StoreResult<Vec<(String, String, i64)>> {
+        self.with_conn(|c| {
+            let mut stmt = c.prepare_cached("SELECT kind, status, COUNT(*) FROM jobs GROUP BY kind, status ORDER BY kind, status")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
         .await
     }

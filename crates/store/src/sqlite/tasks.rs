@@ -3,7 +3,7 @@
 use super::accounts::{balance_tx, refresh_if_due};
 use super::{mode_str, now, parse_json, parse_mode, SqliteStore};
 use crate::{
-    CreateTaskError, NewTask, Owner, StoreResult, TaskPage, TaskQuery, TaskRecord, TaskStatus,
+    CreateTaskError, RENDER_JOB, NewTask, Owner, StoreResult, TaskPage, TaskQuery, TaskRecord, TaskStatus,
     Tasks,
 };
 use r2d2_sqlite::rusqlite::{params, OptionalExtension, Row};
@@ -36,8 +36,6 @@ pub(crate) fn task_from_row(r: &Row) -> r2d2_sqlite::rusqlite::Result<TaskRecord
         queue_position: None,
     })
 }
-
-pub const RENDER_JOB: &str = "render";
 
 #[async_trait::async_trait]
 impl Tasks for SqliteStore {

@@ -2,14 +2,10 @@
 
 use super::{now, SqliteStore};
 use crate::{
-    Attempt, Delivery, Lease, NewAttempt, NextStep, StoreError, StoreResult, Webhooks, WEBHOOK_JOB,
+    Attempt, Delivery, Lease, NewAttempt, NextStep, StoreError, StoreResult, Webhooks, DELIVERY_MAX_ATTEMPTS, WEBHOOK_JOB,
 };
 use peakreel_types::ids::random_alphanumeric;
 use r2d2_sqlite::rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
-
-/// Attempts a delivery gets: the first plus the seven retries of the default schedule.
-/// The sender decides when to give up from its schedule; this only bounds the job.
-pub const DELIVERY_MAX_ATTEMPTS: u32 = 32;
 
 /// Create a delivery for `task_id` and queue its job (inside the caller's transaction).
 pub(crate) fn queue_delivery(

@@ -1,0 +1,222 @@
+//! Tasks on PostgreSQL. Creation is the one place money moves on the way in: the
+//! account row is locked, then balance and in-flight count are checked and the charge,
+//! task and render job written, all in one transaction.
+
+use super::accounts::{balance_tx, in_flight_tx, lock_account, refresh_if_due};
+use super::{narrow, now, parse_json, parse_mode, PgStore};
+use crate::{
+    CreateTaskError, RENDER_JOB, NewTask, Owner, StoreError, StoreResult, TaskPage, TaskQuery, TaskRecord,
+    TaskStatus, Tasks,
+};
+use deadpool_postgres::GenericClient;
+use tokio_postgres::Row;
+
+pub(crate) const TASK_COLUMNS: &str =
+    "id, account_id, mode, key_id, type, status, request_json, credits_charged,
+     webhook_url, progress, stage, result_json, error_json, created_at, started_at, completed_at";
+
+pub(crate) fn task_from_row(r: &Row) -> StoreResult<TaskRecord> {
+    let status: String = r.get(5);
+    Ok(TaskRecord {
+        id: r.get(0),
+        owner: Owner {
+            account_id: r.get(1),
+            mode: parse_mode(r.get(2))?,
+        },
+        key_id: r.get(3),
+        kind: r.get(4),
+        status: TaskStatus::parse(&status).unwrap_or(TaskStatus::Failed),
+        request: r.get(6),
+        credits_charged: r.get(7),
+        webhook_url: r.get(8),
+        progress: r.get::<_, Option<i64>>(9).map(narrow),
+        stage: r.get(10),
+        result: parse_json(r.get(11))?,
+        error: parse_json(r.get(12))?,
+        created_at: r.get(13),
+        started_at: r.get(14),
+        completed_at: r.get(15),
+        queue_position: None,
+    })
+}
+
+/// 1-based position of a queued task among all queued tasks, oldest first.
+const QUEUE_POSITION: &str =
+    "(SELECT COUNT(*) FROM tasks q WHERE q.status = 'queued' AND q.seq <= t.seq)";
+
+#[async_trait::async_trait]
+impl Tasks for PgStore {
+    async fn create_task(&self, task: NewTask) -> Result<TaskRecord, CreateTaskError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(StoreError::from)?;
+        let at = now();
+        let account = task.owner.account_id.as_str();
+        let mode = task.owner.mode.as_str();
+        // The lock is what keeps this exact when several API processes take requests
+        // for one account at once: the second waits here, then reads the first's rows.
+        if lock_account(&tx, account).await?.is_none() {
+            return Err(StoreError::NotFound("account").into());
+        }
+        if task.price > 0 {
+            refresh_if_due(&tx, &self.plans, account, at).await?;
+            let balance = balance_tx(&tx, account).await?;
+            if balance < task.price {
+                return Err(CreateTaskError::InsufficientCredits {
+                    required: task.price,
+                    balance,
+                });
+            }
+        }
+        let in_flight: u32 = narrow(in_flight_tx(&tx, account, task.owner.mode).await?);
+        if in_flight >= task.concurrency_limit {
+            return Err(CreateTaskError::ConcurrencyLimit {
+                limit: task.concurrency_limit,
+                in_flight,
+            });
+        }
+        let request = task.request.to_string();
+        let seq: i64 = tx
+            .query_one(
+                "INSERT INTO tasks (id, account_id, mode, key_id, type, status, request_json, credits_charged, webhook_url, created_at)
+                 VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9) RETURNING seq",
+                &[&task.id, &account, &mode, &task.key_id, &task.kind, &request, &task.price, &task.webhook_url, &at],
+            )
+            .await
+            .map_err(StoreError::from)?
+            .get(0);
+        if task.price > 0 {
+            tx.execute(
+                "INSERT INTO credit_ledger (account_id, kind, amount, task_id, created_at)
+                 VALUES ($1, 'charge', $2, $3, $4)",
+                &[&account, &-task.price, &task.id, &at],
+            )
+            .await
+            .map_err(StoreError::from)?;
+        }
+        tx.execute(
+            "INSERT INTO jobs (kind, task_id, status, max_attempts, run_at, created_at)
+             VALUES ($1, $2, 'queued', $3, $4, $4)",
+            &[&RENDER_JOB, &task.id, &i64::from(task.max_attempts), &at],
+        )
+        .await
+        .map_err(StoreError::from)?;
+        let queue_position: i64 = tx
+            .query_one(
+                "SELECT COUNT(*) FROM tasks WHERE status = 'queued' AND seq <= $1",
+                &[&seq],
+            )
+            .await
+            .map_err(StoreError::from)?
+            .get(0);
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(TaskRecord {
+            id: task.id,
+            owner: task.owner,
+            key_id: task.key_id,
+            kind: task.kind,
+            status: TaskStatus::Queued,
+            request,
+            credits_charged: task.price,
+            webhook_url: task.webhook_url,
+            progress: None,
+            stage: None,
+            result: None,
+            error: None,
+            created_at: at,
+            started_at: None,
+            completed_at: None,
+            queue_position: Some(narrow(queue_position)),
+        })
+    }
+
+    async fn get_task(&self, id: &str, owner: &Owner) -> StoreResult<Option<TaskRecord>> {
+        let client = self.client().await?;
+        // The queue position rides along: one round trip per task read.
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT {TASK_COLUMNS}, CASE WHEN status = 'queued' THEN {QUEUE_POSITION} END
+                 FROM tasks t WHERE id = $1 AND account_id = $2 AND mode = $3"
+            ))
+            .await?;
+        let Some(r) = client
+            .query_opt(&stmt, &[&id, &owner.account_id, &owner.mode.as_str()])
+            .await?
+        else {
+            return Ok(None);
+        };
+        let mut task = task_from_row(&r)?;
+        task.queue_position = r.get::<_, Option<i64>>(16).map(narrow);
+        Ok(Some(task))
+    }
+
+    async fn list_tasks(&self, owner: &Owner, query: &TaskQuery) -> StoreResult<TaskPage> {
+        let client = self.client().await?;
+        let mode = owner.mode.as_str();
+        // The cursor must be one of the caller's own tasks; anyone else's id acts as
+        // "no such cursor" and yields an empty page rather than leaking its position.
+        let cursor: Option<i64> = match &query.starting_after {
+            None => None,
+            Some(id) => Some(
+                client
+                    .query_opt(
+                        "SELECT seq FROM tasks WHERE id = $1 AND account_id = $2 AND mode = $3",
+                        &[id, &owner.account_id, &mode],
+                    )
+                    .await?
+                    .map_or(i64::MIN, |r| r.get(0)),
+            ),
+        };
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT {TASK_COLUMNS} FROM tasks
+                 WHERE account_id = $1 AND mode = $2 AND ($3::BIGINT IS NULL OR seq < $3::BIGINT)
+                   AND ($4::TEXT IS NULL OR status = $4::TEXT)
+                 ORDER BY seq DESC LIMIT $5"
+            ))
+            .await?;
+        let limit = i64::from(query.limit.max(1));
+        let rows = client
+            .query(
+                &stmt,
+                &[
+                    &owner.account_id,
+                    &mode,
+                    &cursor,
+                    &query.status.map(|s| s.as_str()),
+                    &(limit + 1),
+                ],
+            )
+            .await?;
+        let mut tasks = rows.iter().map(task_from_row).collect::<StoreResult<Vec<_>>>()?;
+        let has_more = tasks.len() as i64 > limit;
+        tasks.truncate(limit as usize);
+        Ok(TaskPage { tasks, has_more })
+    }
+
+    async fn queue_position(&self, task_id: &str) -> StoreResult<Option<u32>> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT {QUEUE_POSITION} FROM tasks t WHERE t.id = $1 AND t.status = 'queued'"
+            ))
+            .await?;
+        Ok(client
+            .query_opt(&stmt, &[&task_id])
+            .await?
+            .map(|r| narrow(r.get::<_, i64>(0))))
+    }
+
+    async fn recent_render_seconds(&self, limit: u32) -> StoreResult<Vec<i64>> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT completed_at - started_at FROM tasks
+                 WHERE status = 'completed' AND started_at IS NOT NULL AND completed_at IS NOT NULL
+                 ORDER BY completed_at DESC LIMIT $1",
+                &[&i64::from(limit)],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+}
