@@ -131,6 +131,11 @@ store_tests! {
     catalog_seed_is_idempotent => |db| conformance::catalog_seed_is_idempotent(db.store());
     catalog_voice_round_trip => |db| conformance::catalog_voice_round_trip(db.store(), &db);
     catalog_lists_public_and_own_of_the_same_mode => |db| conformance::catalog_lists_public_and_own_of_the_same_mode(db.store(), &db);
+    lifecycle_complete_and_fail => |db| conformance::lifecycle_complete_and_fail(db.store());
+    lifecycle_retry_and_release => |db| conformance::lifecycle_retry_and_release(db.store());
+    lifecycle_result_expiry => |db| conformance::lifecycle_result_expiry(db.store());
+    webhooks_attempts_and_redelivery => |db| conformance::webhooks_attempts_and_redelivery(db.store());
+    secrets_first_writer_wins => |db| conformance::secrets_first_writer_wins(db.shared());
 }
 
 /// The database is migrated once: reopening an existing file keeps its rows.

@@ -4,6 +4,8 @@
 //! plain TCP listener that only counts connections, to prove the SSRF guard
 //! never connects.
 
+pub mod postgres;
+
 use std::collections::HashMap;
 use std::io::Cursor;
 use std::net::{IpAddr, SocketAddr};

@@ -5,9 +5,9 @@ use crate::billing::{billing_period, renewal_day};
 use crate::{
     Account, Accounts, AuthRecord, KeyRecord, Keys, LedgerEntry, NewKey, StoreError, StoreResult,
 };
+use deadpool_postgres::GenericClient;
 use peakreel_domain::PlanTable;
 use peakreel_types::ids::{random_alphanumeric, Mode};
-use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
 const ACCOUNT_COLUMNS: &str = "id, name, plan, renewal_day, created_at, deleted_at";
@@ -57,14 +57,13 @@ pub(crate) async fn lock_account(
     c: &impl GenericClient,
     account_id: &str,
 ) -> StoreResult<Option<(String, u8, Option<String>)>> {
-    Ok(c
-        .query_opt(
-            "SELECT plan, renewal_day, last_refresh_period FROM accounts
+    Ok(c.query_opt(
+        "SELECT plan, renewal_day, last_refresh_period FROM accounts
              WHERE id = $1 AND deleted_at IS NULL FOR UPDATE",
-            &[&account_id],
-        )
-        .await?
-        .map(|r| (r.get(0), narrow(r.get::<_, i64>(1)), r.get(2))))
+        &[&account_id],
+    )
+    .await?
+    .map(|r| (r.get(0), narrow(r.get::<_, i64>(1)), r.get(2))))
 }
 
 /// Top the balance up to the plan's monthly credits once per billing period (the rule
@@ -90,7 +89,12 @@ pub(crate) async fn refresh_if_due(
         c.execute(
             "INSERT INTO credit_ledger (account_id, kind, amount, note, created_at)
              VALUES ($1, 'monthly_refresh', $2, $3, $4)",
-            &[&account_id, &(monthly - balance), &format!("period {period}"), &at],
+            &[
+                &account_id,
+                &(monthly - balance),
+                &format!("period {period}"),
+                &at,
+            ],
         )
         .await?;
     }

@@ -250,7 +250,14 @@ impl PgStore {
             .execute(
                 "INSERT INTO avatars (id, account_id, mode, name, image_path, created_at)
                  VALUES ($1, $2, $3, $4, $5, $6)",
-                &[&a.id, &account, &mode, &a.name, &a.image_path, &a.created_at],
+                &[
+                    &a.id,
+                    &account,
+                    &mode,
+                    &a.name,
+                    &a.image_path,
+                    &a.created_at,
+                ],
             )
             .await?;
         Ok(())

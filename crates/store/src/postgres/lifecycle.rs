@@ -12,18 +12,17 @@ use serde_json::Value;
 /// Whether `lease` still holds the running render job of `task_id` (row-locked until
 /// the transaction ends, so no reclaim can interleave).
 async fn holds(c: &impl GenericClient, task_id: &str, lease: &Lease) -> StoreResult<bool> {
-    Ok(c
-        .query_opt(
-            &format!("SELECT 1 FROM jobs WHERE {FENCE} AND task_id = $4 FOR UPDATE"),
-            &[
-                &lease.job_id,
-                &i64::from(lease.attempt),
-                &lease.owner,
-                &task_id,
-            ],
-        )
-        .await?
-        .is_some())
+    Ok(c.query_opt(
+        &format!("SELECT 1 FROM jobs WHERE {FENCE} AND task_id = $4 FOR UPDATE"),
+        &[
+            &lease.job_id,
+            &i64::from(lease.attempt),
+            &lease.owner,
+            &task_id,
+        ],
+    )
+    .await?
+    .is_some())
 }
 
 /// Finish the job and, when the task has a webhook URL, create its delivery and queue it

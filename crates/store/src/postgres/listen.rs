@@ -45,9 +45,7 @@ async fn listen_once(
     // The connection object must be polled for the client's queries to progress and
     // is where notifications arrive.
     let driver = tokio::spawn(async move {
-        while let Some(message) =
-            std::future::poll_fn(|cx| connection.poll_message(cx)).await
-        {
+        while let Some(message) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
             match message? {
                 AsyncMessage::Notification(n) => {
                     if tx.send(n.payload().to_string()).is_err() {

@@ -34,13 +34,12 @@ pub(crate) const FENCE: &str =
 
 /// `FENCE` plus a row lock, for transactions that check the lease and then write.
 pub(crate) async fn holds(c: &impl GenericClient, lease: &Lease) -> StoreResult<bool> {
-    Ok(c
-        .query_opt(
-            &format!("SELECT 1 FROM jobs WHERE {FENCE} FOR UPDATE"),
-            &[&lease.job_id, &i64::from(lease.attempt), &lease.owner],
-        )
-        .await?
-        .is_some())
+    Ok(c.query_opt(
+        &format!("SELECT 1 FROM jobs WHERE {FENCE} FOR UPDATE"),
+        &[&lease.job_id, &i64::from(lease.attempt), &lease.owner],
+    )
+    .await?
+    .is_some())
 }
 
 impl PgStore {
@@ -184,6 +183,9 @@ impl JobQueue for PgStore {
                 &[],
             )
             .await?;
-        Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect())
     }
 }

@@ -5,8 +5,8 @@
 use super::accounts::{balance_tx, in_flight_tx, lock_account, refresh_if_due};
 use super::{narrow, now, parse_json, parse_mode, PgStore};
 use crate::{
-    CreateTaskError, RENDER_JOB, NewTask, Owner, StoreError, StoreResult, TaskPage, TaskQuery, TaskRecord,
-    TaskStatus, Tasks,
+    CreateTaskError, NewTask, Owner, StoreError, StoreResult, TaskPage, TaskQuery, TaskRecord,
+    TaskStatus, Tasks, RENDER_JOB,
 };
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
@@ -187,7 +187,10 @@ impl Tasks for PgStore {
                 ],
             )
             .await?;
-        let mut tasks = rows.iter().map(task_from_row).collect::<StoreResult<Vec<_>>>()?;
+        let mut tasks = rows
+            .iter()
+            .map(task_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
         let has_more = tasks.len() as i64 > limit;
         tasks.truncate(limit as usize);
         Ok(TaskPage { tasks, has_more })

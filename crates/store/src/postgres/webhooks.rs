@@ -216,7 +216,7 @@ impl Webhooks for PgStore {
             .await?;
         tx.execute(
             "UPDATE jobs SET status = $2, run_at = COALESCE($3, run_at),
-                    finished_at = CASE WHEN $2 = 'queued' THEN NULL ELSE $4 END,
+                    finished_at = CASE WHEN $2::TEXT = 'queued' THEN NULL ELSE $4::BIGINT END,
                     last_error = $5, lease_owner = NULL, lease_expires_at = NULL WHERE id = $1",
             &[&lease.job_id, &job_status, &run_at, &now(), &attempt.error],
         )

@@ -1,13 +1,13 @@
 //! Accounts, API keys and the credit ledger.
 
 use super::{mode_str, now, parse_mode, SqliteStore};
+use crate::billing::{billing_period, renewal_day};
 use crate::{
     Account, Accounts, AuthRecord, KeyRecord, Keys, LedgerEntry, NewKey, StoreError, StoreResult,
 };
 use peakreel_domain::PlanTable;
 use peakreel_types::ids::{random_alphanumeric, Mode};
 use r2d2_sqlite::rusqlite::{params, OptionalExtension, Row, Transaction};
-use crate::billing::{billing_period, renewal_day};
 
 const ACCOUNT_COLUMNS: &str = "id, name, plan, renewal_day, created_at, deleted_at";
 

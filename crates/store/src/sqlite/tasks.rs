@@ -3,8 +3,8 @@
 use super::accounts::{balance_tx, refresh_if_due};
 use super::{mode_str, now, parse_json, parse_mode, SqliteStore};
 use crate::{
-    CreateTaskError, RENDER_JOB, NewTask, Owner, StoreResult, TaskPage, TaskQuery, TaskRecord, TaskStatus,
-    Tasks,
+    CreateTaskError, NewTask, Owner, StoreResult, TaskPage, TaskQuery, TaskRecord, TaskStatus,
+    Tasks, RENDER_JOB,
 };
 use r2d2_sqlite::rusqlite::{params, OptionalExtension, Row};
 

@@ -2,7 +2,8 @@
 
 use super::{now, SqliteStore};
 use crate::{
-    Attempt, Delivery, Lease, NewAttempt, NextStep, StoreError, StoreResult, Webhooks, DELIVERY_MAX_ATTEMPTS, WEBHOOK_JOB,
+    Attempt, Delivery, Lease, NewAttempt, NextStep, StoreError, StoreResult, Webhooks,
+    DELIVERY_MAX_ATTEMPTS, WEBHOOK_JOB,
 };
 use peakreel_types::ids::random_alphanumeric;
 use r2d2_sqlite::rusqlite::{params, Connection, OptionalExtension, Row, Transaction};

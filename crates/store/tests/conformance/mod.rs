@@ -8,8 +8,8 @@
 
 use async_trait::async_trait;
 use peakreel_store::{
-    Account, AvatarRecord, CreateTaskError, Job, Lease, NewJob, NewKey, NewTask, Owner, Store,
-    StoreResult, TaskQuery, TaskRecord, TaskStatus, VoiceFilter, VoiceRecord,
+    Account, AvatarRecord, CreateTaskError, Job, Lease, NewJob, NewKey, NewTask, NextStep, Owner,
+    Store, StoreResult, TaskQuery, TaskRecord, TaskStatus, VoiceFilter, VoiceRecord,
 };
 use peakreel_types::ids::Mode;
 use serde_json::json;
@@ -1761,5 +1761,325 @@ pub async fn catalog_lists_public_and_own_of_the_same_mode(store: &dyn Store, ho
     assert_eq!(
         store.get_avatar("av_a_test").await.unwrap().unwrap().owner,
         Some(a.test())
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Worker transitions, webhook deliveries, shared secrets
+
+/// Claim the next render job (FIFO) and check it belongs to `task_id`.
+async fn claim_render(store: &dyn Store, task_id: &str, owner: &str) -> Lease {
+    let job = store
+        .claim(&["render"], owner, 300)
+        .await
+        .unwrap()
+        .expect("a render job");
+    assert_eq!(job.task_id.as_deref(), Some(task_id));
+    lease(&job)
+}
+
+fn stale(l: &Lease) -> Lease {
+    Lease {
+        owner: "someone-else".into(),
+        ..l.clone()
+    }
+}
+
+async fn task(store: &dyn Store, id: &str) -> TaskRecord {
+    store.task_by_id(id).await.unwrap().expect("task exists")
+}
+
+/// Every transition is fenced by the lease; completion queues the webhook event in the
+/// same transaction; failure refunds exactly once.
+pub async fn lifecycle_complete_and_fail(store: &dyn Store) {
+    let fx = fixture(store, "Pro", 20).await;
+    let t1 = store
+        .create_task(new_task(&fx, Mode::Live, 5, 3))
+        .await
+        .unwrap();
+    let mut quiet = new_task(&fx, Mode::Live, 5, 3);
+    quiet.webhook_url = None;
+    let t2 = store.create_task(quiet).await.unwrap();
+
+    let l1 = claim_render(store, &t1.id, "w1").await;
+    assert!(!store.start_task(&t1.id, &stale(&l1)).await.unwrap());
+    assert_eq!(task(store, &t1.id).await.status, TaskStatus::Queued);
+    assert!(store.start_task(&t1.id, &l1).await.unwrap());
+    let started = task(store, &t1.id).await;
+    assert_eq!(started.status, TaskStatus::Processing);
+    assert!(started.started_at.is_some());
+    assert!(store
+        .set_progress(&t1.id, &l1, 40, "rendering")
+        .await
+        .unwrap());
+    assert!(!store
+        .set_progress(&t1.id, &stale(&l1), 90, "x")
+        .await
+        .unwrap());
+    let progressed = task(store, &t1.id).await;
+    assert_eq!(
+        (progressed.progress, progressed.stage.as_deref()),
+        (Some(40), Some("rendering"))
+    );
+
+    let result = json!({"video_url": "https://files/v.mp4", "duration": 21.5});
+    assert!(!store
+        .complete_task(&t1.id, &stale(&l1), json!({}))
+        .await
+        .unwrap());
+    assert!(store
+        .complete_task(&t1.id, &l1, result.clone())
+        .await
+        .unwrap());
+    // The job is done: the same lease cannot write again.
+    assert!(!store.complete_task(&t1.id, &l1, json!({})).await.unwrap());
+    let done = task(store, &t1.id).await;
+    assert_eq!(done.status, TaskStatus::Completed);
+    assert_eq!(done.result, Some(result));
+    assert_eq!(done.progress, Some(100));
+    assert!(done.completed_at.is_some());
+    assert_eq!(
+        store.get_job(l1.job_id).await.unwrap().unwrap().status,
+        "done"
+    );
+    let deliveries = store.deliveries_for_task(&t1.id).await.unwrap();
+    assert_eq!(deliveries.len(), 1);
+    assert_eq!(
+        (deliveries[0].event.as_str(), deliveries[0].status.as_str()),
+        ("task.completed", "pending")
+    );
+    let hook = store.claim(&["webhook"], "s", 60).await.unwrap().unwrap();
+    assert_eq!(hook.payload["delivery_id"], json!(deliveries[0].id));
+
+    let l2 = claim_render(store, &t2.id, "w2").await;
+    assert!(store.start_task(&t2.id, &l2).await.unwrap());
+    let error = json!({"code": "SERVICE_ERROR", "message": "boom"});
+    assert!(store.fail_task(&t2.id, &l2, error.clone()).await.unwrap());
+    assert!(!store.fail_task(&t2.id, &l2, error.clone()).await.unwrap());
+    let failed = task(store, &t2.id).await;
+    assert_eq!(failed.status, TaskStatus::Failed);
+    assert_eq!(failed.error, Some(error));
+    let job = store.get_job(l2.job_id).await.unwrap().unwrap();
+    assert_eq!(
+        (job.status.as_str(), job.last_error.as_deref()),
+        ("failed", Some("SERVICE_ERROR"))
+    );
+    assert!(store.deliveries_for_task(&t2.id).await.unwrap().is_empty());
+    // 20 − 5 − 5 + 5: one refund, for the failed task only.
+    assert_eq!(assert_ledger_consistent(store, &fx.account.id).await, 15);
+    let refunds: Vec<_> = store
+        .ledger(&fx.account.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == "refund")
+        .collect();
+    assert_eq!(refunds.len(), 1);
+    assert_eq!(
+        (refunds[0].amount, refunds[0].task_id.as_deref()),
+        (5, Some(t2.id.as_str()))
+    );
+    let counts = store.job_counts().await.unwrap();
+    assert!(
+        counts.contains(&("render".into(), "done".into(), 1)),
+        "{counts:?}"
+    );
+    assert!(
+        counts.contains(&("render".into(), "failed".into(), 1)),
+        "{counts:?}"
+    );
+    assert!(
+        counts.contains(&("webhook".into(), "running".into(), 1)),
+        "{counts:?}"
+    );
+}
+
+/// A retry keeps the attempt and waits for `retry_at`; a release hands the attempt back.
+pub async fn lifecycle_retry_and_release(store: &dyn Store) {
+    let fx = fixture(store, "Pro", 20).await;
+    let t = store
+        .create_task(new_task(&fx, Mode::Live, 5, 3))
+        .await
+        .unwrap();
+    let l1 = claim_render(store, &t.id, "w1").await;
+    assert!(store.start_task(&t.id, &l1).await.unwrap());
+    assert!(!store
+        .retry_task(&t.id, &stale(&l1), "TTS_ERROR", 0)
+        .await
+        .unwrap());
+    assert!(store
+        .retry_task(&t.id, &l1, "TTS_ERROR", unix_now() + 3600)
+        .await
+        .unwrap());
+    assert_eq!(task(store, &t.id).await.status, TaskStatus::Queued);
+    let job = store.get_job(l1.job_id).await.unwrap().unwrap();
+    assert_eq!(
+        (job.status.as_str(), job.attempt, job.last_error.as_deref()),
+        ("queued", 1, Some("TTS_ERROR"))
+    );
+    assert!(store.claim(&["render"], "w2", 60).await.unwrap().is_none());
+
+    // Not due for an hour: no claim. Another task is claimed and released on shutdown.
+    let t2 = store
+        .create_task(new_task(&fx, Mode::Live, 5, 3))
+        .await
+        .unwrap();
+    let l2 = claim_render(store, &t2.id, "w2").await;
+    assert!(store.start_task(&t2.id, &l2).await.unwrap());
+    assert!(store.release_task(&t2.id, &l2).await.unwrap());
+    assert!(!store.release_task(&t2.id, &l2).await.unwrap());
+    assert_eq!(task(store, &t2.id).await.status, TaskStatus::Queued);
+    let again = store.claim(&["render"], "w3", 60).await.unwrap().unwrap();
+    assert_eq!(
+        (again.id, again.attempt),
+        (l2.job_id, 1),
+        "the released attempt was handed back"
+    );
+}
+
+/// Attempts are recorded under the delivery job's lease; a retry re-queues the job, a
+/// success ends it; a redelivery is a new delivery naming the previous one.
+pub async fn webhooks_attempts_and_redelivery(store: &dyn Store) {
+    let fx = fixture(store, "Pro", 20).await;
+    let t = store
+        .create_task(new_task(&fx, Mode::Live, 5, 3))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.webhook_secret(&fx.live_key).await.unwrap(),
+        Some(format!("whsec_{}", fx.live_key))
+    );
+    assert!(matches!(
+        store.redeliver(&t.id).await,
+        Err(peakreel_store::StoreError::Conflict(_))
+    ));
+    let l = claim_render(store, &t.id, "w").await;
+    assert!(store.complete_task(&t.id, &l, json!({})).await.unwrap());
+    let first = store.deliveries_for_task(&t.id).await.unwrap().remove(0);
+
+    let hook = lease(&store.claim(&["webhook"], "s1", 60).await.unwrap().unwrap());
+    let at = unix_now();
+    let attempt = |status: u16| peakreel_store::NewAttempt {
+        delivery_id: first.id.clone(),
+        attempted_at: at,
+        status_code: Some(status),
+        latency_ms: Some(12),
+        response_body: Some(format!("answer {status}")),
+        error: (status >= 300).then(|| format!("HTTP {status}")),
+    };
+    let retry_at = at - 1;
+    assert!(!store
+        .record_attempt(&stale(&hook), attempt(500), NextStep::RetryAt(retry_at))
+        .await
+        .unwrap());
+    assert!(store
+        .record_attempt(&hook, attempt(500), NextStep::RetryAt(retry_at))
+        .await
+        .unwrap());
+    let pending = store.delivery(&first.id).await.unwrap().unwrap();
+    assert_eq!(pending.status, "pending");
+    assert_eq!(pending.next_attempt_at, Some(retry_at));
+    assert_eq!(pending.first_attempt_at, Some(at));
+    assert_eq!(pending.attempts.len(), 1);
+    assert_eq!(pending.attempts[0].status_code, Some(500));
+    assert_eq!(
+        pending.attempts[0].response_body.as_deref(),
+        Some("answer 500")
+    );
+
+    let hook2 = lease(&store.claim(&["webhook"], "s2", 60).await.unwrap().unwrap());
+    assert_eq!((hook2.job_id, hook2.attempt), (hook.job_id, 2));
+    assert!(store
+        .record_attempt(&hook2, attempt(200), NextStep::Succeeded)
+        .await
+        .unwrap());
+    let ok = store.delivery(&first.id).await.unwrap().unwrap();
+    assert_eq!(ok.status, "succeeded");
+    assert_eq!(
+        ok.attempts.iter().map(|a| a.attempt).collect::<Vec<_>>(),
+        vec![1, 2]
+    );
+    assert!(ok.finished_at.is_some() && ok.next_attempt_at.is_none());
+    assert_eq!(
+        store.get_job(hook.job_id).await.unwrap().unwrap().status,
+        "done"
+    );
+
+    let again = store.redeliver(&t.id).await.unwrap();
+    assert_ne!(again.id, first.id);
+    assert_eq!(again.redelivery_of.as_deref(), Some(first.id.as_str()));
+    assert_eq!(
+        (again.status.as_str(), again.event.as_str()),
+        ("pending", "task.completed")
+    );
+    let all: Vec<String> = store
+        .deliveries_for_task(&t.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(all, vec![first.id.clone(), again.id.clone()]);
+    let third = store.redeliver(&t.id).await.unwrap();
+    assert_eq!(third.redelivery_of.as_deref(), Some(again.id.as_str()));
+}
+
+/// Completed tasks are listed once their files expire, and not again once marked.
+pub async fn lifecycle_result_expiry(store: &dyn Store) {
+    let fx = fixture(store, "Pro", 20).await;
+    let now = unix_now();
+    let mut ids = Vec::new();
+    for expires_at in [now - 10, now + 3600] {
+        let t = store
+            .create_task(new_task(&fx, Mode::Live, 5, 3))
+            .await
+            .unwrap();
+        let l = claim_render(store, &t.id, "w").await;
+        let result = json!({"video_url": "https://files/v.mp4", "expires_at": expires_at});
+        assert!(store.complete_task(&t.id, &l, result).await.unwrap());
+        ids.push(t.id);
+    }
+    let listed = |tasks: Vec<TaskRecord>| tasks.into_iter().map(|t| t.id).collect::<Vec<_>>();
+    assert_eq!(
+        listed(store.tasks_with_expired_results(now, 10).await.unwrap()),
+        vec![ids[0].clone()]
+    );
+    store.mark_result_expired(&ids[0]).await.unwrap();
+    let marked = task(store, &ids[0]).await.result.unwrap();
+    assert_eq!(marked["expired"], json!(true));
+    assert_eq!(marked["video_url"], json!("https://files/v.mp4"));
+    assert!(store
+        .tasks_with_expired_results(now, 10)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+/// A shared secret is whatever its first writer stored, for concurrent and later callers.
+pub async fn secrets_first_writer_wins(store: Arc<dyn Store>) {
+    let name = unique("signing");
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..8u8 {
+        let (store, name) = (store.clone(), name.clone());
+        set.spawn(async move { store.shared_secret(&name, vec![i; 32]).await.unwrap() });
+    }
+    let mut seen = HashSet::new();
+    while let Some(r) = set.join_next().await {
+        seen.insert(r.unwrap());
+    }
+    assert_eq!(seen.len(), 1, "every caller got the same secret");
+    let secret = seen.into_iter().next().unwrap();
+    assert_eq!(secret.len(), 32);
+    assert!(secret.iter().all(|b| *b == secret[0] && *b < 8));
+    assert_eq!(
+        store.shared_secret(&name, b"later".to_vec()).await.unwrap(),
+        secret
+    );
+    assert_eq!(
+        store
+            .shared_secret(&unique("other"), b"own".to_vec())
+            .await
+            .unwrap(),
+        b"own".to_vec()
     );
 }
