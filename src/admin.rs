@@ -4,7 +4,7 @@
 use crate::config::Config;
 use anyhow::{anyhow, bail, Result};
 use clap::Subcommand;
-use peakreel_store::{Accounts, Keys, NewKey};
+use peakreel_store::NewKey;
 use peakreel_types::ids::{self, Mode};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -84,7 +84,7 @@ fn now() -> i64 {
 }
 
 pub async fn run(config: &Config, command: AdminCommand) -> Result<()> {
-    let store = crate::open_store(config)?;
+    let store = crate::open_store(config).await?;
     let plans = config.plan_table();
     match command {
         AdminCommand::Account(AccountCommand::Create {

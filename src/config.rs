@@ -4,8 +4,9 @@
 
 use anyhow::{bail, Context, Result};
 use peakreel_domain::{PlanTable, Prices};
+use peakreel_store::open::DatabaseUrl;
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -185,7 +186,8 @@ pub struct Overrides {
     /// Data directory (SQLite file, stored media, generated secrets).
     #[arg(long, env = "PEAKREEL_DATA_DIR", global = true)]
     pub data_dir: Option<PathBuf>,
-    /// Database URL: sqlite://PATH (postgres:// is reserved for the PostgreSQL store).
+    /// Database URL: sqlite://PATH (default {data-dir}/peakreel.db) or
+    /// postgres://USER:PASSWORD@HOST:PORT/DATABASE (shared by several processes).
     #[arg(long, env = "PEAKREEL_DATABASE_URL", global = true)]
     pub database_url: Option<String>,
     /// Listen address.
@@ -254,11 +256,8 @@ impl Config {
             bail!("the plan table is empty");
         }
         if let Some(url) = &self.database_url {
-            if !url.starts_with("sqlite://") {
-                bail!(
-                    "database URL {} is not supported by this build (use sqlite://PATH)",
-                    mask_url(url)
-                );
+            if let Err(why) = DatabaseUrl::parse(url) {
+                bail!("database URL {} is not supported: {why}", mask_url(url));
             }
         }
         if let Some(s) = &self.storage {
@@ -275,10 +274,19 @@ impl Config {
         }
     }
 
-    pub fn database_path(&self) -> PathBuf {
-        match &self.database_url {
-            Some(url) => PathBuf::from(url.trim_start_matches("sqlite://")),
-            None => self.data_dir.join("peakreel.db"),
+    /// The configured database; SQLite in the data directory unless a URL is given.
+    pub fn database(&self) -> DatabaseUrl {
+        self.database_url
+            .as_deref()
+            .and_then(|url| DatabaseUrl::parse(url).ok())
+            .unwrap_or_else(|| DatabaseUrl::Sqlite(self.data_dir.join("peakreel.db")))
+    }
+
+    /// The database as it may be shown and logged: the password masked.
+    pub fn database_display(&self) -> String {
+        match self.database() {
+            DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+            DatabaseUrl::Postgres(url) => mask_url(&url),
         }
     }
 
@@ -306,10 +314,7 @@ impl Config {
     /// The effective configuration as TOML, with secrets masked.
     pub fn masked_toml(&self) -> Result<String> {
         let mut shown = self.clone();
-        shown.database_url = Some(mask_url(&format!(
-            "sqlite://{}",
-            self.database_path().display()
-        )));
+        shown.database_url = Some(self.database_display());
         shown.public_url = Some(self.public_url());
         shown.storage = Some(format!("file://{}", self.media_dir().display()));
         shown.workers = Some(self.workers());
@@ -368,33 +373,6 @@ fn apply_env_layer(
     Ok(())
 }
 
-/// Read the server secret from the data dir, generating it on first start (mode 0600).
-pub fn load_or_create_secret(data_dir: &Path, name: &str) -> Result<Vec<u8>> {
-    let dir = data_dir.join("secrets");
-    let path = dir.join(name);
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        return hex::decode(text.trim())
-            .with_context(|| format!("corrupt secret file {}", path.display()));
-    }
-    std::fs::create_dir_all(&dir)?;
-    let secret = peakreel_types::ids::random_alphanumeric(64).into_bytes();
-    let tmp = dir.join(format!(".{name}.tmp"));
-    {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(hex::encode(&secret).as_bytes())?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, &path)?;
-    Ok(secret)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -445,5 +423,39 @@ mod tests {
             "postgres://u:****@db/x"
         );
         assert_eq!(mask_url("sqlite:///tmp/a.db"), "sqlite:///tmp/a.db");
+    }
+
+    #[test]
+    fn database_urls_select_the_backend_and_print_masked() {
+        let with = |url: &str| {
+            let mut t = toml::Table::new();
+            t.insert("database_url".into(), toml::Value::String(url.into()));
+            let c: Config = toml::Value::Table(t).try_into().unwrap();
+            c.validate().map(|()| c)
+        };
+        let pg = with("postgres://app:hunter2@db.internal:5432/peakreel").unwrap();
+        assert_eq!(
+            pg.database(),
+            DatabaseUrl::Postgres("postgres://app:hunter2@db.internal:5432/peakreel".into())
+        );
+        let shown = pg.masked_toml().unwrap();
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(
+            shown.contains("postgres://app:****@db.internal:5432/peakreel"),
+            "{shown}"
+        );
+        assert!(matches!(
+            with("postgresql://h/x").unwrap().database(),
+            DatabaseUrl::Postgres(_)
+        ));
+        assert_eq!(
+            with("sqlite:///srv/p.db").unwrap().database(),
+            DatabaseUrl::Sqlite("/srv/p.db".into())
+        );
+        let err = with("mysql://u:pw@h/x").unwrap_err().to_string();
+        assert!(
+            err.contains("mysql://u:****@h/x") && !err.contains("pw@"),
+            "{err}"
+        );
     }
 }

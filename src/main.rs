@@ -9,6 +9,7 @@ mod metrics;
 mod previews;
 mod render_cmd;
 mod sample;
+mod secrets;
 mod seed;
 mod webhook_sender;
 mod worker;
@@ -20,7 +21,7 @@ use peakreel_api::{ApiConfig, AppState};
 use peakreel_blobs::{Blobs, UrlSigner};
 use peakreel_domain::UrlPolicy;
 use peakreel_fetch::{FetchPolicy, IpNet, SafeClient};
-use peakreel_store::sqlite::SqliteStore;
+use peakreel_store::Store;
 use std::io::Write;
 use std::sync::Arc;
 
@@ -100,11 +101,8 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Worker => serve(&config, Role::Worker).await,
         Command::Render(args) => render_cmd::run(args).await,
         Command::Migrate => {
-            open_store(&config)?;
-            println!(
-                "database {} is up to date",
-                config.database_path().display()
-            );
+            open_store(&config).await?;
+            println!("database {} is up to date", config.database_display());
             Ok(())
         }
         Command::Admin(cmd) => admin::run(&config, cmd).await,
@@ -115,14 +113,11 @@ async fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// Open (creating and migrating) the configured store.
-pub fn open_store(config: &Config) -> Result<SqliteStore> {
-    let path = config.database_path();
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
-    SqliteStore::open(&path, config.plan_table())
-        .with_context(|| format!("cannot open the database {}", path.display()))
+/// Open (creating and migrating) the configured store: SQLite or PostgreSQL.
+pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>> {
+    peakreel_store::open::open(&config.database(), config.plan_table())
+        .await
+        .with_context(|| format!("cannot open the database {}", config.database_display()))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,7 +137,7 @@ async fn serve(config: &Config, role: Role) -> Result<()> {
     let media_dir = config.media_dir();
     let blobs = Blobs::local(&media_dir)
         .with_context(|| format!("cannot open storage {}", media_dir.display()))?;
-    let store = Arc::new(open_store(config)?);
+    let store = open_store(config).await?;
     seed::seed_catalog(store.as_ref(), &blobs)
         .await
         .context("cannot seed the public catalogue")?;
@@ -164,7 +159,7 @@ async fn serve(config: &Config, role: Role) -> Result<()> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
-    let secret = config::load_or_create_secret(&config.data_dir, "signing.key")?;
+    let secret = secrets::signing_secret(store.as_ref(), &config.data_dir).await?;
     let signer = Arc::new(UrlSigner::new(secret, &public_url));
     let fetcher = build_fetcher(config)?;
     let staging = build_staging(config)?;
@@ -222,6 +217,13 @@ async fn serve(config: &Config, role: Role) -> Result<()> {
             shutdown_rx.clone(),
         )));
     }
+    // Work queued by other processes (another API machine) wakes idle workers at once
+    // where the database can say so; polling covers the rest.
+    let listener_task = if workers > 0 {
+        store.spawn_job_listener(peakreel_store::RENDER_JOB, wake.clone())
+    } else {
+        None
+    };
     if workers > 0 {
         let settings = worker::WorkerSettings {
             lease_secs: config.tasks.lease_secs.max(3),
@@ -339,6 +341,9 @@ async fn serve(config: &Config, role: Role) -> Result<()> {
     // Workers finish (or release) their renders within the grace period.
     let limit = std::time::Duration::from_secs(config.tasks.shutdown_grace_secs + 15);
     let _ = tokio::time::timeout(limit, futures_join_all(background)).await;
+    if let Some(task) = listener_task {
+        task.abort();
+    }
     tracing::info!("stopped");
     Ok(())
 }
@@ -350,7 +355,7 @@ async fn futures_join_all(handles: Vec<tokio::task::JoinHandle<()>>) {
 }
 
 async fn retention_loop(
-    store: Arc<SqliteStore>,
+    store: Arc<dyn Store>,
     blobs: Blobs,
     every: std::time::Duration,
     mut shutdown: tokio::sync::watch::Receiver<bool>,

@@ -4,13 +4,13 @@
 use axum::routing::get;
 use axum::Router;
 use peakreel_speech::Breakers;
-use peakreel_store::sqlite::SqliteStore;
+use peakreel_store::Store;
 use std::fmt::Write;
 use std::sync::Arc;
 
 pub async fn serve(
     listener: tokio::net::TcpListener,
-    store: Arc<SqliteStore>,
+    store: Arc<dyn Store>,
     breakers: Breakers,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
@@ -18,7 +18,7 @@ pub async fn serve(
         "/metrics",
         get(move || {
             let (store, breakers) = (store.clone(), breakers.clone());
-            async move { render(&store, &breakers).await }
+            async move { render(store.as_ref(), &breakers).await }
         }),
     );
     let stop = async move {
@@ -32,7 +32,7 @@ pub async fn serve(
     }
 }
 
-async fn render(store: &SqliteStore, breakers: &Breakers) -> String {
+async fn render(store: &dyn Store, breakers: &Breakers) -> String {
     let mut out = String::new();
     out.push_str("# HELP peakreel_speech_breaker_state Circuit breaker of each speech engine: 0 closed, 1 half-open, 2 open.\n");
     out.push_str("# TYPE peakreel_speech_breaker_state gauge\n");

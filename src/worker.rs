@@ -12,15 +12,13 @@ use peakreel_domain::request::{ModificationMode, Orientation as WireOrientation,
 use peakreel_domain::TaskSpec;
 use peakreel_media::{render, Profile, RenderEnv, RenderError, RenderOutput, Stage};
 use peakreel_staging::{StageRequest, StagingError, StagingMode, StagingProvider};
-use peakreel_store::{Job, Lease, Store, TaskRecord, TaskStatus};
+use peakreel_store::{Job, Lease, Store, TaskRecord, TaskStatus, RENDER_JOB};
 use peakreel_types::{ApiError, Code};
 use serde_json::json;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{watch, Mutex, Notify};
-
-pub const RENDER_JOB: &str = "render";
 
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {

@@ -90,6 +90,8 @@ pub struct Site {
     images: peakreel_testkit::Server,
     pub client: reqwest::Client,
     launched: AtomicUsize,
+    /// `--database-url` of every process and admin command; `None`: SQLite in `dir`.
+    database_url: Option<String>,
 }
 
 /// One `peakreel` process on a site. It keeps its site alive: the data directory goes
@@ -120,6 +122,15 @@ impl Site {
     /// A site whose image server listens on `ip` (a test that narrows the SSRF guard to
     /// that one address).
     pub async fn with_images_on(ip: [u8; 4]) -> Arc<Site> {
+        Site::build(ip, None).await
+    }
+
+    /// A site whose processes and admin commands use the PostgreSQL database at `url`.
+    pub async fn on_database(url: &str) -> Arc<Site> {
+        Site::build([127, 0, 0, 1], Some(url.to_string())).await
+    }
+
+    async fn build(ip: [u8; 4], database_url: Option<String>) -> Arc<Site> {
         let dir = tempfile::tempdir().expect("temp dir");
         let ca = peakreel_testkit::make_ca();
         let ca_file = dir.path().join("test-ca.pem");
@@ -150,6 +161,7 @@ impl Site {
             images,
             client,
             launched: AtomicUsize::new(0),
+            database_url,
         })
     }
 
@@ -170,6 +182,7 @@ impl Site {
             .arg(self.dir.path())
             // A worker binds nothing, but its default public URL is made from this.
             .args(["--listen", "127.0.0.1:0"]);
+        self.database_args(&mut cmd);
         if let Some(n) = launch.workers {
             cmd.args(["--workers", &n.to_string()]);
         }
@@ -227,6 +240,12 @@ impl Site {
                 drop(proc);
                 panic!("peakreel {} did not become ready; log:\n{log}", launch.role);
             }
+        }
+    }
+
+    fn database_args(&self, cmd: &mut Command) {
+        if let Some(url) = &self.database_url {
+            cmd.args(["--database-url", url]);
         }
     }
 
@@ -295,6 +314,7 @@ impl Site {
             .arg("--data-dir")
             .arg(self.dir.path())
             .env("PEAKREEL_LOG", "warn");
+        self.database_args(&mut cmd);
         tokio::process::Command::from(cmd)
             .output()
             .await
