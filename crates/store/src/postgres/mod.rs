@@ -11,6 +11,14 @@
 //! - Claims pick a row with `FOR UPDATE SKIP LOCKED`, so concurrent claimers never wait
 //!   on each other or take the same job; every later write is fenced by the lease.
 //! - Worker transitions lock the job row while they check the lease.
+//! - Lease bookkeeping alone (claim, heartbeat, and `complete`/`fail`/`release` of a
+//!   bare job) commits asynchronously (`synchronous_commit = off`, on a pool of its
+//!   own): a server crash may forget the last fraction of a second of those writes, and
+//!   the fences make that safe. A forgotten claim leaves the job runnable, and the worker
+//!   holding it is refused at its next fenced write; a forgotten completion runs the job
+//!   again, which finds its task already finished. Everything that moves money or ends
+//!   a task (task creation, `complete_task`, `fail_task`, webhook attempts, enqueues)
+//!   waits for the flush as usual.
 
 mod accounts;
 mod catalog;
@@ -39,10 +47,33 @@ const MIGRATION_LOCK: i64 = 0x7065_616b_7265_656c; // "peakreel"
 /// Connections per process: enough for the API's concurrent requests and the workers'
 /// heartbeats; PostgreSQL's default limit of 100 leaves room for several processes.
 const POOL_SIZE: usize = 16;
+/// Connections per process for claims and heartbeats (short single statements).
+const LEASE_POOL_SIZE: usize = 8;
+
+fn build_pool(config: tokio_postgres::Config, size: usize) -> StoreResult<Pool> {
+    let manager = Manager::from_config(
+        config,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(size)
+        .runtime(Runtime::Tokio1)
+        // A lost database must fail requests in bounded time, not queue them.
+        .wait_timeout(Some(Duration::from_secs(10)))
+        .create_timeout(Some(Duration::from_secs(5)))
+        .recycle_timeout(Some(Duration::from_secs(5)))
+        .build()
+        .map_err(|e| StoreError::Database(format!("connection pool: {e}")))
+}
 
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
+    /// Connections with `synchronous_commit = off`, for lease bookkeeping only.
+    lease_pool: Pool,
     config: tokio_postgres::Config,
     plans: Arc<PlanTable>,
 }
@@ -67,24 +98,17 @@ impl PgStore {
         if config.get_application_name().is_none() {
             config.application_name("peakreel");
         }
-        let manager = Manager::from_config(
-            config.clone(),
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
+        let pool = build_pool(config.clone(), POOL_SIZE)?;
+        let mut lease_config = config.clone();
+        let options = format!(
+            "{} -c synchronous_commit=off",
+            config.get_options().unwrap_or_default()
         );
-        let pool = Pool::builder(manager)
-            .max_size(POOL_SIZE)
-            .runtime(Runtime::Tokio1)
-            // A lost database must fail requests in bounded time, not queue them.
-            .wait_timeout(Some(Duration::from_secs(10)))
-            .create_timeout(Some(Duration::from_secs(5)))
-            .recycle_timeout(Some(Duration::from_secs(5)))
-            .build()
-            .map_err(|e| StoreError::Database(format!("connection pool: {e}")))?;
+        lease_config.options(options.trim());
+        let lease_pool = build_pool(lease_config, LEASE_POOL_SIZE)?;
         let store = PgStore {
             pool,
+            lease_pool,
             config,
             plans: Arc::new(plans),
         };
@@ -99,6 +123,12 @@ impl PgStore {
     /// A pooled connection.
     pub(crate) async fn client(&self) -> StoreResult<Object> {
         Ok(self.pool.get().await?)
+    }
+
+    /// A pooled connection whose commits do not wait for the disk: only for writes the
+    /// lease fences make safe to lose (see the module docs).
+    pub(crate) async fn lease_client(&self) -> StoreResult<Object> {
+        Ok(self.lease_pool.get().await?)
     }
 
     /// Apply every migration newer than the recorded version, all in one transaction
@@ -189,9 +219,7 @@ pub(crate) fn parse_json(s: Option<String>) -> StoreResult<Option<serde_json::Va
 }
 
 /// Counts and small numbers are BIGINT in the schema; the records use narrower types.
-pub(crate) fn narrow<T: TryFrom<i64>>(v: i64) -> T
-where
-    T: Default,
-{
+/// A value outside `T`'s range (never written by this store) reads as 0.
+pub(crate) fn narrow<T: TryFrom<i64> + Default>(v: i64) -> T {
     T::try_from(v).unwrap_or_default()
 }

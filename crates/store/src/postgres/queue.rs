@@ -49,7 +49,7 @@ impl PgStore {
         lease: &Lease,
         extra: &[&(dyn ToSql + Sync)],
     ) -> StoreResult<bool> {
-        let client = self.client().await?;
+        let client = self.lease_client().await?;
         let stmt = client.prepare_cached(sql).await?;
         let attempt = i64::from(lease.attempt);
         let mut params: Vec<&(dyn ToSql + Sync)> = vec![&lease.job_id, &attempt, &lease.owner];
@@ -90,7 +90,7 @@ impl JobQueue for PgStore {
         owner: &str,
         lease_secs: i64,
     ) -> StoreResult<Option<Job>> {
-        let client = self.client().await?;
+        let client = self.lease_client().await?;
         // The CTE's row lock is re-checked against the latest row version, so a job
         // another claimer leased meanwhile no longer matches and is skipped.
         let stmt = client
