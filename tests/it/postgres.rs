@@ -216,3 +216,77 @@ async fn lost_database_fails_health_and_requests_then_recovers() {
     assert_eq!(created["credits_charged"], 5);
     assert_eq!(ledger_sum(&pg, &url, &acct), 15);
 }
+
+/// Two `peakreel api` processes on one database take simultaneous requests for one
+/// account: credits for one task admit exactly one, a concurrency limit of one admits
+/// exactly one, and the ledger matches.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_api_processes_never_overspend_or_exceed_the_limit() {
+    let pg = Postgres::shared();
+    let url = pg.fresh_database();
+    let site = Site::on_database(&url).await;
+    let apis = [
+        site.launch(Launch::api()).await,
+        site.launch(Launch::api()).await,
+    ];
+    let body = apis[0].slideshow(6);
+    let race = |acct: Acct| {
+        let body = body.clone();
+        let apis = &apis;
+        async move {
+            let sends = (0..6).map(|i| {
+                let (api, key, body) = (&apis[i % 2], acct.live.key.clone(), body.clone());
+                async move { api.post(crate::support::SLIDESHOW, &key, &body).await }
+            });
+            futures::future::join_all(sends).await
+        }
+    };
+
+    let poor = site.account("Pro", 5).await;
+    let answers = race(poor.clone()).await;
+    let admitted = answers.iter().filter(|r| r.status == 202).count();
+    assert_eq!(
+        admitted,
+        1,
+        "{:?}",
+        answers.iter().map(|r| &r.json).collect::<Vec<_>>()
+    );
+    for r in answers.iter().filter(|r| r.status != 202) {
+        assert_error(r, 403, "INSUFFICIENT_CREDITS");
+    }
+    assert_eq!(ledger_sum(pg, &url, &poor), 0);
+
+    let limited = site.account("Plus", 100).await;
+    let answers = race(limited.clone()).await;
+    let admitted = answers.iter().filter(|r| r.status == 202).count();
+    assert_eq!(
+        admitted,
+        1,
+        "{:?}",
+        answers.iter().map(|r| &r.json).collect::<Vec<_>>()
+    );
+    for r in answers.iter().filter(|r| r.status != 202) {
+        assert_error(r, 429, "CONCURRENCY_LIMIT_EXCEEDED");
+    }
+    assert_eq!(ledger_sum(pg, &url, &limited), 95);
+    let db = db_name(&url);
+    for acct in [&poor, &limited] {
+        assert_eq!(
+            pg.sql(
+                db,
+                &format!(
+                    "SELECT COUNT(*) FROM tasks WHERE account_id = '{}'",
+                    acct.id
+                )
+            ),
+            "1"
+        );
+        assert_eq!(
+            pg.sql(db, &format!(
+                "SELECT COUNT(*) FROM jobs j JOIN tasks t ON t.id = j.task_id WHERE t.account_id = '{}'",
+                acct.id
+            )),
+            "1"
+        );
+    }
+}
