@@ -290,3 +290,40 @@ async fn two_api_processes_never_overspend_or_exceed_the_limit() {
         );
     }
 }
+
+/// `migrate` and `config print` name the PostgreSQL database with its password masked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_and_config_print_mask_the_password() {
+    let pg = Postgres::shared();
+    let bare = pg.fresh_database();
+    // Trust authentication ignores the password, which only has to stay hidden.
+    let url = bare.replacen("postgres://peakreel@", "postgres://peakreel:pa55word@", 1);
+    let dir = tempfile::tempdir().unwrap();
+    for args in [vec!["migrate"], vec!["config", "print"]] {
+        let out = Command::new(BIN)
+            .args(&args)
+            .args(["--database-url", &url])
+            .arg("--data-dir")
+            .arg(dir.path())
+            .env_remove("PEAKREEL_DATABASE_URL")
+            .output()
+            .unwrap();
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert!(out.status.success(), "{args:?}: {stderr}");
+        assert!(
+            stdout.contains("postgres://peakreel:****@127.0.0.1:"),
+            "{args:?}: {stdout}"
+        );
+        assert!(
+            !stdout.contains("pa55word") && !stderr.contains("pa55word"),
+            "{args:?}"
+        );
+    }
+    assert_eq!(
+        pg.sql(db_name(&url), "SELECT MAX(version) FROM schema_migrations"),
+        peakreel_store::postgres::SCHEMA_VERSION.to_string()
+    );
+}
