@@ -44,7 +44,14 @@ impl Postgres {
     pub fn start(options: &[&str]) -> Postgres {
         let bin = server_bin_dir();
         let as_postgres = is_root();
-        let dir = std::env::temp_dir().join(format!(
+        // As root the server runs as `postgres`, which must be able to reach the
+        // directory: `/tmp` itself, not a private `TMPDIR` (often mode 0700).
+        let base = if as_postgres {
+            PathBuf::from("/tmp")
+        } else {
+            std::env::temp_dir()
+        };
+        let dir = base.join(format!(
             "peakreel-pg-{}-{}",
             std::process::id(),
             NEXT_DB.fetch_add(1, Ordering::Relaxed)
