@@ -118,9 +118,12 @@ CREATE TABLE jobs (
     lease_expires_at BIGINT,
     last_error       TEXT,
     created_at       BIGINT NOT NULL,
-    finished_at      BIGINT
-);
-CREATE INDEX jobs_open ON jobs(kind, run_at, id) WHERE status IN ('queued', 'running');
+    finished_at      BIGINT              -- NULL exactly while the job is queued or running
+) WITH (fillfactor = 80);
+-- Open jobs, in claim order. Keyed on finished_at (not status) and with room left in
+-- each page, so a claim (queued → running) and a heartbeat change no indexed column and
+-- are HOT updates: no new index entry for claims to step over until vacuum runs.
+CREATE INDEX jobs_open ON jobs(kind, run_at, id) WHERE finished_at IS NULL;
 CREATE INDEX jobs_task ON jobs(task_id);
 
 -- Idle workers in every process LISTEN on this channel (payload: the job's kind), so

@@ -91,13 +91,23 @@ impl JobQueue for PgStore {
         lease_secs: i64,
     ) -> StoreResult<Option<Job>> {
         let client = self.lease_client().await?;
+        // One kind (every caller today) is `kind = $1`, which walks the index in claim
+        // order and stops at the first free row; `= ANY` over several kinds loses that
+        // order and sorts every open job of those kinds on each claim.
+        let (filter, kinds_param): (&str, Box<dyn ToSql + Sync + Send>) = match kinds {
+            [one] => ("kind = $1", Box::new(one.to_string())),
+            many => (
+                "kind = ANY($1)",
+                Box::new(many.iter().map(|k| k.to_string()).collect::<Vec<_>>()),
+            ),
+        };
         // The CTE's row lock is re-checked against the latest row version, so a job
         // another claimer leased meanwhile no longer matches and is skipped.
         let stmt = client
             .prepare_cached(&format!(
                 "WITH next AS (
                    SELECT id FROM jobs
-                   WHERE kind = ANY($1) AND status IN ('queued', 'running')
+                   WHERE {filter} AND finished_at IS NULL
                      AND ((status = 'queued' AND run_at <= $2) OR (status = 'running' AND lease_expires_at < $2))
                    ORDER BY run_at, id LIMIT 1
                    FOR UPDATE SKIP LOCKED)
@@ -113,9 +123,8 @@ impl JobQueue for PgStore {
             ))
             .await?;
         let at = now();
-        let kinds: Vec<&str> = kinds.to_vec();
         client
-            .query_opt(&stmt, &[&kinds, &at, &owner, &(at + lease_secs)])
+            .query_opt(&stmt, &[&*kinds_param, &at, &owner, &(at + lease_secs)])
             .await?
             .as_ref()
             .map(job_from_row)
