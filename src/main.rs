@@ -10,6 +10,7 @@ mod previews;
 mod render_cmd;
 mod sample;
 mod seed;
+mod storage;
 mod webhook_sender;
 mod worker;
 
@@ -139,9 +140,7 @@ async fn serve(config: &Config, role: Role) -> Result<()> {
     if !config.allow_network.is_empty() {
         tracing::warn!(networks = ?config.allow_network, "--allow-network is on: these ranges pass the SSRF guard (development only)");
     }
-    let media_dir = config.media_dir();
-    let blobs = Blobs::local(&media_dir)
-        .with_context(|| format!("cannot open storage {}", media_dir.display()))?;
+    let blobs = storage::open(config).await?;
     let store = Arc::new(open_store(config)?);
     seed::seed_catalog(store.as_ref(), &blobs)
         .await
@@ -165,7 +164,11 @@ async fn serve(config: &Config, role: Role) -> Result<()> {
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
     let secret = config::load_or_create_secret(&config.data_dir, "signing.key")?;
-    let signer = Arc::new(UrlSigner::new(secret, &public_url));
+    let signer = Arc::new(storage::links(
+        UrlSigner::new(secret, &public_url),
+        &blobs,
+        config,
+    ));
     let fetcher = build_fetcher(config)?;
     let staging = build_staging(config)?;
 

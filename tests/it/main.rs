@@ -12,6 +12,7 @@ mod living;
 mod living_support;
 mod ops;
 mod races;
+mod storage_s3;
 mod support;
 mod tasks;
 mod validation;
