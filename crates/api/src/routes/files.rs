@@ -74,8 +74,9 @@ fn parse_range(value: &str, size: u64) -> Result<Option<(u64, u64)>, ()> {
         ("signature" = String, Query, description = "lowercase hex HMAC-SHA256 of path and expiry"),
     ),
     responses(
-        (status = 200, description = "the file", content_type = "application/octet-stream"),
-        (status = 206, description = "the requested byte range"),
+        (status = 200, description = "the file, streamed from storage (the local directory, or the S3 bucket when `file_downloads = \"proxied\"`)", content_type = "application/octet-stream"),
+        (status = 206, description = "the requested single byte range, with `Content-Range: bytes {first}-{last}/{size}`"),
+        (status = 416, description = "the range starts past the end; `Content-Range: bytes */{size}`"),
         (status = 403, body = crate::openapi::ErrorEnvelope),
         (status = 404, body = crate::openapi::ErrorEnvelope),
     ))]
