@@ -325,3 +325,52 @@ async fn s3_health_fails_while_the_store_is_down() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["checks"]["storage"], "ok");
 }
+
+/// `peakreel api` and `peakreel worker` with separate data directories (one database
+/// file, named by `--database-url`, and one bucket): the worker renders from the inputs
+/// the API stored, and the API hands out links to what the worker stored. Neither data
+/// directory gets a `media/` folder.
+#[tokio::test]
+async fn s3_api_and_worker_with_separate_data_directories() {
+    let s3 = S3Server::start().await;
+    let bucket = s3.create_bucket().await;
+    let front = Site::new().await;
+    let back = Site::new().await;
+    let acct = front.account("Max", 100).await;
+    let key = acct.live.key.clone();
+    let api = front
+        .launch(on_s3(Launch::api(), &s3, &bucket, "shared"))
+        .await;
+    let database = format!("sqlite://{}", front.db_path().display());
+    let _worker = back
+        .launch(
+            on_s3(Launch::worker(1), &s3, &bucket, "shared")
+                .env("PEAKREEL_DATABASE_URL", &database),
+        )
+        .await;
+
+    let (id, _) = api.create(&key, &front.shortest_slideshow()).await;
+    let t = api.wait_done(&key, &id, RENDER_LIMIT).await;
+    assert_eq!(
+        t["status"],
+        "completed",
+        "{t}\n{}\n{}",
+        front.logs(),
+        back.logs()
+    );
+    assert!(
+        back.logs().contains(&id),
+        "the worker process rendered {id}: {}",
+        back.logs()
+    );
+    let video = front.get_url(s(&t["result"]["video_url"]), None).await;
+    assert_eq!(video.status, 200);
+    assert_mp4(&video.bytes, 640, 360, front.data_dir()).await;
+    assert_eq!(
+        s3.object(&bucket, &format!("shared/tasks/{id}/output/1/video.mp4"))
+            .await,
+        video.bytes
+    );
+    assert_no_local_media(&front);
+    assert_no_local_media(&back);
+}
