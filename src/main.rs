@@ -11,6 +11,7 @@ mod render_cmd;
 mod sample;
 mod secrets;
 mod seed;
+mod storage;
 mod webhook_sender;
 mod worker;
 
@@ -134,9 +135,7 @@ async fn serve(config: &Config, role: Role) -> Result<()> {
     if !config.allow_network.is_empty() {
         tracing::warn!(networks = ?config.allow_network, "--allow-network is on: these ranges pass the SSRF guard (development only)");
     }
-    let media_dir = config.media_dir();
-    let blobs = Blobs::local(&media_dir)
-        .with_context(|| format!("cannot open storage {}", media_dir.display()))?;
+    let blobs = storage::open(config).await?;
     let store = open_store(config).await?;
     seed::seed_catalog(store.as_ref(), &blobs)
         .await
@@ -160,7 +159,11 @@ async fn serve(config: &Config, role: Role) -> Result<()> {
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
     let secret = secrets::signing_secret(store.as_ref(), &config.data_dir).await?;
-    let signer = Arc::new(UrlSigner::new(secret, &public_url));
+    let signer = Arc::new(storage::links(
+        UrlSigner::new(secret, &public_url),
+        &blobs,
+        config,
+    ));
     let fetcher = build_fetcher(config)?;
     let staging = build_staging(config)?;
 

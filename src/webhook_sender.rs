@@ -94,12 +94,15 @@ impl WebhookSender {
                 .await?;
             return Ok(());
         };
+        // A link that cannot be minted right now (the bucket's credentials) fails this
+        // claim, not the delivery: the job's lease runs out and it is tried again.
         let body = peakreel_api::views::event_body(
             &self.signer,
             self.link_ttl_secs,
             &delivery.event,
             &task,
-        );
+        )
+        .await?;
         let body = Bytes::from(serde_json::to_vec(&body)?);
         let result = deliver(
             &self.client,

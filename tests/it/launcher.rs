@@ -168,39 +168,7 @@ impl Site {
     /// Start a process and wait until it is ready: it printed the address it serves on,
     /// or that its workers run.
     pub async fn launch(self: &Arc<Site>, launch: Launch) -> Proc {
-        let n = self.launched.fetch_add(1, Ordering::SeqCst);
-        let name = format!("{}{n}", launch.role);
-        let log = self.dir.path().join(format!("{name}.log"));
-        // Scratch files of renders (and of renders a test kills) stay inside the data
-        // directory, removed with it.
-        let tmp = self.dir.path().join("tmp");
-        std::fs::create_dir_all(&tmp).expect("tmp dir");
-        let mut cmd = Command::new(BIN);
-        clean_env(&mut cmd);
-        cmd.arg(launch.role)
-            .arg("--data-dir")
-            .arg(self.dir.path())
-            // A worker binds nothing, but its default public URL is made from this.
-            .args(["--listen", "127.0.0.1:0"]);
-        self.database_args(&mut cmd);
-        if let Some(n) = launch.workers {
-            cmd.args(["--workers", &n.to_string()]);
-        }
-        if let Some(cidr) = &launch.allow_network {
-            cmd.args(["--allow-network", cidr]);
-        }
-        cmd.env("SSL_CERT_FILE", &self.ca_file)
-            // Far above anything a test sends, unless the test sets its own quota.
-            .env("PEAKREEL__LIMITS__RATE_PER_SECOND", "1000")
-            .env("PEAKREEL__LIMITS__RATE_BURST", "2000")
-            .env("PEAKREEL_LOG", "info")
-            .env("TMPDIR", &tmp)
-            .envs(launch.env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(std::fs::File::create(&log).expect("log file")))
-            // Its own process group: signals reach its ffmpeg and speech children too.
-            .process_group(0);
+        let (mut cmd, name, log) = self.command(&launch);
         let mut child = cmd.spawn().expect("spawn peakreel");
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = std::sync::mpsc::channel();
@@ -247,6 +215,66 @@ impl Site {
         if let Some(url) = &self.database_url {
             cmd.args(["--database-url", url]);
         }
+    }
+
+    /// Start a process that must fail to start: it exits, non-zero, within `limit`
+    /// without ever becoming ready. Returns its exit code and what it wrote on stderr.
+    pub async fn launch_fails(self: &Arc<Site>, launch: Launch, limit: Duration) -> (i32, String) {
+        let (cmd, name, log) = self.command(&launch);
+        let mut child = tokio::process::Command::from(cmd)
+            .spawn()
+            .expect("spawn peakreel");
+        let status = tokio::time::timeout(limit, child.wait()).await;
+        let stderr = std::fs::read_to_string(&log).unwrap_or_default();
+        let Ok(status) = status else {
+            let _ = child.kill().await;
+            panic!("{name} still running after {limit:?}; log:\n{stderr}");
+        };
+        let code = status.expect("wait").code();
+        assert!(
+            code.is_some_and(|c| c != 0),
+            "{name} exited {code:?}; log:\n{stderr}"
+        );
+        (code.unwrap_or_default(), stderr)
+    }
+
+    /// The command line and environment of one process on this site, its name and the
+    /// file its stderr goes to.
+    fn command(&self, launch: &Launch) -> (Command, String, PathBuf) {
+        let n = self.launched.fetch_add(1, Ordering::SeqCst);
+        let name = format!("{}{n}", launch.role);
+        let log = self.dir.path().join(format!("{name}.log"));
+        // Scratch files of renders (and of renders a test kills) stay inside the data
+        // directory, removed with it.
+        let tmp = self.dir.path().join("tmp");
+        std::fs::create_dir_all(&tmp).expect("tmp dir");
+        let mut cmd = Command::new(BIN);
+        clean_env(&mut cmd);
+        cmd.arg(launch.role)
+            .arg("--data-dir")
+            .arg(self.dir.path())
+            // A worker binds nothing, but its default public URL is made from this.
+            .args(["--listen", "127.0.0.1:0"]);
+        self.database_args(&mut cmd);
+        if let Some(n) = launch.workers {
+            cmd.args(["--workers", &n.to_string()]);
+        }
+        if let Some(cidr) = &launch.allow_network {
+            cmd.args(["--allow-network", cidr]);
+        }
+        cmd.env("SSL_CERT_FILE", &self.ca_file)
+            // Far above anything a test sends, unless the test sets its own quota.
+            .env("PEAKREEL__LIMITS__RATE_PER_SECOND", "1000")
+            .env("PEAKREEL__LIMITS__RATE_BURST", "2000")
+            .env("PEAKREEL_LOG", "info")
+            .env("TMPDIR", &tmp)
+            .envs(launch.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(std::fs::File::create(&log).expect("log file")))
+            // Its own process group: signals reach its ffmpeg and speech children too.
+            .process_group(0);
+        (cmd, name, log)
     }
 
     /// The local HTTPS image server, to register more routes (`images().route(..)`).

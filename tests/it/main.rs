@@ -13,6 +13,7 @@ mod living_support;
 mod ops;
 mod postgres;
 mod races;
+mod storage_s3;
 mod support;
 mod tasks;
 mod validation;

@@ -107,16 +107,23 @@ pub async fn avatar_image_url(state: &AppState, avatar: &AvatarRecord) -> Result
             false
         }
     };
-    if !readable {
-        return Err(ApiError::new(
+    let url_error = || {
+        ApiError::new(
             Code::AvatarUrlError,
             "The avatar's image could not be read from storage. Retry later or choose another avatar.",
         )
         .with_details(json!({ "avatar_id": avatar.id }))
-        .into());
+    };
+    if !readable {
+        return Err(url_error().into());
     }
-    Ok(state.signer.sign(
-        &avatar.image_path,
-        unix_now() + state.config.file_url_ttl_secs,
-    ))
+    let expires = unix_now() + state.config.file_url_ttl_secs;
+    state
+        .signer
+        .link(&avatar.image_path, expires)
+        .await
+        .map_err(|e| {
+            tracing::error!(avatar_id = %avatar.id, error = %e, "avatar image link failed");
+            url_error().into()
+        })
 }

@@ -38,6 +38,15 @@ impl From<peakreel_store::StoreError> for Failure {
     }
 }
 
+/// Storage failing under a request (a link that cannot be presigned, a bucket that does
+/// not answer): 503 `SERVICE_ERROR`, the cause logged under the request id.
+impl From<peakreel_blobs::BlobError> for Failure {
+    fn from(e: peakreel_blobs::BlobError) -> Self {
+        tracing::error!(request_id = %current_request_id(), error = %e, "storage failure");
+        Failure(ApiError::service())
+    }
+}
+
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
         error_response(&self.0)

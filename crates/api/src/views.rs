@@ -1,6 +1,8 @@
 //! Wire shapes of tasks, voices, avatars (api.md §5, §5b, §6).
 
+use crate::error::Failure;
 use crate::state::AppState;
+use peakreel_blobs::{BlobError, UrlSigner};
 use peakreel_store::{AvatarRecord, StoreResult, TaskRecord, TaskStatus, VoiceRecord};
 use serde_json::{json, Map, Value};
 
@@ -58,7 +60,7 @@ pub async fn estimate_for(state: &AppState, position: u32) -> StoreResult<(u32, 
     Ok((position, eta))
 }
 
-pub async fn task_view(state: &AppState, task: &TaskRecord) -> StoreResult<Value> {
+pub async fn task_view(state: &AppState, task: &TaskRecord) -> Result<Value, Failure> {
     let mut v = Map::new();
     v.insert("task_id".into(), json!(task.id));
     v.insert("type".into(), json!(task.kind));
@@ -98,7 +100,7 @@ pub async fn task_view(state: &AppState, task: &TaskRecord) -> StoreResult<Value
             if let Some(result) = &task.result {
                 v.insert(
                     "result".into(),
-                    result_view(&state.signer, state.config.file_url_ttl_secs, result),
+                    result_view(&state.signer, state.config.file_url_ttl_secs, result).await?,
                 );
             }
             if let Some(error) = &task.error {
@@ -109,29 +111,31 @@ pub async fn task_view(state: &AppState, task: &TaskRecord) -> StoreResult<Value
     Ok(Value::Object(v))
 }
 
-/// The stored result names blobs; the wire result carries signed URLs minted now, valid
-/// for the configured time but never past the files' own expiry.
-pub fn result_view(
-    signer: &peakreel_blobs::UrlSigner,
+/// The stored result names blobs; the wire result carries links minted now, valid for
+/// the configured time but never past the files' own expiry. Fails only when the links
+/// cannot be presigned.
+pub async fn result_view(
+    signer: &UrlSigner,
     link_ttl_secs: i64,
     stored: &Value,
-) -> Value {
+) -> Result<Value, BlobError> {
     let expires_at = stored
         .get("expires_at")
         .and_then(Value::as_i64)
         .unwrap_or(0);
     let link_expiry = (unix_now() + link_ttl_secs).min(expires_at);
-    let sign = |field: &str| {
-        stored
-            .get(field)
-            .and_then(Value::as_str)
-            .map(|key| signer.sign(key, link_expiry))
-    };
+    let mut links = [None, None];
+    for (link, field) in links.iter_mut().zip(["video_key", "cover_key"]) {
+        if let Some(key) = stored.get(field).and_then(Value::as_str) {
+            *link = Some(signer.link(key, link_expiry).await?);
+        }
+    }
+    let [video_url, cover_image_url] = links;
     let width = stored.get("width").and_then(Value::as_u64).unwrap_or(0);
     let height = stored.get("height").and_then(Value::as_u64).unwrap_or(0);
     let mut v = json!({
-        "video_url": sign("video_key"),
-        "cover_image_url": sign("cover_key"),
+        "video_url": video_url,
+        "cover_image_url": cover_image_url,
         "duration_seconds": stored.get("duration_seconds").cloned().unwrap_or(Value::Null),
         "resolution": format!("{}p", width.min(height)),
         "width": width,
@@ -141,7 +145,7 @@ pub fn result_view(
     if stored.get("expired").and_then(Value::as_bool) == Some(true) {
         v["expired"] = json!(true);
     }
-    v
+    Ok(v)
 }
 
 pub fn voice_view(voice: &VoiceRecord, preview_url: Option<String>) -> Value {
@@ -176,12 +180,12 @@ pub fn avatar_view(avatar: &AvatarRecord, image_url: String) -> Value {
 
 /// The body of a webhook event (api.md §11): the task's own fields, exactly as the task
 /// object shows them.
-pub fn event_body(
-    signer: &peakreel_blobs::UrlSigner,
+pub async fn event_body(
+    signer: &UrlSigner,
     link_ttl_secs: i64,
     event: &str,
     task: &TaskRecord,
-) -> Value {
+) -> Result<Value, BlobError> {
     let mut v = json!({
         "event": event,
         "task_id": task.id,
@@ -191,12 +195,12 @@ pub fn event_body(
         "livemode": task.owner.mode == peakreel_types::ids::Mode::Live,
     });
     if let Some(result) = &task.result {
-        v["result"] = result_view(signer, link_ttl_secs, result);
+        v["result"] = result_view(signer, link_ttl_secs, result).await?;
     }
     if let Some(error) = &task.error {
         v["error"] = error.clone();
     }
-    v
+    Ok(v)
 }
 
 #[cfg(test)]

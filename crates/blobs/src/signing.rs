@@ -1,14 +1,20 @@
-//! Signed, expiring file URLs (api.md §7): HMAC-SHA256 with a server secret over the path
-//! and the expiry. Verification is constant-time.
+//! Signed, expiring file URLs (api.md §7). This server's own links are
+//! `{public_url}/v1/files/{key}?expires=&signature=`: HMAC-SHA256 with a server secret
+//! over the key and the expiry, verified in constant time. With S3 storage and presigned
+//! downloads, links are the bucket's own presigned URLs instead.
 
+use crate::{BlobError, Blobs};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use std::time::Duration;
 
 type HmacSha256 = Hmac<Sha256>;
 
 pub struct UrlSigner {
     secret: Vec<u8>,
     public_url: String,
+    /// Set when links are presigned by the storage backend.
+    presigning: Option<Blobs>,
 }
 
 impl UrlSigner {
@@ -16,7 +22,34 @@ impl UrlSigner {
         UrlSigner {
             secret,
             public_url: public_url.trim_end_matches('/').to_string(),
+            presigning: None,
         }
+    }
+
+    /// Links become `blobs`' presigned URLs when its backend can presign (S3); on any
+    /// other backend they stay this server's own.
+    pub fn presigning_with(mut self, blobs: Blobs) -> Self {
+        self.presigning = Some(blobs).filter(Blobs::can_presign);
+        self
+    }
+
+    /// Whether links are the storage backend's presigned URLs.
+    pub fn presigns(&self) -> bool {
+        self.presigning.is_some()
+    }
+
+    /// A download link for the storage key `key`, valid until `expires` (unix seconds).
+    /// Presigned links are valid for at most [`crate::MAX_PRESIGNED_SECS`]. Fails only
+    /// when presigning does (the credentials could not be loaded).
+    pub async fn link(&self, key: &str, expires: i64) -> Result<String, BlobError> {
+        if let Some(blobs) = &self.presigning {
+            let now = time_now();
+            let valid_for = Duration::from_secs(expires.saturating_sub(now).max(1) as u64);
+            if let Some(url) = blobs.presigned_get(key, valid_for).await {
+                return url;
+            }
+        }
+        Ok(self.sign(key, expires))
     }
 
     fn mac(&self, path: &str, expires: i64) -> HmacSha256 {
@@ -27,7 +60,8 @@ impl UrlSigner {
         mac
     }
 
-    /// Absolute URL for the storage key `path`, valid until `expires` (unix seconds).
+    /// This server's own URL for the storage key `path`, valid until `expires` (unix
+    /// seconds), whatever the backend.
     pub fn sign(&self, path: &str, expires: i64) -> String {
         let signature = hex::encode(self.mac(path, expires).finalize().into_bytes());
         format!(
@@ -45,6 +79,12 @@ impl UrlSigner {
         };
         self.mac(path, expires).verify_slice(&signature).is_ok()
     }
+}
+
+fn time_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 #[cfg(test)]

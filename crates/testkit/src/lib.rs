@@ -2,7 +2,9 @@
 //! CA (rcgen), a hand-written HTTP/1.1 responder so each route can misbehave
 //! exactly as a test needs (drip, lie about sizes, redirect anywhere), and a
 //! plain TCP listener that only counts connections, to prove the SSRF guard
-//! never connects.
+//! never connects; and a real S3-compatible server ([`s3`]).
+
+pub mod s3;
 
 pub mod postgres;
 

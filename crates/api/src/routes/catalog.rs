@@ -36,10 +36,10 @@ pub async fn list_voices(
         return Err(ApiError::validation(errors).into());
     }
     let voices = state.store.list_voices(&caller.owner(), &filter).await?;
-    let data: Vec<Value> = voices
-        .iter()
-        .map(|v| voice_view(v, preview_url(&state, v)))
-        .collect();
+    let mut data = Vec::with_capacity(voices.len());
+    for v in &voices {
+        data.push(voice_view(v, preview_url(&state, v).await?));
+    }
     Ok(Json(json!({ "data": data })))
 }
 
@@ -53,7 +53,7 @@ pub async fn get_voice(
     PathParam(voice_id): PathParam,
 ) -> Result<Json<Value>, Failure> {
     let voice = visible_voice(&state, &caller, &voice_id).await?;
-    Ok(Json(voice_view(&voice, preview_url(&state, &voice))))
+    Ok(Json(voice_view(&voice, preview_url(&state, &voice).await?)))
 }
 
 #[utoipa::path(get, path = "/v1/avatars", tag = "avatars",
@@ -84,11 +84,14 @@ pub async fn get_avatar(
     Ok(Json(avatar_view(&avatar, url)))
 }
 
-/// A signed link to the voice's stored preview sample, when it has one.
-pub fn preview_url(state: &AppState, voice: &peakreel_store::VoiceRecord) -> Option<String> {
-    voice.preview_path.as_ref().map(|p| {
-        state
-            .signer
-            .sign(p, crate::views::unix_now() + state.config.file_url_ttl_secs)
-    })
+/// A link to the voice's stored preview sample, when it has one.
+pub async fn preview_url(
+    state: &AppState,
+    voice: &peakreel_store::VoiceRecord,
+) -> Result<Option<String>, Failure> {
+    let Some(path) = &voice.preview_path else {
+        return Ok(None);
+    };
+    let expires = crate::views::unix_now() + state.config.file_url_ttl_secs;
+    Ok(Some(state.signer.link(path, expires).await?))
 }

@@ -113,7 +113,7 @@ pub async fn create_voice(
             }
         }
     }
-    let url = preview_url(&state, &voice);
+    let url = preview_url(&state, &voice).await?;
     Ok((StatusCode::CREATED, Json(voice_view(&voice, url))))
 }
 

@@ -1,5 +1,6 @@
 //! `GET /v1/files/{path}?expires=&signature=` (api.md §7): signed downloads from blob
-//! storage, no API key needed, with single HTTP ranges so players can seek.
+//! storage (the local directory, or streamed from the bucket when S3 downloads are
+//! proxied), no API key needed, with single HTTP ranges so players can seek.
 
 use crate::error::Failure;
 use crate::path_param::PathParam;
@@ -73,8 +74,9 @@ fn parse_range(value: &str, size: u64) -> Result<Option<(u64, u64)>, ()> {
         ("signature" = String, Query, description = "lowercase hex HMAC-SHA256 of path and expiry"),
     ),
     responses(
-        (status = 200, description = "the file", content_type = "application/octet-stream"),
-        (status = 206, description = "the requested byte range"),
+        (status = 200, description = "the file, streamed from storage (the local directory, or the S3 bucket when `file_downloads = \"proxied\"`)", content_type = "application/octet-stream"),
+        (status = 206, description = "the requested single byte range, with `Content-Range: bytes {first}-{last}/{size}`"),
+        (status = 416, description = "the range starts past the end; `Content-Range: bytes */{size}`"),
         (status = 403, body = crate::openapi::ErrorEnvelope),
         (status = 404, body = crate::openapi::ErrorEnvelope),
     ))]
@@ -113,7 +115,9 @@ pub async fn download(
         .and_then(|v| v.to_str().ok())
         .map(|v| parse_range(v, size))
         .unwrap_or(Ok(None));
-    let mut response = match range {
+    // The bytes are streamed from storage as they arrive (local file or bucket), so a
+    // download holds one chunk in memory, not the video.
+    let (status, first, last) = match range {
         Err(()) => {
             let mut r = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
             if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
@@ -121,23 +125,28 @@ pub async fn download(
             }
             return Ok(r);
         }
-        Ok(Some((start, end))) => {
-            let bytes = state
-                .blobs
-                .get_range(&path, start, end + 1)
-                .await
-                .map_err(storage_error)?;
-            let mut r = (StatusCode::PARTIAL_CONTENT, Body::from(bytes)).into_response();
-            if let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{end}/{size}")) {
-                r.headers_mut().insert(header::CONTENT_RANGE, v);
-            }
-            r
-        }
-        Ok(None) => {
-            Body::from(state.blobs.get(&path).await.map_err(storage_error)?).into_response()
-        }
+        Ok(Some((start, end))) => (StatusCode::PARTIAL_CONTENT, start, end),
+        Ok(None) => (StatusCode::OK, 0, size.saturating_sub(1)),
     };
+    let length = if size == 0 { 0 } else { last - first + 1 };
+    let body = if length == 0 {
+        Body::empty()
+    } else {
+        let stream = state
+            .blobs
+            .read(&path, Some(first..last + 1))
+            .await
+            .map_err(storage_error)?;
+        Body::from_stream(stream)
+    };
+    let mut response = (status, body).into_response();
     let h = response.headers_mut();
+    if status == StatusCode::PARTIAL_CONTENT {
+        if let Ok(v) = HeaderValue::from_str(&format!("bytes {first}-{last}/{size}")) {
+            h.insert(header::CONTENT_RANGE, v);
+        }
+    }
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
     h.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(content_type(&path)),
