@@ -4,6 +4,7 @@
 
 mod auth;
 mod catalog;
+mod compat;
 mod create;
 mod custom_catalog;
 mod fetching;

@@ -76,9 +76,10 @@ pub async fn check_avatar(
     caller: &Caller,
     avatar_id: &str,
 ) -> Result<AvatarRecord, Failure> {
+    // Ids are stored lower-case; a UUID's hex digits mean the same in either case.
     let avatar = state
         .store
-        .get_avatar(avatar_id)
+        .get_avatar(&avatar_id.to_ascii_lowercase())
         .await?
         .ok_or_else(|| avatar_not_found(avatar_id))?;
     if let Some(owner) = &avatar.owner {

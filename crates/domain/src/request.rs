@@ -227,16 +227,17 @@ pub fn parse_create_request(
         .and_then(|url| check_webhook_url(url, policy, &mut errors));
     let avatar_id = root.opt("avatar_id").and_then(|v| {
         let id = json::expect_str(v, "avatar_id".into(), &mut errors)?;
-        if !is_uuid_v4(id) {
+        if !is_uuid(id) {
             specific.avatar_id = Some(
                 ApiError::new(
                     Code::InvalidAvatarId,
-                    "avatar_id must be a UUID v4 (for example 3f1c2a9e-7b4d-4c1a-9e2f-5a6b7c8d9e01); list avatars with GET /v1/avatars.",
+                    "avatar_id must be a UUID in the 8-4-4-4-12 hex form (for example 3f1c2a9e-7b4d-4c1a-9e2f-5a6b7c8d9e01); list avatars with GET /v1/avatars.",
                 )
                 .with_details(json!({ "avatar_id": id })),
             );
         }
-        Some(id.to_string())
+        // Stored ids are lower-case; hex case carries no meaning in a UUID.
+        Some(id.to_ascii_lowercase())
     });
     let background_music = root
         .opt_bool("background_music", &mut errors)
@@ -550,9 +551,11 @@ fn check_webhook_url(url: &str, policy: &UrlPolicy, errors: &mut Errors) -> Opti
     }
 }
 
-pub fn is_uuid_v4(s: &str) -> bool {
-    // Only the hyphenated form is accepted: it is what the API returns.
-    s.len() == 36 && uuid::Uuid::parse_str(s).is_ok_and(|u| u.get_version_num() == 4)
+/// A UUID of any version in the canonical 8-4-4-4-12 hex form (api.md §1): ids are minted
+/// as v4, but the public reference's own examples use other versions. The length check
+/// keeps out the braced, URN and unhyphenated forms the `uuid` parser also accepts.
+pub fn is_uuid(s: &str) -> bool {
+    s.len() == 36 && uuid::Uuid::try_parse(s).is_ok()
 }
 
 fn read_elements(
