@@ -7,6 +7,7 @@ mod config;
 mod job;
 mod metrics;
 mod previews;
+mod private_files;
 mod render_cmd;
 mod sample;
 mod seed;
@@ -94,6 +95,11 @@ fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> Result<()> {
     let config = Config::load(&cli.overrides)?;
+    if !matches!(cli.command, Command::Render(_) | Command::Config(_)) {
+        // These commands create the data directory, the database and stored media: all
+        // of it private. `render` writes where the user asks, with the user's umask.
+        private_files::restrict_new_files();
+    }
     match cli.command {
         Command::Serve => serve(&config, Role::Both).await,
         Command::Api => serve(&config, Role::Api).await,
@@ -119,7 +125,8 @@ async fn run(cli: Cli) -> Result<()> {
 pub fn open_store(config: &Config) -> Result<SqliteStore> {
     let path = config.database_path();
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        private_files::create_private_dir(dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
     }
     SqliteStore::open(&path, config.plan_table())
         .with_context(|| format!("cannot open the database {}", path.display()))
@@ -139,6 +146,9 @@ async fn serve(config: &Config, role: Role) -> Result<()> {
     if !config.allow_network.is_empty() {
         tracing::warn!(networks = ?config.allow_network, "--allow-network is on: these ranges pass the SSRF guard (development only)");
     }
+    private_files::create_private_dir(&config.data_dir)
+        .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
+    private_files::warn_about_loose_modes(config);
     let media_dir = config.media_dir();
     let blobs = Blobs::local(&media_dir)
         .with_context(|| format!("cannot open storage {}", media_dir.display()))?;

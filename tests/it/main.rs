@@ -12,6 +12,7 @@ mod launcher;
 mod living;
 mod living_support;
 mod ops;
+mod privacy;
 mod races;
 mod support;
 mod tasks;
