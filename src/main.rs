@@ -332,15 +332,27 @@ async fn serve(config: &Config, role: Role) -> Result<()> {
                     .map(|(engine, s)| (engine, s.as_str()))
                     .collect()
             }));
+            let drain = state.drain.clone();
             let app = peakreel_api::router(state);
 
             println!("peakreel listening on http://{addr}");
             std::io::stdout().flush().ok();
             let signal_tx = shutdown_tx.clone();
+            let grace = std::time::Duration::from_secs(config.tasks.shutdown_grace_secs);
             axum::serve(listener, app)
                 .with_graceful_shutdown(async move {
                     shutdown_signal().await;
                     let _ = signal_tx.send(true);
+                    // The listener stays open while requests in flight finish, so
+                    // `/health` can say "draining" and new requests get a clear 503.
+                    drain.start();
+                    tracing::info!(in_flight = drain.in_flight(), "draining");
+                    if !drain.wait_idle(grace).await {
+                        tracing::warn!(
+                            in_flight = drain.in_flight(),
+                            "requests still running at the end of the grace period"
+                        );
+                    }
                 })
                 .await
                 .context("server error")?;
@@ -429,5 +441,5 @@ async fn shutdown_signal() {
         }
     };
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-    tracing::info!("shutting down: no new requests are accepted");
+    tracing::info!("shutting down: running work finishes, no new work is accepted");
 }

@@ -11,6 +11,7 @@ mod fetching;
 mod launcher;
 mod living;
 mod living_support;
+mod operability;
 mod ops;
 mod privacy;
 mod races;

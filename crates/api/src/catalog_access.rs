@@ -1,7 +1,7 @@
 //! Voice and avatar visibility rules shared by the create routes and the catalogue routes.
 
 use crate::auth::Caller;
-use crate::error::Failure;
+use crate::error::{with_cause, Failure};
 use crate::state::AppState;
 use crate::views::{rfc3339, unix_now};
 use peakreel_store::{AvatarRecord, VoiceRecord};
@@ -98,26 +98,38 @@ pub async fn check_avatar(
     Ok(avatar)
 }
 
+/// `AVATAR_URL_ERROR` for an avatar whose image cannot be served.
+pub fn avatar_url_error(avatar_id: &str) -> ApiError {
+    ApiError::new(
+        Code::AvatarUrlError,
+        "The avatar's image could not be read from storage. Retry later or choose another avatar.",
+    )
+    .with_details(json!({ "avatar_id": avatar_id }))
+}
+
+/// A signed URL for the avatar's stored image, or why there is none (for the logs): the
+/// image is missing, empty or unreadable.
+pub async fn signed_avatar_image(
+    state: &AppState,
+    avatar: &AvatarRecord,
+) -> Result<String, String> {
+    match state.blobs.size(&avatar.image_path).await {
+        Ok(size) if size > 0 => Ok(state.signer.sign(
+            &avatar.image_path,
+            unix_now() + state.config.file_url_ttl_secs,
+        )),
+        Ok(_) => Err(format!(
+            "avatar {} image {} is empty",
+            avatar.id, avatar.image_path
+        )),
+        Err(e) => Err(format!("avatar {} image unreadable: {e}", avatar.id)),
+    }
+}
+
 /// A signed URL for the avatar's stored image; `AVATAR_URL_ERROR` when the image is not
 /// in storage (so a task is never accepted with a presenter that cannot be drawn).
 pub async fn avatar_image_url(state: &AppState, avatar: &AvatarRecord) -> Result<String, Failure> {
-    let readable = match state.blobs.size(&avatar.image_path).await {
-        Ok(size) => size > 0,
-        Err(e) => {
-            tracing::error!(avatar_id = %avatar.id, error = %e, "avatar image unreadable");
-            false
-        }
-    };
-    if !readable {
-        return Err(ApiError::new(
-            Code::AvatarUrlError,
-            "The avatar's image could not be read from storage. Retry later or choose another avatar.",
-        )
-        .with_details(json!({ "avatar_id": avatar.id }))
-        .into());
-    }
-    Ok(state.signer.sign(
-        &avatar.image_path,
-        unix_now() + state.config.file_url_ttl_secs,
-    ))
+    signed_avatar_image(state, avatar)
+        .await
+        .map_err(|cause| with_cause(avatar_url_error(&avatar.id), cause).into())
 }

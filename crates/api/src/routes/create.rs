@@ -6,7 +6,7 @@
 use crate::auth::Caller;
 use crate::body::read_json_body;
 use crate::catalog_access::{check_avatar, check_voice};
-use crate::error::{current_request_id, Failure};
+use crate::error::{current_request_id, with_cause, Failure};
 use crate::inputs::fetch_inputs;
 use crate::state::AppState;
 use crate::views::{estimate_for, queue_estimate, rfc3339};
@@ -82,7 +82,8 @@ async fn create(
             owner: caller.owner(),
             key_id: caller.key.id.clone(),
             kind: kind.as_str().to_string(),
-            request: serde_json::to_value(&spec).map_err(|_| ApiError::internal())?,
+            request: serde_json::to_value(&spec)
+                .map_err(|e| with_cause(ApiError::internal(), format_args!("task spec: {e}")))?,
             webhook_url: request.webhook_url.clone(),
             price,
             concurrency_limit: caller.plan.concurrent_tasks,
@@ -185,10 +186,12 @@ fn create_error(err: CreateTaskError, caller: &Caller) -> ApiError {
         .with_retry_after(30),
         CreateTaskError::Store(e) => {
             // The transaction rolled back: no task, no charge.
-            tracing::error!(request_id = %current_request_id(), error = %e, "could not enqueue task");
-            ApiError::new(
-                Code::QueueError,
-                "The task could not be queued and nothing was charged. Retry with exponential backoff.",
+            with_cause(
+                ApiError::new(
+                    Code::QueueError,
+                    "The task could not be queued and nothing was charged. Retry with exponential backoff.",
+                ),
+                format_args!("could not enqueue task: {e}"),
             )
         }
     }

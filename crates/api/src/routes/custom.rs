@@ -5,7 +5,7 @@ use crate::auth::Caller;
 use crate::avatar_image::square_portrait;
 use crate::body::read_json_body;
 use crate::catalog_access::{avatar_image_url, check_avatar, check_voice, visible_voice};
-use crate::error::{current_request_id, Failure};
+use crate::error::{current_request_id, with_cause, Failure};
 use crate::path_param::PathParam;
 use crate::routes::catalog::preview_url;
 use crate::state::AppState;
@@ -169,7 +169,12 @@ pub async fn create_avatar(
         square_portrait(&img).map_err(|e| e.to_string())
     })
     .await
-    .map_err(|_| ApiError::internal())?
+    .map_err(|e| {
+        with_cause(
+            ApiError::internal(),
+            format_args!("portrait decoding task: {e}"),
+        )
+    })?
     .map_err(|reason| {
         ApiError::new(
             Code::ImageProcessingFailed,
@@ -180,8 +185,10 @@ pub async fn create_avatar(
     let id = uuid::Uuid::new_v4().to_string();
     let key = format!("avatars/{}/{id}.png", caller.account.id);
     state.blobs.put(&key, Bytes::from(png)).await.map_err(|e| {
-        tracing::error!(request_id = %current_request_id(), error = %e, "could not store an avatar");
-        ApiError::service()
+        with_cause(
+            ApiError::service(),
+            format_args!("could not store an avatar: {e}"),
+        )
     })?;
     let avatar = AvatarRecord {
         id,
@@ -192,7 +199,7 @@ pub async fn create_avatar(
     };
     state.store.insert_avatar(avatar.clone()).await?;
     let url = avatar_image_url(&state, &avatar).await?;
-    Ok((StatusCode::CREATED, Json(avatar_view(&avatar, url))))
+    Ok((StatusCode::CREATED, Json(avatar_view(&avatar, Some(url)))))
 }
 
 #[utoipa::path(delete, path = "/v1/avatars/{avatar_id}", tag = "avatars",
