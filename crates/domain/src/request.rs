@@ -23,7 +23,8 @@ impl RequestKind {
         }
     }
 
-    fn image_range(self) -> (usize, usize) {
+    /// Images a request of this kind takes, inclusive.
+    pub fn image_range(self) -> (usize, usize) {
         match self {
             RequestKind::NarratedSlideshow => (6, 15),
             RequestKind::LivingProperty => (1, 9),
@@ -31,12 +32,22 @@ impl RequestKind {
     }
 
     /// Script characters allowed per image, inclusive.
-    fn script_per_image(self) -> (usize, usize) {
+    pub fn script_per_image(self) -> (usize, usize) {
         match self {
             RequestKind::NarratedSlideshow => (40, 50),
             RequestKind::LivingProperty => (65, 85),
         }
     }
+}
+
+/// Field bounds of the create requests (inclusive). The OpenAPI document states the same
+/// numbers; a test in the API crate compares the two.
+pub mod bounds {
+    pub const WEBHOOK_URL_MAX_CHARS: usize = 2048;
+    pub const TEXT_CONTENT_CHARS: (usize, usize) = (1, 100);
+    pub const TEXT_SIZE_PX: (i64, i64) = (8, 200);
+    pub const WATERMARK_SIZE_PERCENT: (i64, i64) = (1, 100);
+    pub const WATERMARK_OPACITY: (i64, i64) = (0, 100);
 }
 
 /// Which URLs a caller may pass. The API allows `https` (and `http` with the development
@@ -531,8 +542,14 @@ fn read_modification_mode(
 }
 
 fn check_webhook_url(url: &str, policy: &UrlPolicy, errors: &mut Errors) -> Option<String> {
-    if url.chars().count() > 2048 {
-        errors.push("webhook_url", "must be at most 2048 characters");
+    if url.chars().count() > bounds::WEBHOOK_URL_MAX_CHARS {
+        errors.push(
+            "webhook_url",
+            format!(
+                "must be at most {} characters",
+                bounds::WEBHOOK_URL_MAX_CHARS
+            ),
+        );
         return None;
     }
     let api_policy = UrlPolicy {
@@ -570,8 +587,10 @@ fn read_elements(
         let mut wm = Obj::at("elements_config.watermark".into(), v, errors)?;
         let url = wm.req_str("url", errors);
         let position = wm.opt_enum("position", Position::WIRE, Position::parse, errors);
-        let size = wm.opt_int("size", 1, 100, errors);
-        let opacity = wm.opt_int("opacity", 0, 100, errors);
+        let (lo, hi) = bounds::WATERMARK_SIZE_PERCENT;
+        let size = wm.opt_int("size", lo, hi, errors);
+        let (lo, hi) = bounds::WATERMARK_OPACITY;
+        let opacity = wm.opt_int("opacity", lo, hi, errors);
         wm.finish(errors);
         let url = url?;
         if let Err(reason) = check_media_url(url, policy) {
@@ -597,11 +616,11 @@ fn read_elements(
     let text = obj.opt("text").and_then(|v| {
         let mut t = Obj::at("elements_config.text".into(), v, errors)?;
         let content = t.req_str("content", errors).and_then(|c| {
-            let n = c.chars().count();
-            if n == 0 || n > 100 {
+            let (lo, hi) = bounds::TEXT_CONTENT_CHARS;
+            if !(lo..=hi).contains(&c.chars().count()) {
                 errors.push(
                     "elements_config.text.content",
-                    "must be 1 to 100 characters",
+                    format!("must be {lo} to {hi} characters"),
                 );
                 None
             } else {
@@ -620,7 +639,8 @@ fn read_elements(
             ok.then(|| c.to_ascii_uppercase())
         });
         let font = t.opt_enum("font", FontFamily::WIRE, FontFamily::parse, errors);
-        let size = t.opt_int("size", 8, 200, errors);
+        let (lo, hi) = bounds::TEXT_SIZE_PX;
+        let size = t.opt_int("size", lo, hi, errors);
         let position = t.opt_enum("position", Position::WIRE, Position::parse, errors);
         t.finish(errors);
         Some(TextOverlay {

@@ -15,8 +15,10 @@ use peakreel_types::{ApiError, Code, FieldError};
 use serde_json::{json, Value};
 
 #[utoipa::path(get, path = "/v1/voices", tag = "voices",
-    params(("language" = Option<String>, Query), ("gender" = Option<String>, Query)),
-    responses((status = 200, body = crate::openapi::VoiceList)), security(("bearer" = [])))]
+    description = "Public voices and your own (this key mode). Unknown query parameters are refused (VALIDATION_ERROR).",
+    params(("language" = Option<String>, Query, description = "ISO 639-1"), ("gender" = Option<String>, Query)),
+    responses((status = 200, body = crate::openapi::VoiceList), (status = 400, body = crate::openapi::ErrorEnvelope)),
+    security(("bearer" = [])))]
 pub async fn list_voices(
     State(state): State<AppState>,
     caller: Caller,
@@ -47,7 +49,9 @@ pub async fn list_voices(
 
 #[utoipa::path(get, path = "/v1/voices/{voice_id}", tag = "voices",
     params(("voice_id" = String, Path)),
-    responses((status = 200, body = crate::openapi::Voice), (status = 404, body = crate::openapi::ErrorEnvelope)),
+    responses((status = 200, body = crate::openapi::Voice),
+        (status = 403, body = crate::openapi::ErrorEnvelope, description = "VOICE_ACCESS_DENIED: another account's"),
+        (status = 404, body = crate::openapi::ErrorEnvelope, description = "VOICE_NOT_FOUND")),
     security(("bearer" = [])))]
 pub async fn get_voice(
     State(state): State<AppState>,
@@ -113,7 +117,9 @@ pub async fn list_avatars(
 
 #[utoipa::path(get, path = "/v1/avatars/{avatar_id}", tag = "avatars",
     params(("avatar_id" = String, Path)),
-    responses((status = 200, body = crate::openapi::Avatar), (status = 404, body = crate::openapi::ErrorEnvelope)),
+    responses((status = 200, body = crate::openapi::Avatar),
+        (status = 403, body = crate::openapi::ErrorEnvelope, description = "AVATAR_ACCESS_DENIED: another account's"),
+        (status = 404, body = crate::openapi::ErrorEnvelope, description = "AVATAR_NOT_FOUND")),
     security(("bearer" = [])))]
 pub async fn get_avatar(
     State(state): State<AppState>,

@@ -22,8 +22,12 @@ use peakreel_types::{ApiError, Code};
 use serde_json::{json, Value};
 
 #[utoipa::path(post, path = "/v1/voices", tag = "voices",
+    description = "Rules JSON Schema cannot state: language must be one the base voice speaks (VALIDATION_ERROR); a clone (samples) needs a cloning provider, and this server refuses it with VALIDATION_ERROR when none is configured.",
     request_body(content = crate::openapi::CreateVoiceRequest),
-    responses((status = 201, body = crate::openapi::Voice), (status = "4XX", body = crate::openapi::ErrorEnvelope)),
+    responses((status = 201, body = crate::openapi::Voice),
+        (status = 400, body = crate::openapi::ErrorEnvelope),
+        (status = 403, body = crate::openapi::ErrorEnvelope, description = "VOICE_ACCESS_DENIED, VOICE_EXPIRED (the base voice)"),
+        (status = 404, body = crate::openapi::ErrorEnvelope, description = "VOICE_NOT_FOUND (the base voice)")),
     security(("bearer" = [])))]
 pub async fn create_voice(
     State(state): State<AppState>,
@@ -119,7 +123,7 @@ pub async fn create_voice(
 
 #[utoipa::path(delete, path = "/v1/voices/{voice_id}", tag = "voices",
     params(("voice_id" = String, Path)),
-    responses((status = 204), (status = 403, body = crate::openapi::ErrorEnvelope), (status = 404, body = crate::openapi::ErrorEnvelope)),
+    responses((status = 204, description = "deleted"), (status = 403, body = crate::openapi::ErrorEnvelope, description = "the item is public or another account's"), (status = 404, body = crate::openapi::ErrorEnvelope)),
     security(("bearer" = [])))]
 pub async fn delete_voice(
     State(state): State<AppState>,
@@ -140,8 +144,9 @@ pub async fn delete_voice(
 }
 
 #[utoipa::path(post, path = "/v1/avatars", tag = "avatars",
+    description = "Rules JSON Schema cannot state: image_url must be fetchable over https from a public address and decode as an image (IMAGE_INACCESSIBLE, IMAGE_TIMEOUT, SSRF_BLOCKED, IMAGE_PROCESSING_FAILED); style talking needs a talking-avatar provider (VALIDATION_ERROR without one).",
     request_body(content = crate::openapi::CreateAvatarRequest),
-    responses((status = 201, body = crate::openapi::Avatar), (status = "4XX", body = crate::openapi::ErrorEnvelope)),
+    responses((status = 201, body = crate::openapi::Avatar), (status = 400, body = crate::openapi::ErrorEnvelope)),
     security(("bearer" = [])))]
 pub async fn create_avatar(
     State(state): State<AppState>,
@@ -204,7 +209,7 @@ pub async fn create_avatar(
 
 #[utoipa::path(delete, path = "/v1/avatars/{avatar_id}", tag = "avatars",
     params(("avatar_id" = String, Path)),
-    responses((status = 204), (status = 403, body = crate::openapi::ErrorEnvelope), (status = 404, body = crate::openapi::ErrorEnvelope)),
+    responses((status = 204, description = "deleted"), (status = 403, body = crate::openapi::ErrorEnvelope, description = "the item is public or another account's"), (status = 404, body = crate::openapi::ErrorEnvelope)),
     security(("bearer" = [])))]
 pub async fn delete_avatar(
     State(state): State<AppState>,

@@ -75,6 +75,7 @@ fn parse_range(value: &str, size: u64) -> Result<Option<(u64, u64)>, ()> {
     responses(
         (status = 200, description = "the file", content_type = "application/octet-stream"),
         (status = 206, description = "the requested byte range"),
+        (status = 416, description = "the range lies outside the file"),
         (status = 403, body = crate::openapi::ErrorEnvelope),
         (status = 404, body = crate::openapi::ErrorEnvelope),
     ))]
