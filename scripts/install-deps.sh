@@ -36,3 +36,13 @@ if [ ! -x "$PIPER_VENV/bin/piper" ]; then
     echo "warning: Piper could not be installed; narration will use espeak-ng" >&2
   fi
 fi
+
+# The API contract tools the test suite runs (tests/it/contract_fuzz.rs): Schemathesis,
+# the property-based API fuzzer, and openapi-spec-validator, from PyPI in their own
+# virtualenv. The suite needs them, so a failure here is fatal.
+CONTRACT_VENV=${PEAKREEL_CONTRACT_VENV:-$HOME/.local/share/peakreel/contract-venv}
+if [ ! -x "$CONTRACT_VENV/bin/schemathesis" ] || [ ! -x "$CONTRACT_VENV/bin/openapi-spec-validator" ]; then
+  python3 -m venv "$CONTRACT_VENV"
+  "$CONTRACT_VENV/bin/pip" install -q "schemathesis>=4.32,<5" "openapi-spec-validator>=0.7,<1"
+  echo "schemathesis and openapi-spec-validator installed in $CONTRACT_VENV"
+fi

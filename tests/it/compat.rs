@@ -167,3 +167,20 @@ async fn a_byte_order_mark_before_the_body_is_ignored() {
     let r = s.post_raw("/v1/voices", &a.live.key, late).await;
     assert_error(&r, 400, "INVALID_JSON");
 }
+
+/// Found by the fuzzer: a malformed `language` filter listed nothing instead of saying
+/// the filter was wrong.
+#[tokio::test]
+async fn a_malformed_language_filter_is_refused() {
+    let s = Server::start().await;
+    let a = s.account("Max", 10).await;
+    for bad in ["", "english", "EN", "e", "e1"] {
+        let r = s
+            .get(&format!("/v1/voices?language={bad}"), Some(&a.live.key))
+            .await;
+        assert_eq!(fields(&assert_validation(&r, &[])), ["language"], "{bad:?}");
+    }
+    let r = s.get("/v1/voices?language=en", Some(&a.live.key)).await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert!(!r.json["data"].as_array().unwrap().is_empty());
+}

@@ -5,6 +5,7 @@
 mod auth;
 mod catalog;
 mod compat;
+mod contract_fuzz;
 mod create;
 mod custom_catalog;
 mod fetching;

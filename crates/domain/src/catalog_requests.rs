@@ -136,7 +136,7 @@ pub fn parse_create_voice(body: &[u8], policy: &UrlPolicy) -> Result<CreateVoice
             }
         });
         let language = obj.req_str("language", &mut errors).and_then(|l| {
-            if l.len() == 2 && l.bytes().all(|b| b.is_ascii_lowercase()) {
+            if crate::request::is_language_code(l) {
                 Some(l.to_string())
             } else {
                 errors.push(

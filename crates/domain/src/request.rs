@@ -453,7 +453,7 @@ fn read_voice(
         id.to_string()
     });
     let language = obj.opt_str("language", errors).and_then(|lang| {
-        if lang.len() == 2 && lang.bytes().all(|b| b.is_ascii_lowercase()) {
+        if is_language_code(lang) {
             Some(lang.to_string())
         } else {
             errors.push(
@@ -465,6 +465,11 @@ fn read_voice(
     });
     obj.finish(errors);
     (voice_id, language)
+}
+
+/// An ISO 639-1 code as the API spells it: two lower-case ASCII letters.
+pub fn is_language_code(s: &str) -> bool {
+    s.len() == 2 && s.bytes().all(|b| b.is_ascii_lowercase())
 }
 
 /// Letters of any alphabet, whitespace and the punctuation of api.md §3.

@@ -13,7 +13,14 @@ pub struct SharedRules;
 /// Schemas of parameters by name, wherever they appear: an id's format is the same on
 /// every route that takes it.
 fn parameter_schema(name: &str, location: &ParameterIn) -> Option<Object> {
-    let pattern = |p: &str| Some(ObjectBuilder::new().schema_type(Type::String).pattern(Some(p)).build());
+    let pattern = |p: &str| {
+        Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(p))
+                .build(),
+        )
+    };
     match (name, location) {
         ("task_id", ParameterIn::Path) => pattern(rules::TASK_ID_PATTERN),
         ("voice_id", ParameterIn::Path) => pattern(rules::VOICE_ID_PATTERN),
@@ -26,7 +33,12 @@ fn parameter_schema(name: &str, location: &ParameterIn) -> Option<Object> {
 }
 
 fn integer_header(description: &str) -> Header {
-    let mut h = Header::new(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0)).build());
+    let mut h = Header::new(
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(0))
+            .build(),
+    );
     h.description = Some(description.to_string());
     h
 }
@@ -78,8 +90,17 @@ fn apply(op: &mut Operation) {
     let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
     let mut shared: Vec<(&str, Response)> = Vec::new();
     if secured {
-        shared.push(("401", error("MISSING_API_KEY, INVALID_API_KEY, API_KEY_REVOKED or API_KEY_EXPIRED.", None)));
-        shared.push(("403", error("PLAN_NOT_ALLOWED (and the route's own 403 codes).", None)));
+        shared.push((
+            "401",
+            error(
+                "MISSING_API_KEY, INVALID_API_KEY, API_KEY_REVOKED or API_KEY_EXPIRED.",
+                None,
+            ),
+        ));
+        shared.push((
+            "403",
+            error("PLAN_NOT_ALLOWED (and the route's own 403 codes).", None),
+        ));
         shared.push((
             "429",
             error(
@@ -88,8 +109,20 @@ fn apply(op: &mut Operation) {
             ),
         ));
     }
-    shared.push(("405", error("METHOD_NOT_ALLOWED: another method on this path; the Allow header lists the methods.", None)));
-    shared.push(("500", error("INTERNAL_ERROR or AVATAR_URL_ERROR; the cause is logged under the request id.", None)));
+    shared.push((
+        "405",
+        error(
+            "METHOD_NOT_ALLOWED: another method on this path; the Allow header lists the methods.",
+            None,
+        ),
+    ));
+    shared.push((
+        "500",
+        error(
+            "INTERNAL_ERROR or AVATAR_URL_ERROR; the cause is logged under the request id.",
+            None,
+        ),
+    ));
     shared.push((
         "503",
         error(
@@ -99,7 +132,9 @@ fn apply(op: &mut Operation) {
     ));
     let responses = &mut op.responses.responses;
     for (status, response) in shared {
-        responses.entry(status.to_string()).or_insert(RefOr::T(response));
+        responses
+            .entry(status.to_string())
+            .or_insert(RefOr::T(response));
     }
     for response in responses.values_mut() {
         if let RefOr::T(r) = response {

@@ -42,10 +42,22 @@ fn every_closed_set_is_the_servers_own() {
     let d = doc();
     let cases: &[(&str, &str, &[&str])] = &[
         ("NarratedSlideshowRequest", "orientation", Orientation::WIRE),
-        ("NarratedSlideshowRequest", "orchestration_mode", OrchestrationMode::WIRE),
-        ("NarratedSlideshowRequest", "test_scenario", TestScenario::WIRE),
+        (
+            "NarratedSlideshowRequest",
+            "orchestration_mode",
+            OrchestrationMode::WIRE,
+        ),
+        (
+            "NarratedSlideshowRequest",
+            "test_scenario",
+            TestScenario::WIRE,
+        ),
         ("LivingPropertyRequest", "orientation", Orientation::WIRE),
-        ("LivingPropertyRequest", "modification_mode", ModificationMode::WIRE),
+        (
+            "LivingPropertyRequest",
+            "modification_mode",
+            ModificationMode::WIRE,
+        ),
         ("LivingPropertyRequest", "test_scenario", TestScenario::WIRE),
         ("LivingPropertyImage", "room_type", RoomType::WIRE),
         ("Subtitle", "subtitle_style_preset", SubtitlePreset::WIRE),
@@ -58,14 +70,23 @@ fn every_closed_set_is_the_servers_own() {
         ("TaskAccepted", "status", super::TASK_STATUSES),
     ];
     for (schema, field, wire) in cases {
-        assert_eq!(enum_of(property(&d, schema, field)), strings(wire), "{schema}.{field}");
+        assert_eq!(
+            enum_of(property(&d, schema, field)),
+            strings(wire),
+            "{schema}.{field}"
+        );
     }
     let codes: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
     assert_eq!(enum_of(property(&d, "ErrorBody", "code")), strings(&codes));
     assert_eq!(enum_of(property(&d, "ItemError", "code")), strings(&codes));
     // The status and kind lists are the store's and the domain's, in full.
     use peakreel_store::TaskStatus;
-    let all = [TaskStatus::Queued, TaskStatus::Processing, TaskStatus::Completed, TaskStatus::Failed];
+    let all = [
+        TaskStatus::Queued,
+        TaskStatus::Processing,
+        TaskStatus::Completed,
+        TaskStatus::Failed,
+    ];
     assert_eq!(all.map(TaskStatus::as_str).to_vec(), super::TASK_STATUSES);
     for s in super::TASK_STATUSES {
         assert_eq!(TaskStatus::parse(s).map(TaskStatus::as_str), Some(*s));
@@ -74,7 +95,10 @@ fn every_closed_set_is_the_servers_own() {
     assert_eq!(kinds.map(RequestKind::as_str).to_vec(), super::TASK_KINDS);
     // Optional enumerations admit null, which the server reads as absent.
     let orientation = property(&d, "NarratedSlideshowRequest", "orientation");
-    assert!(orientation["enum"].as_array().unwrap().contains(&Value::Null));
+    assert!(orientation["enum"]
+        .as_array()
+        .unwrap()
+        .contains(&Value::Null));
 }
 
 fn range(v: &Value, lo: &str, hi: &str) -> (f64, f64) {
@@ -100,7 +124,10 @@ fn every_bound_is_the_servers_own() {
         ("LivingPropertyRequest", RequestKind::LivingProperty),
     ] {
         let images = property(&d, schema, "images");
-        assert_eq!(range(images, "minItems", "maxItems"), usize_pair(kind.image_range()));
+        assert_eq!(
+            range(images, "minItems", "maxItems"),
+            usize_pair(kind.image_range())
+        );
         assert_eq!(images["uniqueItems"], true);
         let (lo, hi) = kind.script_per_image();
         let (n_lo, n_hi) = kind.image_range();
@@ -115,16 +142,36 @@ fn every_bound_is_the_servers_own() {
         );
     }
     let numeric: &[(&str, &str, (f64, f64))] = &[
-        ("WatermarkElement", "size", i64_pair(bounds::WATERMARK_SIZE_PERCENT)),
-        ("WatermarkElement", "opacity", i64_pair(bounds::WATERMARK_OPACITY)),
+        (
+            "WatermarkElement",
+            "size",
+            i64_pair(bounds::WATERMARK_SIZE_PERCENT),
+        ),
+        (
+            "WatermarkElement",
+            "opacity",
+            i64_pair(bounds::WATERMARK_OPACITY),
+        ),
         ("TextElement", "size", i64_pair(bounds::TEXT_SIZE_PX)),
         ("CreateVoiceVariant", "rate", voice_bounds::RATE),
         ("CreateVoiceVariant", "pitch", voice_bounds::PITCH_SEMITONES),
-        ("CreateVoiceVariant", "expires_in_days", i64_pair(voice_bounds::EXPIRES_IN_DAYS)),
-        ("CreateVoiceClone", "expires_in_days", i64_pair(voice_bounds::EXPIRES_IN_DAYS)),
+        (
+            "CreateVoiceVariant",
+            "expires_in_days",
+            i64_pair(voice_bounds::EXPIRES_IN_DAYS),
+        ),
+        (
+            "CreateVoiceClone",
+            "expires_in_days",
+            i64_pair(voice_bounds::EXPIRES_IN_DAYS),
+        ),
     ];
     for (schema, field, want) in numeric {
-        assert_eq!(range(property(&d, schema, field), "minimum", "maximum"), *want, "{schema}.{field}");
+        assert_eq!(
+            range(property(&d, schema, field), "minimum", "maximum"),
+            *want,
+            "{schema}.{field}"
+        );
     }
     let lengths: &[(&str, &str, (usize, usize))] = &[
         ("TextElement", "content", bounds::TEXT_CONTENT_CHARS),
@@ -140,7 +187,11 @@ fn every_bound_is_the_servers_own() {
         );
     }
     assert_eq!(
-        range(property(&d, "CreateVoiceClone", "samples"), "minItems", "maxItems"),
+        range(
+            property(&d, "CreateVoiceClone", "samples"),
+            "minItems",
+            "maxItems"
+        ),
         usize_pair(voice_bounds::SAMPLES)
     );
     let limit = d["paths"]["/v1/tasks"]["get"]["parameters"]
@@ -150,7 +201,10 @@ fn every_bound_is_the_servers_own() {
         .find(|p| p["name"] == "limit")
         .expect("limit parameter");
     let (lo, hi) = crate::routes::tasks::LIST_LIMIT;
-    assert_eq!(range(&limit["schema"], "minimum", "maximum"), (lo as f64, hi as f64));
+    assert_eq!(
+        range(&limit["schema"], "minimum", "maximum"),
+        (lo as f64, hi as f64)
+    );
 }
 
 /// Every schema reachable from `v` through `$ref`, `properties`, `items` and `oneOf`.
@@ -187,7 +241,10 @@ fn request_bodies_refuse_unknown_fields_at_every_depth() {
         if schema.get("oneOf").is_some() {
             continue; // its variants are checked themselves
         }
-        assert_eq!(schema["additionalProperties"], false, "{name} accepts unknown fields");
+        assert_eq!(
+            schema["additionalProperties"], false,
+            "{name} accepts unknown fields"
+        );
     }
 }
 
@@ -210,16 +267,28 @@ fn every_operation_declares_the_shared_answers() {
                     .get(status)
                     .unwrap_or_else(|| panic!("{method} {path} does not declare {status}"));
                 if path != "/health" || status != "503" {
-                    assert_eq!(r["content"]["application/json"]["schema"], envelope, "{method} {path} {status}");
+                    assert_eq!(
+                        r["content"]["application/json"]["schema"], envelope,
+                        "{method} {path} {status}"
+                    );
                 }
             }
             if secured {
-                assert!(responses["429"]["headers"]["Retry-After"].is_object(), "{method} {path}");
+                assert!(
+                    responses["429"]["headers"]["Retry-After"].is_object(),
+                    "{method} {path}"
+                );
             }
             for (status, r) in responses {
-                assert!(r["headers"]["X-Request-Id"].is_object(), "{method} {path} {status}");
+                assert!(
+                    r["headers"]["X-Request-Id"].is_object(),
+                    "{method} {path} {status}"
+                );
             }
-            assert!(!responses.contains_key("4XX"), "{method} {path}: name each status");
+            assert!(
+                !responses.contains_key("4XX"),
+                "{method} {path}: name each status"
+            );
         }
     }
     assert!(operations >= 17);
@@ -235,7 +304,11 @@ fn id_patterns_match_the_ids_the_server_mints_and_refuses_others() {
     let d = doc();
     let stated: &[(&str, &str, &str)] = &[
         ("VoiceSelection", "voice_id", rules::VOICE_ID_PATTERN),
-        ("CreateVoiceVariant", "base_voice_id", rules::VOICE_ID_PATTERN),
+        (
+            "CreateVoiceVariant",
+            "base_voice_id",
+            rules::VOICE_ID_PATTERN,
+        ),
         ("Voice", "voice_id", rules::VOICE_ID_PATTERN),
         ("NarratedSlideshowRequest", "avatar_id", rules::UUID_PATTERN),
         ("Avatar", "avatar_id", rules::UUID_PATTERN),
@@ -246,7 +319,11 @@ fn id_patterns_match_the_ids_the_server_mints_and_refuses_others() {
         ("VoiceSelection", "language", rules::LANGUAGE_PATTERN),
     ];
     for (schema, field, pattern) in stated {
-        assert_eq!(property(&d, schema, field)["pattern"], *pattern, "{schema}.{field}");
+        assert_eq!(
+            property(&d, schema, field)["pattern"],
+            *pattern,
+            "{schema}.{field}"
+        );
     }
     let re = |p: &str| regex::Regex::new(p).unwrap();
     for _ in 0..50 {
@@ -281,7 +358,10 @@ fn id_patterns_match_the_ids_the_server_mints_and_refuses_others() {
         "https:///a.jpg",
     ] {
         if url.is_match(u) {
-            assert!(peakreel_domain::request::check_media_url(u, &policy).is_ok(), "{u}");
+            assert!(
+                peakreel_domain::request::check_media_url(u, &policy).is_ok(),
+                "{u}"
+            );
         }
     }
     assert!(url.is_match("https://img.example.com/a.jpg"));

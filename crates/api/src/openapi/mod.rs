@@ -11,8 +11,8 @@ mod schemas;
 
 pub use schemas::*;
 
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use common::SharedRules;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 /// Task statuses and kinds as the wire shows them.
@@ -29,7 +29,9 @@ impl Modify for BearerAuth {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("vpk_live_ or vpk_test_ followed by 32 characters of [0-9A-Za-z]")
+                    .bearer_format(
+                        "vpk_live_ or vpk_test_ followed by 32 characters of [0-9A-Za-z]",
+                    )
                     .build(),
             ),
         );

@@ -11,7 +11,10 @@ use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
 fn error_code() -> utoipa::openapi::schema::Object {
-    let codes: Vec<&str> = peakreel_types::Code::ALL.iter().map(|c| c.as_str()).collect();
+    let codes: Vec<&str> = peakreel_types::Code::ALL
+        .iter()
+        .map(|c| c.as_str())
+        .collect();
     rules::string_enum(&codes, false)
 }
 
@@ -131,7 +134,9 @@ pub struct NarratedSlideshowRequest {
     #[schema(schema_with = rules::webhook_url)]
     webhook_url: Option<String>,
     /// A UUID of any version (INVALID_AVATAR_ID otherwise) naming a public avatar or one of yours.
-    #[schema(pattern = "^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$")]
+    #[schema(
+        pattern = "^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+    )]
     avatar_id: Option<String>,
     background_music: Option<bool>,
     subtitle: Option<Subtitle>,
@@ -336,7 +341,9 @@ pub struct VoiceList {
 
 #[derive(Serialize, ToSchema)]
 pub struct Avatar {
-    #[schema(pattern = "^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$")]
+    #[schema(
+        pattern = "^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+    )]
     avatar_id: String,
     name: String,
     #[schema(schema_with = owner)]

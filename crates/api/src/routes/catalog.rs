@@ -28,7 +28,14 @@ pub async fn list_voices(
     let mut errors = Vec::new();
     for (key, value) in url::form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes()) {
         match key.as_ref() {
-            "language" => filter.language = Some(value.into_owned()),
+            // A misspelt language would silently list nothing: refuse it instead.
+            "language" if peakreel_domain::request::is_language_code(&value) => {
+                filter.language = Some(value.into_owned())
+            }
+            "language" => errors.push(FieldError::new(
+                "language",
+                "must be a two-letter ISO 639-1 code such as \"en\"",
+            )),
             "gender" => filter.gender = Some(value.into_owned()),
             other => errors.push(FieldError::new(
                 other.to_string(),
