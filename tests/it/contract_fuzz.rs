@@ -51,6 +51,12 @@ async fn the_document_is_valid_and_schemathesis_finds_nothing() {
         String::from_utf8_lossy(&out.stderr)
     );
 
+    let operations: usize = r.json["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|item| item.as_object().unwrap().len())
+        .sum();
     let url = s.url("/openapi.json");
     for key in [&a.live.key, &a.test.key] {
         let out = tokio::process::Command::new(tool("schemathesis"))
@@ -78,10 +84,10 @@ async fn the_document_is_valid_and_schemathesis_finds_nothing() {
             &key[4..8],
             String::from_utf8_lossy(&out.stderr)
         );
-        // The run really exercised the API: every operation was tested.
+        // The run really exercised the API: every operation of the document was tested.
         assert!(
-            report.contains("Tested: 17") || report.contains("Tested:"),
-            "{report}"
+            report.contains(&format!("Tested: {operations}\n")),
+            "not every one of the {operations} operations was tested:\n{report}"
         );
     }
     // Nothing the fuzzer sent made the server fail on its side.
