@@ -157,6 +157,17 @@ async fn graceful_shutdown_drains_in_flight_requests_and_health_says_so() {
     assert_error_no_details(&refused, 503, "SERVICE_UNAVAILABLE");
     let retry: u64 = refused.header("retry-after").unwrap().parse().unwrap();
     assert!(retry >= 1, "{retry}");
+    // Both 503s are logged with their request ids and causes.
+    let line = failure_line(&s, &refused);
+    assert!(
+        line.contains("code=SERVICE_UNAVAILABLE") && line.contains("draining"),
+        "{line}"
+    );
+    let line = failure_line(&s, &health);
+    assert!(
+        line.contains("status=503") && line.contains("health draining"),
+        "{line}"
+    );
 
     // The request in flight completes normally and is charged once.
     let answer = in_flight
