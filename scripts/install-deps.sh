@@ -50,3 +50,13 @@ if [ ! -x "$MOTO_VENV/bin/moto_server" ]; then
   "$MOTO_VENV/bin/pip" install -q 'moto[server]>=5,<6'
   echo "moto installed in $MOTO_VENV"
 fi
+
+# The API contract tools the test suite runs (tests/it/contract_fuzz.rs): Schemathesis,
+# the property-based API fuzzer, and openapi-spec-validator, from PyPI in their own
+# virtualenv. The suite needs them, so a failure here is fatal.
+CONTRACT_VENV=${PEAKREEL_CONTRACT_VENV:-$HOME/.local/share/peakreel/contract-venv}
+if [ ! -x "$CONTRACT_VENV/bin/schemathesis" ] || [ ! -x "$CONTRACT_VENV/bin/openapi-spec-validator" ]; then
+  python3 -m venv "$CONTRACT_VENV"
+  "$CONTRACT_VENV/bin/pip" install -q "schemathesis>=4.32,<5" "openapi-spec-validator>=0.7,<1"
+  echo "schemathesis and openapi-spec-validator installed in $CONTRACT_VENV"
+fi

@@ -7,6 +7,7 @@ mod config;
 mod job;
 mod metrics;
 mod previews;
+mod private_files;
 mod render_cmd;
 mod sample;
 mod secrets;
@@ -96,6 +97,11 @@ fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> Result<()> {
     let config = Config::load(&cli.overrides)?;
+    if !matches!(cli.command, Command::Render(_) | Command::Config(_)) {
+        // These commands create the data directory, the database and stored media: all
+        // of it private. `render` writes where the user asks, with the user's umask.
+        private_files::restrict_new_files();
+    }
     match cli.command {
         Command::Serve => serve(&config, Role::Both).await,
         Command::Api => serve(&config, Role::Api).await,
@@ -114,8 +120,15 @@ async fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// Open (creating and migrating) the configured store: SQLite or PostgreSQL.
+/// Open (creating and migrating) the configured store: SQLite or PostgreSQL. A SQLite
+/// file's directory is created private (0700).
 pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>> {
+    if let peakreel_store::open::DatabaseUrl::Sqlite(path) = config.database() {
+        if let Some(dir) = path.parent() {
+            private_files::create_private_dir(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+    }
     peakreel_store::open::open(&config.database(), config.plan_table())
         .await
         .with_context(|| format!("cannot open the database {}", config.database_display()))
@@ -135,6 +148,9 @@ async fn serve(config: &Config, role: Role) -> Result<()> {
     if !config.allow_network.is_empty() {
         tracing::warn!(networks = ?config.allow_network, "--allow-network is on: these ranges pass the SSRF guard (development only)");
     }
+    private_files::create_private_dir(&config.data_dir)
+        .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
+    private_files::warn_about_loose_modes(config);
     let blobs = storage::open(config).await?;
     let store = open_store(config).await?;
     seed::seed_catalog(store.as_ref(), &blobs)
@@ -327,15 +343,27 @@ async fn serve(config: &Config, role: Role) -> Result<()> {
                     .map(|(engine, s)| (engine, s.as_str()))
                     .collect()
             }));
+            let drain = state.drain.clone();
             let app = peakreel_api::router(state);
 
             println!("peakreel listening on http://{addr}");
             std::io::stdout().flush().ok();
             let signal_tx = shutdown_tx.clone();
+            let grace = std::time::Duration::from_secs(config.tasks.shutdown_grace_secs);
             axum::serve(listener, app)
                 .with_graceful_shutdown(async move {
                     shutdown_signal().await;
                     let _ = signal_tx.send(true);
+                    // The listener stays open while requests in flight finish, so
+                    // `/health` can say "draining" and new requests get a clear 503.
+                    drain.start();
+                    tracing::info!(in_flight = drain.in_flight(), "draining");
+                    if !drain.wait_idle(grace).await {
+                        tracing::warn!(
+                            in_flight = drain.in_flight(),
+                            "requests still running at the end of the grace period"
+                        );
+                    }
                 })
                 .await
                 .context("server error")?;
@@ -427,5 +455,5 @@ async fn shutdown_signal() {
         }
     };
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-    tracing::info!("shutting down: no new requests are accepted");
+    tracing::info!("shutting down: running work finishes, no new work is accepted");
 }

@@ -4,14 +4,18 @@
 
 mod auth;
 mod catalog;
+mod compat;
+mod contract_fuzz;
 mod create;
 mod custom_catalog;
 mod fetching;
 mod launcher;
 mod living;
 mod living_support;
+mod operability;
 mod ops;
 mod postgres;
+mod privacy;
 mod races;
 mod storage_s3;
 mod support;

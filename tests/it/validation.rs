@@ -322,10 +322,11 @@ async fn invalid_voice_and_avatar_ids() {
     }
     for bad in [
         "not-a-uuid",
-        // A valid UUID, but version 1.
-        "6fa459ea-ee8a-11ca-8d3f-0800200c9a66",
-        // Version 4 without hyphens.
+        // Version 4 without hyphens, braced, and as a URN: not the canonical form.
         "3f1c2a9e7b4d4c1a9e2f5a6b7c8d9e01",
+        "{3f1c2a9e-7b4d-4c1a-9e2f-5a6b7c8d9e01}",
+        "urn:uuid:3f1c2a9e-7b4d-4c1a-9e2f-5a6b7c8d9e01",
+        "3f1c2a9e-7b4d-4c1a-9e2f-5a6b7c8d9e0g",
     ] {
         let mut body = s.slideshow(6);
         body["avatar_id"] = json!(bad);

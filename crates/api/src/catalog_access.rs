@@ -1,7 +1,7 @@
 //! Voice and avatar visibility rules shared by the create routes and the catalogue routes.
 
 use crate::auth::Caller;
-use crate::error::Failure;
+use crate::error::{with_cause, Failure};
 use crate::state::AppState;
 use crate::views::{rfc3339, unix_now};
 use peakreel_store::{AvatarRecord, VoiceRecord};
@@ -76,9 +76,10 @@ pub async fn check_avatar(
     caller: &Caller,
     avatar_id: &str,
 ) -> Result<AvatarRecord, Failure> {
+    // Ids are stored lower-case; a UUID's hex digits mean the same in either case.
     let avatar = state
         .store
-        .get_avatar(avatar_id)
+        .get_avatar(&avatar_id.to_ascii_lowercase())
         .await?
         .ok_or_else(|| avatar_not_found(avatar_id))?;
     if let Some(owner) = &avatar.owner {
@@ -97,33 +98,42 @@ pub async fn check_avatar(
     Ok(avatar)
 }
 
+/// `AVATAR_URL_ERROR` for an avatar whose image cannot be served.
+pub fn avatar_url_error(avatar_id: &str) -> ApiError {
+    ApiError::new(
+        Code::AvatarUrlError,
+        "The avatar's image could not be read from storage. Retry later or choose another avatar.",
+    )
+    .with_details(json!({ "avatar_id": avatar_id }))
+}
+
+/// A signed URL for the avatar's stored image, or why there is none (for the logs): the
+/// image is missing, empty or unreadable.
+pub async fn signed_avatar_image(
+    state: &AppState,
+    avatar: &AvatarRecord,
+) -> Result<String, String> {
+    match state.blobs.size(&avatar.image_path).await {
+        Ok(size) if size > 0 => state
+            .signer
+            .link(
+                &avatar.image_path,
+                unix_now() + state.config.file_url_ttl_secs,
+            )
+            .await
+            .map_err(|e| format!("avatar {} image link failed: {e}", avatar.id)),
+        Ok(_) => Err(format!(
+            "avatar {} image {} is empty",
+            avatar.id, avatar.image_path
+        )),
+        Err(e) => Err(format!("avatar {} image unreadable: {e}", avatar.id)),
+    }
+}
+
 /// A signed URL for the avatar's stored image; `AVATAR_URL_ERROR` when the image is not
 /// in storage (so a task is never accepted with a presenter that cannot be drawn).
 pub async fn avatar_image_url(state: &AppState, avatar: &AvatarRecord) -> Result<String, Failure> {
-    let readable = match state.blobs.size(&avatar.image_path).await {
-        Ok(size) => size > 0,
-        Err(e) => {
-            tracing::error!(avatar_id = %avatar.id, error = %e, "avatar image unreadable");
-            false
-        }
-    };
-    let url_error = || {
-        ApiError::new(
-            Code::AvatarUrlError,
-            "The avatar's image could not be read from storage. Retry later or choose another avatar.",
-        )
-        .with_details(json!({ "avatar_id": avatar.id }))
-    };
-    if !readable {
-        return Err(url_error().into());
-    }
-    let expires = unix_now() + state.config.file_url_ttl_secs;
-    state
-        .signer
-        .link(&avatar.image_path, expires)
+    signed_avatar_image(state, avatar)
         .await
-        .map_err(|e| {
-            tracing::error!(avatar_id = %avatar.id, error = %e, "avatar image link failed");
-            url_error().into()
-        })
+        .map_err(|cause| with_cause(avatar_url_error(&avatar.id), cause).into())
 }

@@ -12,6 +12,8 @@ use serde_json::json;
 
 tokio::task_local! {
     static REQUEST_ID: String;
+    /// Why the request failed on the server's side, for the one log line every 5xx gets.
+    static CAUSE: std::cell::RefCell<Vec<String>>;
 }
 
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
@@ -19,6 +21,20 @@ pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id"
 /// The current request's id (empty outside a request).
 pub fn current_request_id() -> String {
     REQUEST_ID.try_with(Clone::clone).unwrap_or_default()
+}
+
+/// Remember why the current request is failing on the server's side; the request-id
+/// layer logs it with the request id on the line of the 5xx answer. The client sees only
+/// the generic message of `err` (errors.md: 5xx bodies never show internals).
+pub fn with_cause(err: ApiError, cause: impl std::fmt::Display) -> ApiError {
+    record_cause(cause);
+    err
+}
+
+/// Remember why the current request answers a 5xx that is not an `ApiError` (`/health`).
+pub fn record_cause(cause: impl std::fmt::Display) {
+    let cause = cause.to_string();
+    let _ = CAUSE.try_with(|c| c.borrow_mut().push(cause));
 }
 
 /// The error a handler returns.
@@ -33,8 +49,8 @@ impl From<ApiError> for Failure {
 
 impl From<peakreel_store::StoreError> for Failure {
     fn from(e: peakreel_store::StoreError) -> Self {
-        tracing::error!(request_id = %current_request_id(), error = %e, "store failure");
-        Failure(e.into())
+        let cause = format!("store failure: {e}");
+        Failure(with_cause(e.into(), cause))
     }
 }
 
@@ -58,6 +74,8 @@ pub fn error_response(err: &ApiError) -> Response {
     let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = json!({ "error": err.body(Some(&request_id)) });
     let mut response = (status, Json(body)).into_response();
+    // The layer names the code in its log line for a 5xx.
+    response.extensions_mut().insert(err.code);
     let headers = response.headers_mut();
     if let Some(seconds) = err.retry_after {
         headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
@@ -83,18 +101,42 @@ pub async fn request_id_layer(req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let started = std::time::Instant::now();
-    let response = REQUEST_ID
-        .scope(id.clone(), async move {
-            let response = next.run(req).await;
-            if response.status() == StatusCode::METHOD_NOT_ALLOWED
-                && response.headers().get(header::CONTENT_TYPE).is_none()
-            {
-                method_not_allowed(&response)
-            } else {
-                response
-            }
-        })
+    let (response, causes) = REQUEST_ID
+        .scope(
+            id.clone(),
+            CAUSE.scope(Default::default(), async move {
+                let response = next.run(req).await;
+                let response = if response.status() == StatusCode::METHOD_NOT_ALLOWED
+                    && response.headers().get(header::CONTENT_TYPE).is_none()
+                {
+                    method_not_allowed(&response)
+                } else {
+                    response
+                };
+                (response, CAUSE.with(|c| c.take()))
+            }),
+        )
         .await;
+    if response.status().is_server_error() {
+        let code = response
+            .extensions()
+            .get::<Code>()
+            .map_or("", |c| c.as_str());
+        let cause = if causes.is_empty() {
+            "no cause recorded".to_string()
+        } else {
+            causes.join("; ")
+        };
+        tracing::error!(
+            request_id = %id,
+            %method,
+            %path,
+            status = response.status().as_u16(),
+            code = %code,
+            cause = %cause,
+            "server-side failure"
+        );
+    }
     tracing::info!(
         request_id = %id,
         client_request_id = client_id.as_deref().unwrap_or(""),
@@ -150,6 +192,8 @@ pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Respons
         .map(String::as_str)
         .or_else(|| panic.downcast_ref::<&str>().copied())
         .unwrap_or("non-string panic");
-    tracing::error!(request_id = %current_request_id(), panic = text, "handler panicked");
-    error_response(&ApiError::internal())
+    error_response(&with_cause(
+        ApiError::internal(),
+        format_args!("handler panicked: {text}"),
+    ))
 }

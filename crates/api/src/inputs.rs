@@ -103,8 +103,10 @@ async fn put(state: &AppState, stem: String, image: FetchedImage) -> Result<Stor
         .put(&key, Bytes::clone(&image.bytes))
         .await
         .map_err(|e| {
-            tracing::error!(error = %e, "could not store a task input");
-            ApiError::service()
+            crate::error::with_cause(
+                ApiError::service(),
+                format_args!("could not store a task input: {e}"),
+            )
         })?;
     Ok(StoredMedia {
         key,

@@ -5,6 +5,7 @@ mod auth;
 mod avatar_image;
 mod body;
 mod catalog_access;
+pub mod drain;
 pub mod error;
 mod inputs;
 pub mod openapi;
@@ -22,6 +23,7 @@ use utoipa::OpenApi;
 
 pub fn router(state: AppState) -> Router {
     let openapi = openapi::ApiDoc::openapi();
+    let drain = state.drain.clone();
     let routes = Router::new()
         .route("/health", get(routes::health::health))
         .route("/openapi.json", get(move || async move { Json(openapi) }))
@@ -71,5 +73,9 @@ pub fn router(state: AppState) -> Router {
     // the request-id layer outside it, so it sees complete responses.
     Router::new()
         .fallback_service(routes)
+        .layer(axum::middleware::from_fn_with_state(
+            drain,
+            drain::drain_layer,
+        ))
         .layer(axum::middleware::from_fn(error::request_id_layer))
 }

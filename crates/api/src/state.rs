@@ -55,6 +55,8 @@ pub struct AppState {
     /// Values that change slowly and are read on hot paths, with when they were computed.
     pub cached_median_render: Arc<Mutex<Option<(Instant, i64)>>>,
     pub cached_health: Arc<Mutex<Option<(Instant, bool, serde_json::Value)>>>,
+    /// Set when shutdown begins; counts requests in flight (see `drain`).
+    pub drain: Arc<crate::drain::Drain>,
 }
 
 impl AppState {
@@ -83,6 +85,7 @@ impl AppState {
             key_touches: Arc::new(Mutex::new(HashMap::new())),
             cached_median_render: Arc::new(Mutex::new(None)),
             cached_health: Arc::new(Mutex::new(None)),
+            drain: Arc::new(crate::drain::Drain::default()),
         }
     }
 }

@@ -4,6 +4,7 @@ use crate::error::Failure;
 use crate::state::AppState;
 use peakreel_blobs::{BlobError, UrlSigner};
 use peakreel_store::{AvatarRecord, StoreResult, TaskRecord, TaskStatus, VoiceRecord};
+use peakreel_types::ApiError;
 use serde_json::{json, Map, Value};
 
 /// RFC 3339 UTC with `Z`, second precision (api.md §1).
@@ -168,7 +169,14 @@ pub fn voice_view(voice: &VoiceRecord, preview_url: Option<String>) -> Value {
     v
 }
 
-pub fn avatar_view(avatar: &AvatarRecord, image_url: String) -> Value {
+/// Mark a list item that cannot be shown whole (its stored file is missing): it carries
+/// `error: {code, message}`, the code a task using it would fail with. The rest of the
+/// list is unaffected.
+pub fn mark_unavailable(item: &mut Value, err: &ApiError) {
+    item["error"] = json!({ "code": err.code.as_str(), "message": err.message });
+}
+
+pub fn avatar_view(avatar: &AvatarRecord, image_url: Option<String>) -> Value {
     json!({
         "avatar_id": avatar.id,
         "name": avatar.name,

@@ -7,6 +7,17 @@ use crate::request::{check_media_url, UrlPolicy};
 use peakreel_types::ApiError;
 use serde_json::Value;
 
+/// Field bounds of the voice and avatar bodies (inclusive); the OpenAPI document states
+/// the same numbers, and a test in the API crate compares the two.
+pub mod bounds {
+    pub const NAME_CHARS: (usize, usize) = (1, 100);
+    pub const RATE: (f64, f64) = (0.5, 2.0);
+    pub const PITCH_SEMITONES: (f64, f64) = (-12.0, 12.0);
+    pub const EXPIRES_IN_DAYS: (i64, i64) = (1, 3650);
+    pub const SAMPLES: (usize, usize) = (1, 25);
+    pub const AVATAR_STYLES: &[&str] = &["static", "talking"];
+}
+
 /// A custom voice: a named, tuned variant of a base voice, or a clone from samples.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CreateVoice {
@@ -29,9 +40,9 @@ pub enum CreateVoice {
 
 fn read_name(obj: &mut Obj, errors: &mut Errors) -> Option<String> {
     let name = obj.req_str("name", errors)?.trim();
-    let n = name.chars().count();
-    if n == 0 || n > 100 {
-        errors.push("name", "must be 1 to 100 characters");
+    let (lo, hi) = bounds::NAME_CHARS;
+    if !(lo..=hi).contains(&name.chars().count()) {
+        errors.push("name", format!("must be {lo} to {hi} characters"));
         return None;
     }
     Some(name.to_string())
@@ -60,13 +71,20 @@ pub fn parse_create_voice(body: &[u8], policy: &UrlPolicy) -> Result<CreateVoice
     let mut obj = Obj::root(&map);
     let name = read_name(&mut obj, &mut errors);
     let expires_in_days = obj
-        .opt_int("expires_in_days", 1, 3650, &mut errors)
+        .opt_int(
+            "expires_in_days",
+            bounds::EXPIRES_IN_DAYS.0,
+            bounds::EXPIRES_IN_DAYS.1,
+            &mut errors,
+        )
         .map(|d| d as u32);
     let samples = obj.opt("samples");
     let voice = if let Some(samples) = samples {
         let mut urls = Vec::new();
         match samples {
-            Value::Array(items) if (1..=25).contains(&items.len()) => {
+            Value::Array(items)
+                if (bounds::SAMPLES.0..=bounds::SAMPLES.1).contains(&items.len()) =>
+            {
                 for (i, item) in items.iter().enumerate() {
                     let path = json::index("samples", i);
                     if let Some(url) = json::expect_str(item, path.clone(), &mut errors) {
@@ -79,7 +97,14 @@ pub fn parse_create_voice(body: &[u8], policy: &UrlPolicy) -> Result<CreateVoice
                     }
                 }
             }
-            _ => errors.push("samples", "must be an array of 1 to 25 https URLs"),
+            _ => errors.push(
+                "samples",
+                format!(
+                    "must be an array of {} to {} https URLs",
+                    bounds::SAMPLES.0,
+                    bounds::SAMPLES.1
+                ),
+            ),
         }
         for key in ["base_voice_id", "language", "rate", "pitch"] {
             if map.contains_key(key) {
@@ -111,7 +136,7 @@ pub fn parse_create_voice(body: &[u8], policy: &UrlPolicy) -> Result<CreateVoice
             }
         });
         let language = obj.req_str("language", &mut errors).and_then(|l| {
-            if l.len() == 2 && l.bytes().all(|b| b.is_ascii_lowercase()) {
+            if crate::request::is_language_code(l) {
                 Some(l.to_string())
             } else {
                 errors.push(
@@ -121,8 +146,10 @@ pub fn parse_create_voice(body: &[u8], policy: &UrlPolicy) -> Result<CreateVoice
                 None
             }
         });
-        let rate = read_number(&mut obj, "rate", 0.5, 2.0, &mut errors).unwrap_or(1.0) as f32;
-        let pitch = read_number(&mut obj, "pitch", -12.0, 12.0, &mut errors).unwrap_or(0.0) as f32;
+        let (lo, hi) = bounds::RATE;
+        let rate = read_number(&mut obj, "rate", lo, hi, &mut errors).unwrap_or(1.0) as f32;
+        let (lo, hi) = bounds::PITCH_SEMITONES;
+        let pitch = read_number(&mut obj, "pitch", lo, hi, &mut errors).unwrap_or(0.0) as f32;
         match (name.clone(), base, language) {
             (Some(name), Some(base_voice_id), Some(language)) => Some(CreateVoice::Variant {
                 name,
@@ -166,7 +193,7 @@ pub fn parse_create_avatar(body: &[u8], policy: &UrlPolicy) -> Result<CreateAvat
             });
     let style = obj.opt_enum(
         "style",
-        &["static", "talking"],
+        bounds::AVATAR_STYLES,
         |s| match s {
             "static" => Some(false),
             "talking" => Some(true),

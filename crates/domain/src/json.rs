@@ -6,11 +6,33 @@
 use peakreel_types::{ApiError, Code, FieldError};
 use serde_json::{json, Map, Value};
 
-/// Parse a request body: syntax errors become `INVALID_JSON` with line and column, and the
-/// top level must be an object.
+/// The UTF-8 byte-order mark some Windows tools put before a body; it carries no meaning
+/// in UTF-8 JSON (RFC 8259 §8.1 lets a parser ignore it).
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Parse a request body: a leading UTF-8 BOM is ignored, syntax errors become
+/// `INVALID_JSON` with line and column, the top level must be an object, and a key that
+/// appears twice in any object is a `VALIDATION_ERROR` naming its JSON path (which of the
+/// two values was meant cannot be known).
 pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(map)) => Ok(map),
+    let body = body.strip_prefix(UTF8_BOM).unwrap_or(body);
+    match crate::json_strict::parse(body) {
+        Ok(parsed) if !parsed.duplicate_keys.is_empty() => Err(ApiError::validation(
+            parsed
+                .duplicate_keys
+                .into_iter()
+                .map(|path| {
+                    FieldError::new(
+                        path,
+                        "appears more than once in its object; send each field once",
+                    )
+                })
+                .collect(),
+        )),
+        Ok(crate::json_strict::Parsed {
+            value: Value::Object(map),
+            ..
+        }) => Ok(map),
         Ok(_) => Err(
             ApiError::new(Code::InvalidJson, "The request body must be a JSON object.")
                 .with_details(json!({ "line": 1, "column": 1 })),
@@ -211,6 +233,28 @@ mod tests {
         assert_eq!(d["line"], 3);
         assert_eq!(d["column"], 7);
         assert_eq!(parse_object(b"[1]").unwrap_err().code, Code::InvalidJson);
+    }
+
+    #[test]
+    fn a_bom_is_ignored_and_duplicate_keys_are_named() {
+        let map = parse_object(b"\xEF\xBB\xBF{\"a\": 1}").unwrap();
+        assert_eq!(map["a"], 1);
+        // A BOM anywhere else is not whitespace.
+        assert_eq!(
+            parse_object(b" \xEF\xBB\xBF{}").unwrap_err().code,
+            Code::InvalidJson
+        );
+        let err = parse_object(br#"{"voice": {"voice_id": "a", "voice_id": "b"}, "x": 1, "x": 2}"#)
+            .unwrap_err();
+        assert_eq!(err.code, Code::ValidationError);
+        let details = err.details.unwrap();
+        let fields: Vec<&str> = details["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(fields, ["voice.voice_id", "x"]);
     }
 
     #[test]

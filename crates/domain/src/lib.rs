@@ -5,6 +5,7 @@
 pub mod catalog_requests;
 pub mod inputs;
 pub mod json;
+mod json_strict;
 pub mod plans;
 pub mod request;
 pub mod voices;

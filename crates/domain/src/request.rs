@@ -23,7 +23,8 @@ impl RequestKind {
         }
     }
 
-    fn image_range(self) -> (usize, usize) {
+    /// Images a request of this kind takes, inclusive.
+    pub fn image_range(self) -> (usize, usize) {
         match self {
             RequestKind::NarratedSlideshow => (6, 15),
             RequestKind::LivingProperty => (1, 9),
@@ -31,12 +32,22 @@ impl RequestKind {
     }
 
     /// Script characters allowed per image, inclusive.
-    fn script_per_image(self) -> (usize, usize) {
+    pub fn script_per_image(self) -> (usize, usize) {
         match self {
             RequestKind::NarratedSlideshow => (40, 50),
             RequestKind::LivingProperty => (65, 85),
         }
     }
+}
+
+/// Field bounds of the create requests (inclusive). The OpenAPI document states the same
+/// numbers; a test in the API crate compares the two.
+pub mod bounds {
+    pub const WEBHOOK_URL_MAX_CHARS: usize = 2048;
+    pub const TEXT_CONTENT_CHARS: (usize, usize) = (1, 100);
+    pub const TEXT_SIZE_PX: (i64, i64) = (8, 200);
+    pub const WATERMARK_SIZE_PERCENT: (i64, i64) = (1, 100);
+    pub const WATERMARK_OPACITY: (i64, i64) = (0, 100);
 }
 
 /// Which URLs a caller may pass. The API allows `https` (and `http` with the development
@@ -227,16 +238,17 @@ pub fn parse_create_request(
         .and_then(|url| check_webhook_url(url, policy, &mut errors));
     let avatar_id = root.opt("avatar_id").and_then(|v| {
         let id = json::expect_str(v, "avatar_id".into(), &mut errors)?;
-        if !is_uuid_v4(id) {
+        if !is_uuid(id) {
             specific.avatar_id = Some(
                 ApiError::new(
                     Code::InvalidAvatarId,
-                    "avatar_id must be a UUID v4 (for example 3f1c2a9e-7b4d-4c1a-9e2f-5a6b7c8d9e01); list avatars with GET /v1/avatars.",
+                    "avatar_id must be a UUID in the 8-4-4-4-12 hex form (for example 3f1c2a9e-7b4d-4c1a-9e2f-5a6b7c8d9e01); list avatars with GET /v1/avatars.",
                 )
                 .with_details(json!({ "avatar_id": id })),
             );
         }
-        Some(id.to_string())
+        // Stored ids are lower-case; hex case carries no meaning in a UUID.
+        Some(id.to_ascii_lowercase())
     });
     let background_music = root
         .opt_bool("background_music", &mut errors)
@@ -441,7 +453,7 @@ fn read_voice(
         id.to_string()
     });
     let language = obj.opt_str("language", errors).and_then(|lang| {
-        if lang.len() == 2 && lang.bytes().all(|b| b.is_ascii_lowercase()) {
+        if is_language_code(lang) {
             Some(lang.to_string())
         } else {
             errors.push(
@@ -453,6 +465,11 @@ fn read_voice(
     });
     obj.finish(errors);
     (voice_id, language)
+}
+
+/// An ISO 639-1 code as the API spells it: two lower-case ASCII letters.
+pub fn is_language_code(s: &str) -> bool {
+    s.len() == 2 && s.bytes().all(|b| b.is_ascii_lowercase())
 }
 
 /// Letters of any alphabet, whitespace and the punctuation of api.md §3.
@@ -530,8 +547,14 @@ fn read_modification_mode(
 }
 
 fn check_webhook_url(url: &str, policy: &UrlPolicy, errors: &mut Errors) -> Option<String> {
-    if url.chars().count() > 2048 {
-        errors.push("webhook_url", "must be at most 2048 characters");
+    if url.chars().count() > bounds::WEBHOOK_URL_MAX_CHARS {
+        errors.push(
+            "webhook_url",
+            format!(
+                "must be at most {} characters",
+                bounds::WEBHOOK_URL_MAX_CHARS
+            ),
+        );
         return None;
     }
     let api_policy = UrlPolicy {
@@ -550,9 +573,11 @@ fn check_webhook_url(url: &str, policy: &UrlPolicy, errors: &mut Errors) -> Opti
     }
 }
 
-pub fn is_uuid_v4(s: &str) -> bool {
-    // Only the hyphenated form is accepted: it is what the API returns.
-    s.len() == 36 && uuid::Uuid::parse_str(s).is_ok_and(|u| u.get_version_num() == 4)
+/// A UUID of any version in the canonical 8-4-4-4-12 hex form (api.md §1): ids are minted
+/// as v4, but the public reference's own examples use other versions. The length check
+/// keeps out the braced, URN and unhyphenated forms the `uuid` parser also accepts.
+pub fn is_uuid(s: &str) -> bool {
+    s.len() == 36 && uuid::Uuid::try_parse(s).is_ok()
 }
 
 fn read_elements(
@@ -567,8 +592,10 @@ fn read_elements(
         let mut wm = Obj::at("elements_config.watermark".into(), v, errors)?;
         let url = wm.req_str("url", errors);
         let position = wm.opt_enum("position", Position::WIRE, Position::parse, errors);
-        let size = wm.opt_int("size", 1, 100, errors);
-        let opacity = wm.opt_int("opacity", 0, 100, errors);
+        let (lo, hi) = bounds::WATERMARK_SIZE_PERCENT;
+        let size = wm.opt_int("size", lo, hi, errors);
+        let (lo, hi) = bounds::WATERMARK_OPACITY;
+        let opacity = wm.opt_int("opacity", lo, hi, errors);
         wm.finish(errors);
         let url = url?;
         if let Err(reason) = check_media_url(url, policy) {
@@ -594,11 +621,11 @@ fn read_elements(
     let text = obj.opt("text").and_then(|v| {
         let mut t = Obj::at("elements_config.text".into(), v, errors)?;
         let content = t.req_str("content", errors).and_then(|c| {
-            let n = c.chars().count();
-            if n == 0 || n > 100 {
+            let (lo, hi) = bounds::TEXT_CONTENT_CHARS;
+            if !(lo..=hi).contains(&c.chars().count()) {
                 errors.push(
                     "elements_config.text.content",
-                    "must be 1 to 100 characters",
+                    format!("must be {lo} to {hi} characters"),
                 );
                 None
             } else {
@@ -617,7 +644,8 @@ fn read_elements(
             ok.then(|| c.to_ascii_uppercase())
         });
         let font = t.opt_enum("font", FontFamily::WIRE, FontFamily::parse, errors);
-        let size = t.opt_int("size", 8, 200, errors);
+        let (lo, hi) = bounds::TEXT_SIZE_PX;
+        let size = t.opt_int("size", lo, hi, errors);
         let position = t.opt_enum("position", Position::WIRE, Position::parse, errors);
         t.finish(errors);
         Some(TextOverlay {

@@ -6,7 +6,7 @@
 use crate::auth::Caller;
 use crate::body::read_json_body;
 use crate::catalog_access::{check_avatar, check_voice};
-use crate::error::{current_request_id, Failure};
+use crate::error::{current_request_id, with_cause, Failure};
 use crate::inputs::fetch_inputs;
 use crate::state::AppState;
 use crate::views::{estimate_for, queue_estimate, rfc3339};
@@ -22,8 +22,16 @@ use peakreel_types::{ApiError, Code, FieldError};
 use serde_json::json;
 
 #[utoipa::path(post, path = "/v1/real-estate/narrated-slideshow", tag = "tasks",
+    description = "Rules JSON Schema cannot state (refused with the codes named): every image must be fetchable over https from a public address and decode as a JPEG, PNG or WebP photo (IMAGE_INACCESSIBLE, IMAGE_TIMEOUT, SSRF_BLOCKED, IMAGE_PROCESSING_FAILED, MIXED_ORIENTATIONS); URLs must differ after normalising scheme and host case (VALIDATION_ERROR); the script's length is bounded per image (SCRIPT_TOO_SHORT, SCRIPT_TOO_LONG) and takes letters, white space and the listed punctuation only (VALIDATION_ERROR); test_scenario is refused with a live key; the voice and avatar must exist and be yours or public (VOICE_NOT_FOUND, AVATAR_NOT_FOUND, *_ACCESS_DENIED, VOICE_EXPIRED); a live key needs the credits (INSUFFICIENT_CREDITS).",
     request_body = crate::openapi::NarratedSlideshowRequest,
-    responses((status = 202, body = crate::openapi::TaskAccepted), (status = "4XX", body = crate::openapi::ErrorEnvelope)),
+    responses(
+        (status = 202, body = crate::openapi::TaskAccepted, headers(
+            ("Location" = String, description = "/v1/tasks/{task_id}"),
+            ("Retry-After" = u32, description = "Seconds until the first poll is useful (30)"))),
+        (status = 400, body = crate::openapi::ErrorEnvelope),
+        (status = 403, body = crate::openapi::ErrorEnvelope, description = "PLAN_NOT_ALLOWED, INSUFFICIENT_CREDITS, VOICE_ACCESS_DENIED, AVATAR_ACCESS_DENIED, VOICE_EXPIRED"),
+        (status = 404, body = crate::openapi::ErrorEnvelope, description = "VOICE_NOT_FOUND, AVATAR_NOT_FOUND"),
+    ),
     security(("bearer" = [])))]
 pub async fn narrated_slideshow(
     State(state): State<AppState>,
@@ -35,8 +43,16 @@ pub async fn narrated_slideshow(
 }
 
 #[utoipa::path(post, path = "/v1/real-estate/living-property", tag = "tasks",
+    description = "Rules JSON Schema cannot state (refused with the codes named): every image must be fetchable over https from a public address and decode as a JPEG, PNG or WebP photo (IMAGE_INACCESSIBLE, IMAGE_TIMEOUT, SSRF_BLOCKED, IMAGE_PROCESSING_FAILED, MIXED_ORIENTATIONS); URLs must differ after normalising scheme and host case (VALIDATION_ERROR); the script's length is bounded per image (SCRIPT_TOO_SHORT, SCRIPT_TOO_LONG) and takes letters, white space and the listed punctuation only (VALIDATION_ERROR); test_scenario is refused with a live key; the voice and avatar must exist and be yours or public (VOICE_NOT_FOUND, AVATAR_NOT_FOUND, *_ACCESS_DENIED, VOICE_EXPIRED); a live key needs the credits (INSUFFICIENT_CREDITS). change_decoration and furnish need a virtual-staging provider (VALIDATION_ERROR without one).",
     request_body = crate::openapi::LivingPropertyRequest,
-    responses((status = 202, body = crate::openapi::TaskAccepted), (status = "4XX", body = crate::openapi::ErrorEnvelope)),
+    responses(
+        (status = 202, body = crate::openapi::TaskAccepted, headers(
+            ("Location" = String, description = "/v1/tasks/{task_id}"),
+            ("Retry-After" = u32, description = "Seconds until the first poll is useful (30)"))),
+        (status = 400, body = crate::openapi::ErrorEnvelope),
+        (status = 403, body = crate::openapi::ErrorEnvelope, description = "PLAN_NOT_ALLOWED, INSUFFICIENT_CREDITS, VOICE_ACCESS_DENIED, VOICE_EXPIRED"),
+        (status = 404, body = crate::openapi::ErrorEnvelope, description = "VOICE_NOT_FOUND"),
+    ),
     security(("bearer" = [])))]
 pub async fn living_property(
     State(state): State<AppState>,
@@ -82,7 +98,8 @@ async fn create(
             owner: caller.owner(),
             key_id: caller.key.id.clone(),
             kind: kind.as_str().to_string(),
-            request: serde_json::to_value(&spec).map_err(|_| ApiError::internal())?,
+            request: serde_json::to_value(&spec)
+                .map_err(|e| with_cause(ApiError::internal(), format_args!("task spec: {e}")))?,
             webhook_url: request.webhook_url.clone(),
             price,
             concurrency_limit: caller.plan.concurrent_tasks,
@@ -185,10 +202,12 @@ fn create_error(err: CreateTaskError, caller: &Caller) -> ApiError {
         .with_retry_after(30),
         CreateTaskError::Store(e) => {
             // The transaction rolled back: no task, no charge.
-            tracing::error!(request_id = %current_request_id(), error = %e, "could not enqueue task");
-            ApiError::new(
-                Code::QueueError,
-                "The task could not be queued and nothing was charged. Retry with exponential backoff.",
+            with_cause(
+                ApiError::new(
+                    Code::QueueError,
+                    "The task could not be queued and nothing was charged. Retry with exponential backoff.",
+                ),
+                format_args!("could not enqueue task: {e}"),
             )
         }
     }

@@ -5,7 +5,7 @@ use crate::auth::Caller;
 use crate::avatar_image::square_portrait;
 use crate::body::read_json_body;
 use crate::catalog_access::{avatar_image_url, check_avatar, check_voice, visible_voice};
-use crate::error::{current_request_id, Failure};
+use crate::error::{current_request_id, with_cause, Failure};
 use crate::path_param::PathParam;
 use crate::routes::catalog::preview_url;
 use crate::state::AppState;
@@ -22,8 +22,12 @@ use peakreel_types::{ApiError, Code};
 use serde_json::{json, Value};
 
 #[utoipa::path(post, path = "/v1/voices", tag = "voices",
+    description = "Rules JSON Schema cannot state: language must be one the base voice speaks (VALIDATION_ERROR); a clone (samples) needs a cloning provider, and this server refuses it with VALIDATION_ERROR when none is configured.",
     request_body(content = crate::openapi::CreateVoiceRequest),
-    responses((status = 201, body = crate::openapi::Voice), (status = "4XX", body = crate::openapi::ErrorEnvelope)),
+    responses((status = 201, body = crate::openapi::Voice),
+        (status = 400, body = crate::openapi::ErrorEnvelope),
+        (status = 403, body = crate::openapi::ErrorEnvelope, description = "VOICE_ACCESS_DENIED, VOICE_EXPIRED (the base voice)"),
+        (status = 404, body = crate::openapi::ErrorEnvelope, description = "VOICE_NOT_FOUND (the base voice)")),
     security(("bearer" = [])))]
 pub async fn create_voice(
     State(state): State<AppState>,
@@ -119,7 +123,7 @@ pub async fn create_voice(
 
 #[utoipa::path(delete, path = "/v1/voices/{voice_id}", tag = "voices",
     params(("voice_id" = String, Path)),
-    responses((status = 204), (status = 403, body = crate::openapi::ErrorEnvelope), (status = 404, body = crate::openapi::ErrorEnvelope)),
+    responses((status = 204, description = "deleted"), (status = 403, body = crate::openapi::ErrorEnvelope, description = "the item is public or another account's"), (status = 404, body = crate::openapi::ErrorEnvelope)),
     security(("bearer" = [])))]
 pub async fn delete_voice(
     State(state): State<AppState>,
@@ -140,8 +144,9 @@ pub async fn delete_voice(
 }
 
 #[utoipa::path(post, path = "/v1/avatars", tag = "avatars",
+    description = "Rules JSON Schema cannot state: image_url must be fetchable over https from a public address and decode as an image (IMAGE_INACCESSIBLE, IMAGE_TIMEOUT, SSRF_BLOCKED, IMAGE_PROCESSING_FAILED); style talking needs a talking-avatar provider (VALIDATION_ERROR without one).",
     request_body(content = crate::openapi::CreateAvatarRequest),
-    responses((status = 201, body = crate::openapi::Avatar), (status = "4XX", body = crate::openapi::ErrorEnvelope)),
+    responses((status = 201, body = crate::openapi::Avatar), (status = 400, body = crate::openapi::ErrorEnvelope)),
     security(("bearer" = [])))]
 pub async fn create_avatar(
     State(state): State<AppState>,
@@ -169,7 +174,12 @@ pub async fn create_avatar(
         square_portrait(&img).map_err(|e| e.to_string())
     })
     .await
-    .map_err(|_| ApiError::internal())?
+    .map_err(|e| {
+        with_cause(
+            ApiError::internal(),
+            format_args!("portrait decoding task: {e}"),
+        )
+    })?
     .map_err(|reason| {
         ApiError::new(
             Code::ImageProcessingFailed,
@@ -180,8 +190,10 @@ pub async fn create_avatar(
     let id = uuid::Uuid::new_v4().to_string();
     let key = format!("avatars/{}/{id}.png", caller.account.id);
     state.blobs.put(&key, Bytes::from(png)).await.map_err(|e| {
-        tracing::error!(request_id = %current_request_id(), error = %e, "could not store an avatar");
-        ApiError::service()
+        with_cause(
+            ApiError::service(),
+            format_args!("could not store an avatar: {e}"),
+        )
     })?;
     let avatar = AvatarRecord {
         id,
@@ -192,12 +204,12 @@ pub async fn create_avatar(
     };
     state.store.insert_avatar(avatar.clone()).await?;
     let url = avatar_image_url(&state, &avatar).await?;
-    Ok((StatusCode::CREATED, Json(avatar_view(&avatar, url))))
+    Ok((StatusCode::CREATED, Json(avatar_view(&avatar, Some(url)))))
 }
 
 #[utoipa::path(delete, path = "/v1/avatars/{avatar_id}", tag = "avatars",
     params(("avatar_id" = String, Path)),
-    responses((status = 204), (status = 403, body = crate::openapi::ErrorEnvelope), (status = 404, body = crate::openapi::ErrorEnvelope)),
+    responses((status = 204, description = "deleted"), (status = 403, body = crate::openapi::ErrorEnvelope, description = "the item is public or another account's"), (status = 404, body = crate::openapi::ErrorEnvelope)),
     security(("bearer" = [])))]
 pub async fn delete_avatar(
     State(state): State<AppState>,

@@ -103,10 +103,11 @@ pub async fn download(
     let storage_error = |e: BlobError| -> Failure {
         match e {
             BlobError::NotFound(_) | BlobError::InvalidKey(_) => gone().into(),
-            other => {
-                tracing::error!(error = %other, "file download failed");
-                ApiError::service().into()
-            }
+            other => crate::error::with_cause(
+                ApiError::service(),
+                format_args!("file download failed: {other}"),
+            )
+            .into(),
         }
     };
     let size = state.blobs.size(&path).await.map_err(storage_error)?;

@@ -1,5 +1,6 @@
 //! `GET /health` (api.md §12): no auth, no rate limit.
 
+use crate::error::record_cause;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -47,8 +48,32 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
         }
     };
     let healthy = database && slow_ok;
+    let draining = state.drain.is_draining();
+    let status = if draining {
+        "draining"
+    } else if healthy {
+        "ok"
+    } else {
+        "degraded"
+    };
+    if draining || !healthy {
+        let failing: Vec<&str> = [
+            ("database", database),
+            ("storage", slow["storage"] == "ok"),
+            ("ffmpeg", slow["ffmpeg"] == "ok"),
+            ("speech", slow["speech"] == "ok"),
+        ]
+        .iter()
+        .filter(|(_, ok)| !ok)
+        .map(|(name, _)| *name)
+        .collect();
+        record_cause(format_args!(
+            "health {status}; failing checks: [{}]",
+            failing.join(", ")
+        ));
+    }
     let body = json!({
-        "status": if healthy { "ok" } else { "degraded" },
+        "status": status,
         "version": env!("CARGO_PKG_VERSION"),
         "checks": {
             "database": label(database), "storage": slow["storage"],
@@ -56,7 +81,7 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
         },
         "speech_breakers": slow["speech_breakers"],
     });
-    (status_of(healthy), Json(body))
+    (status_of(healthy && !draining), Json(body))
 }
 
 fn label(ok: bool) -> &'static str {

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 #[utoipa::path(get, path = "/v1/tasks/{task_id}", tag = "tasks",
     params(("task_id" = String, Path, description = "task_ plus 24 characters")),
-    responses((status = 200, body = crate::openapi::Task), (status = 404, body = crate::openapi::ErrorEnvelope)),
+    responses((status = 200, body = crate::openapi::Task), (status = 404, body = crate::openapi::ErrorEnvelope, description = "TASK_NOT_FOUND (also for a malformed id)")),
     security(("bearer" = [])))]
 pub async fn get_task(
     State(state): State<AppState>,
@@ -40,10 +40,11 @@ pub async fn get_task(
 
 #[utoipa::path(get, path = "/v1/tasks", tag = "tasks",
     params(
-        ("limit" = Option<u32>, Query, description = "1 to 100, default 20"),
-        ("starting_after" = Option<String>, Query, description = "task id of the last item of the previous page"),
-        ("status" = Option<String>, Query, description = "queued, processing, completed or failed"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Page size, default 20"),
+        ("starting_after" = Option<String>, Query, description = "Task id of the last item of the previous page"),
+        ("status" = Option<String>, Query, description = "Only tasks in this status"),
     ),
+    description = "Newest first. Unknown query parameters are refused (VALIDATION_ERROR).",
     responses((status = 200, body = crate::openapi::TaskList), (status = 400, body = crate::openapi::ErrorEnvelope)),
     security(("bearer" = [])))]
 pub async fn list_tasks(
@@ -60,17 +61,27 @@ pub async fn list_tasks(
     Ok(Json(json!({ "data": data, "has_more": page.has_more })))
 }
 
+/// `limit` of `GET /v1/tasks`, inclusive, and its default.
+pub const LIST_LIMIT: (u32, u32) = (1, 100);
+pub const LIST_LIMIT_DEFAULT: u32 = 20;
+
 fn parse_list_query(raw: &str) -> Result<TaskQuery, ApiError> {
     let mut query = TaskQuery {
-        limit: 20,
+        limit: LIST_LIMIT_DEFAULT,
         ..TaskQuery::default()
     };
     let mut errors = Vec::new();
     for (key, value) in url::form_urlencoded::parse(raw.as_bytes()) {
         match key.as_ref() {
             "limit" => match value.parse::<u32>() {
-                Ok(n) if (1..=100).contains(&n) => query.limit = n,
-                _ => errors.push(FieldError::new("limit", "must be an integer from 1 to 100")),
+                Ok(n) if (LIST_LIMIT.0..=LIST_LIMIT.1).contains(&n) => query.limit = n,
+                _ => errors.push(FieldError::new(
+                    "limit",
+                    format!(
+                        "must be an integer from {} to {}",
+                        LIST_LIMIT.0, LIST_LIMIT.1
+                    ),
+                )),
             },
             "starting_after" => {
                 if peakreel_types::ids::is_task_id(&value) {

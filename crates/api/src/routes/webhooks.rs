@@ -56,8 +56,8 @@ fn delivery_view(d: &Delivery) -> Value {
 
 #[utoipa::path(get, path = "/v1/tasks/{task_id}/webhook-deliveries", tag = "webhooks",
     params(("task_id" = String, Path)),
-    responses((status = 200, description = "every delivery of the task's events with its attempts"),
-              (status = 404, body = crate::openapi::ErrorEnvelope)),
+    responses((status = 200, body = crate::openapi::DeliveryList, description = "every delivery of the task's events with its attempts"),
+              (status = 404, body = crate::openapi::ErrorEnvelope, description = "TASK_NOT_FOUND")),
     security(("bearer" = [])))]
 pub async fn list_deliveries(
     State(state): State<AppState>,
@@ -73,9 +73,9 @@ pub async fn list_deliveries(
 
 #[utoipa::path(post, path = "/v1/tasks/{task_id}/webhook-deliveries/redeliver", tag = "webhooks",
     params(("task_id" = String, Path)),
-    responses((status = 202, description = "a new delivery of the task's event was queued"),
-              (status = 400, body = crate::openapi::ErrorEnvelope),
-              (status = 404, body = crate::openapi::ErrorEnvelope)),
+    responses((status = 202, body = crate::openapi::Delivery, description = "a new delivery of the task's event was queued"),
+              (status = 400, body = crate::openapi::ErrorEnvelope, description = "VALIDATION_ERROR: the task has no webhook_url or has not ended"),
+              (status = 404, body = crate::openapi::ErrorEnvelope, description = "TASK_NOT_FOUND")),
     security(("bearer" = [])))]
 pub async fn redeliver(
     State(state): State<AppState>,
