@@ -5,8 +5,11 @@
 pub mod catalog_requests;
 pub mod inputs;
 pub mod json;
+pub mod legacy;
 pub mod plans;
 pub mod request;
+pub mod voice_choice;
+pub mod voice_traits;
 pub mod voices;
 
 pub use inputs::{resolve_orientation, StoredMedia, TaskInputs, TaskSpec};
@@ -16,3 +19,4 @@ pub use request::{
     OrchestrationMode, Orientation, Position, RequestKind, RoomType, SubtitlePreset, TestScenario,
     TextOverlay, UrlPolicy, Watermark,
 };
+pub use voice_choice::{VoiceAttributes, VoiceCandidate};
