@@ -21,12 +21,25 @@ pub struct ErrorEnvelope {
     error: ErrorBody,
 }
 
+/// Name a voice with `voice_id`, or (Extension, for older clients) leave it out and
+/// describe one: `gender`, `accent` and `language` must be met (else 400 VOICE_NOT_FOUND
+/// with `details.unmet`), `age` and `style` are preferences. `voice_id` wins when both
+/// are sent.
 #[derive(Serialize, ToSchema)]
 pub struct VoiceSelection {
-    /// 20 characters of [0-9A-Za-z].
-    voice_id: String,
+    /// 20 characters of [0-9A-Za-z]; required unless gender, accent or language is given.
+    #[schema(pattern = "^[0-9A-Za-z]{20}$")]
+    voice_id: Option<String>,
     /// ISO 639-1 code the voice speaks; default its first language.
+    #[schema(pattern = "^[a-z]{2}$")]
     language: Option<String>,
+    gender: Option<crate::openapi_compat::VoiceGender>,
+    /// american, british, australian, swedish (also US, UK, en-GB, "British English", …).
+    #[schema(max_length = 40)]
+    accent: Option<String>,
+    age: Option<crate::openapi_compat::VoiceAge>,
+    /// Up to 8 words such as "warm professional" (a string or an array of strings).
+    style: Option<serde_json::Value>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -152,7 +165,7 @@ pub struct TaskError {
 #[derive(Serialize, ToSchema)]
 pub struct Task {
     task_id: String,
-    /// narrated_slideshow or living_property.
+    /// narrated_slideshow, living_property or slideshow (the legacy route).
     #[serde(rename = "type")]
     kind: String,
     /// queued, processing, completed, failed.
@@ -169,6 +182,8 @@ pub struct Task {
     completed_at: Option<String>,
     result: Option<TaskResult>,
     error: Option<TaskError>,
+    /// The voice the task is spoken with (Extension).
+    voice: Option<crate::openapi_compat::TaskVoice>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -293,6 +308,7 @@ impl Modify for BearerAuth {
     paths(
         crate::routes::create::narrated_slideshow,
         crate::routes::create::living_property,
+        crate::routes::create::slideshow,
         crate::routes::tasks::get_task,
         crate::routes::tasks::list_tasks,
         crate::routes::catalog::list_voices,

@@ -212,6 +212,20 @@ pub struct VoiceCandidate {
     pub public_base: Option<String>,
 }
 
+impl VoiceCandidate {
+    /// A public voice of the built-in catalogue.
+    pub fn public(v: &crate::voices::PublicVoice) -> Self {
+        VoiceCandidate {
+            voice_id: v.voice_id.to_string(),
+            gender: v.gender.to_string(),
+            accent: v.accent.to_string(),
+            languages: v.languages.iter().map(|l| l.to_string()).collect(),
+            own: false,
+            public_base: Some(v.voice_id.to_string()),
+        }
+    }
+}
+
 /// The three attributes a voice must match, in the order they narrow the choice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Required {
@@ -367,17 +381,7 @@ mod tests {
     use crate::voices::PUBLIC_VOICES;
 
     fn catalogue() -> Vec<VoiceCandidate> {
-        PUBLIC_VOICES
-            .iter()
-            .map(|v| VoiceCandidate {
-                voice_id: v.voice_id.into(),
-                gender: v.gender.into(),
-                accent: v.accent.into(),
-                languages: v.languages.iter().map(|l| l.to_string()).collect(),
-                own: false,
-                public_base: Some(v.voice_id.into()),
-            })
-            .collect()
+        PUBLIC_VOICES.iter().map(VoiceCandidate::public).collect()
     }
 
     fn attrs(gender: Option<&str>, accent: Option<&str>, style: &[&str]) -> VoiceAttributes {
