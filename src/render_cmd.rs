@@ -103,8 +103,7 @@ pub async fn run(args: RenderArgs) -> anyhow::Result<()> {
     let urls: Vec<String> = req.images.iter().map(|i| i.url.clone()).collect();
     let images = materialise_images(&urls, work.path()).await?;
     let sizes: Vec<(u32, u32)> = images.iter().map(|(_, size)| *size).collect();
-    let orientation =
-        peakreel_domain::inputs::resolve_orientation(req.orientation, &sizes).map_err(refuse)?;
+    let orientation = peakreel_domain::inputs::request_orientation(&req, &sizes).map_err(refuse)?;
 
     let logo = match req.elements.as_ref().and_then(|e| e.watermark.as_ref()) {
         Some(w) => {

@@ -201,6 +201,32 @@ async fn legacy_route_shares_the_create_pipeline_and_refuses_what_it_does_not_ta
         assert!(errors[0].1.contains("not a known field"));
     }
 
+    // Photos are fetched and checked as on the other routes; with no `orientation` field
+    // here, mixed orientations are refused with advice this route can follow.
+    let portrait = image::DynamicImage::ImageRgb8(image::RgbImage::from_pixel(
+        300,
+        500,
+        image::Rgb([90, 120, 150]),
+    ));
+    s.images().route(
+        "/portrait.jpg",
+        peakreel_testkit::Reply::Full {
+            status: 200,
+            content_type: "image/jpeg",
+            body: bytes::Bytes::from(peakreel_testkit::encode(
+                &portrait,
+                image::ImageFormat::Jpeg,
+            )),
+        },
+    );
+    let mut body = s.legacy(5, 300);
+    body["images"][4] = json!(s.images().url("/portrait.jpg"));
+    let r = s.post(LEGACY, &key, &body).await;
+    let d = assert_error(&r, 400, "MIXED_ORIENTATIONS");
+    assert_eq!(d["orientations"][4], "portrait");
+    let message = r.json["error"]["message"].as_str().unwrap();
+    assert!(message.contains("one orientation"), "{message}");
+
     // Credits come before fetching: too few is refused and stores nothing.
     let poor = s.account("Max", 3).await;
     let d = assert_error(

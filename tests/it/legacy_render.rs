@@ -23,43 +23,74 @@ fn legacy_body(s: &crate::support::Proc, n: usize, chars: usize, style: &str) ->
     })
 }
 
-/// One grey 160×90 frame per second of the video.
-fn frames_per_second(p: &Path) -> Vec<Vec<u8>> {
+/// The tints of the long render's photos: far apart, so every frame tells which photo
+/// it shows by its mean colour alone, however the camera moves over it.
+const TONES: [[f64; 3]; 5] = [
+    [220.0, 40.0, 40.0],
+    [40.0, 200.0, 40.0],
+    [40.0, 40.0, 220.0],
+    [220.0, 210.0, 40.0],
+    [40.0, 210.0, 210.0],
+];
+
+/// A listing photo (its detail drives the camera) washed in tone `i`, served at
+/// `/tone/{i}.jpg`.
+fn serve_toned(s: &crate::support::Proc, i: usize) -> String {
+    let img = image::load_from_memory(&peakreel_testkit::photo_jpeg(PHOTOS[i]))
+        .unwrap()
+        .to_rgb8();
+    let tone = TONES[i];
+    let out = image::RgbImage::from_fn(img.width(), img.height(), |x, y| {
+        let p = img.get_pixel(x, y);
+        image::Rgb([0, 1, 2].map(|c| (f64::from(p[c]) / 4.0 + tone[c] * 0.75) as u8))
+    });
+    let path = format!("/tone/{i}.jpg");
+    s.images().route(
+        &path,
+        Reply::Full {
+            status: 200,
+            content_type: "image/jpeg",
+            body: bytes::Bytes::from(peakreel_testkit::encode(
+                &image::DynamicImage::ImageRgb8(out),
+                image::ImageFormat::Jpeg,
+            )),
+        },
+    );
+    s.images().url(&path)
+}
+
+/// Which tone each half second of the video shows (nearest mean colour).
+fn tone_every_half_second(p: &Path) -> Vec<usize> {
     let out = Command::new("ffmpeg")
         .args(["-v", "error", "-i"])
         .arg(p)
         .args([
             "-vf",
-            "fps=1,scale=160:90",
+            "fps=2,scale=32:18",
             "-f",
             "rawvideo",
             "-pix_fmt",
-            "gray",
+            "rgb24",
             "-",
         ])
         .output()
         .unwrap();
     assert!(out.status.success());
     out.stdout
-        .chunks_exact(160 * 90)
-        .map(<[u8]>::to_vec)
-        .collect()
-}
-
-/// Seconds at which the picture changes to another photo: a second-to-second change far
-/// above a pan's (adjacent flagged seconds are one change, a dissolve split in two).
-fn photo_changes(frames: &[Vec<u8>]) -> Vec<f64> {
-    let mut out: Vec<f64> = Vec::new();
-    let mut last_flagged = None;
-    for i in 1..frames.len() {
-        if mad(&frames[i - 1], &frames[i]) > 10.0 {
-            if last_flagged != Some(i - 1) {
-                out.push(i as f64);
+        .chunks_exact(32 * 18 * 3)
+        .map(|frame| {
+            let mut mean = [0.0; 3];
+            for px in frame.chunks_exact(3) {
+                for c in 0..3 {
+                    mean[c] += f64::from(px[c]) / (32.0 * 18.0);
+                }
             }
-            last_flagged = Some(i);
-        }
-    }
-    out
+            let dist = |t: &[f64; 3]| (0..3).map(|c| (t[c] - mean[c]).powi(2)).sum::<f64>();
+            (0..TONES.len())
+                .min_by(|&a, &b| dist(&TONES[a]).total_cmp(&dist(&TONES[b])))
+                .unwrap()
+        })
+        .collect()
 }
 
 async fn render_ok(
@@ -108,13 +139,9 @@ async fn legacy_slideshows_render_and_a_long_script_makes_a_longer_video() {
 
     // 4,000 characters over five photos (standard mode, 3–7 s scenes): minutes of
     // narration, so the photos come back rather than holding one for most of a minute.
-    let (t, video) = render_ok(
-        &s,
-        &key,
-        &legacy_body(&s, 5, 4000, "do-not-modify"),
-        out.path(),
-    )
-    .await;
+    let mut body = legacy_body(&s, 5, 4000, "do-not-modify");
+    body["images"] = json!((0..5).map(|i| serve_toned(&s, i)).collect::<Vec<_>>());
+    let (t, video) = render_ok(&s, &key, &body, out.path()).await;
     let (d, speech) = (duration(&video), speech_end(&video));
     eprintln!("legacy 4000 characters: {d:.1} s video, speech ends at {speech:.1} s");
     assert!(d > 120.0, "4,000 characters take minutes to say: {d} s");
@@ -123,21 +150,24 @@ async fn legacy_slideshows_render_and_a_long_script_makes_a_longer_video() {
         "{d} s video, speech ends {speech}"
     );
     assert!((t["result"]["duration_seconds"].as_f64().unwrap() - d).abs() < 0.5);
-    let changes = photo_changes(&frames_per_second(&video));
-    let mut bounds = vec![0.0];
-    bounds.extend(&changes);
-    bounds.push(d);
-    let longest = bounds.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
-    assert!(
-        longest <= 8.0,
-        "a photo held {longest} s (changes at {changes:?})"
-    );
-    assert!(
-        changes.len() as f64 >= d / 7.0 - 1.0,
-        "{} changes in {d} s",
-        changes.len()
-    );
-
+    // Runs of one photo on screen, in half seconds.
+    let tones = tone_every_half_second(&video);
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for &t in &tones {
+        match runs.last_mut() {
+            Some((tone, len)) if *tone == t => *len += 1,
+            _ => runs.push((t, 1)),
+        }
+    }
+    let longest = runs.iter().map(|r| r.1).max().unwrap() as f64 / 2.0;
+    assert!(longest <= 7.5, "a photo held {longest} s: {runs:?}");
+    for tone in 0..TONES.len() {
+        let shown = runs.iter().filter(|r| r.0 == tone && r.1 >= 4).count();
+        assert!(
+            shown as f64 >= d / 7.0 / 5.0 - 1.0,
+            "photo {tone} shown {shown} times: {runs:?}"
+        );
+    }
     assert_eq!(s.credits(&key).await, 100 - 3 * 5, "each task charged once");
 }
 

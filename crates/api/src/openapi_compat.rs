@@ -77,3 +77,67 @@ pub struct TaskVoice {
     /// The attributes asked for, when chosen by them (canonical spellings).
     attributes: Option<serde_json::Value>,
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+    use utoipa::OpenApi;
+
+    fn doc() -> Value {
+        serde_json::to_value(crate::openapi::ApiDoc::openapi()).unwrap()
+    }
+
+    #[test]
+    fn the_legacy_route_and_its_constraints_are_documented() {
+        let d = doc();
+        let op = &d["paths"]["/v1/real-estate/slideshow"]["post"];
+        assert!(op.is_object(), "route missing");
+        let schema = &d["components"]["schemas"]["LegacySlideshowRequest"];
+        let p = &schema["properties"];
+        assert_eq!(
+            (
+                p["images"]["minItems"].clone(),
+                p["images"]["maxItems"].clone()
+            ),
+            (json!(5), json!(9))
+        );
+        assert_eq!(
+            (
+                p["script"]["minLength"].clone(),
+                p["script"]["maxLength"].clone()
+            ),
+            (json!(50), json!(5000))
+        );
+        let mut required: Vec<&str> = schema["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        required.sort_unstable();
+        assert_eq!(required, ["images", "script", "style", "voice"]);
+        let style = &d["components"]["schemas"]["LegacyStyle"]["enum"];
+        assert_eq!(
+            style,
+            &json!(["do-not-modify", "change-decoration", "furnish-it"])
+        );
+    }
+
+    #[test]
+    fn voice_attributes_and_the_task_voice_are_documented() {
+        let d = doc();
+        let voice = &d["components"]["schemas"]["VoiceSelection"];
+        for field in ["voice_id", "language", "gender", "accent", "age", "style"] {
+            assert!(voice["properties"][field].is_object(), "{field}: {voice}");
+        }
+        assert!(
+            voice["required"].as_array().is_none_or(|r| r.is_empty()),
+            "{voice}"
+        );
+        assert_eq!(
+            d["components"]["schemas"]["VoiceAge"]["enum"],
+            json!(["young", "middle_aged", "old"])
+        );
+        assert!(d["components"]["schemas"]["Task"]["properties"]["voice"].is_object());
+    }
+}
