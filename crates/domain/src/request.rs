@@ -215,16 +215,16 @@ pub fn parse_create_request(
     // The legacy route has none of the presentation fields: reading them nowhere leaves
     // them unknown fields (VALIDATION_ERROR), as the compatible routes treat any other.
     let legacy = kind == RequestKind::Slideshow;
-    let orientation = (!legacy)
-        .then(|| {
-            root.opt_enum(
-                "orientation",
-                Orientation::WIRE,
-                Orientation::parse,
-                &mut errors,
-            )
-        })
-        .flatten();
+    let orientation = if legacy {
+        None
+    } else {
+        root.opt_enum(
+            "orientation",
+            Orientation::WIRE,
+            Orientation::parse,
+            &mut errors,
+        )
+    };
     let orchestration_mode = if kind == RequestKind::LivingProperty {
         None
     } else {
@@ -250,9 +250,11 @@ pub fn parse_create_request(
     let webhook_url = root
         .opt_str("webhook_url", &mut errors)
         .and_then(|url| check_webhook_url(url, policy, &mut errors));
-    let extras = (!legacy)
-        .then(|| read_presentation(&mut root, policy, &mut errors, &mut specific))
-        .unwrap_or_default();
+    let extras = if legacy {
+        Presentation::default()
+    } else {
+        read_presentation(&mut root, policy, &mut errors, &mut specific)
+    };
     let test_scenario = root.opt_enum(
         "test_scenario",
         TestScenario::WIRE,
