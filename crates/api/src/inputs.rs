@@ -5,7 +5,8 @@
 
 use crate::state::AppState;
 use bytes::Bytes;
-use peakreel_domain::{resolve_orientation, CreateRequest, StoredMedia, TaskInputs};
+use peakreel_domain::inputs::request_orientation;
+use peakreel_domain::{CreateRequest, StoredMedia, TaskInputs};
 use peakreel_fetch::{FetchedImage, Target};
 use peakreel_types::{ApiError, Code};
 
@@ -77,7 +78,7 @@ impl FetchedInputs {
         task_id: &str,
     ) -> Result<TaskInputs, ApiError> {
         let sizes: Vec<(u32, u32)> = self.images.iter().map(|i| i.info.display_size()).collect();
-        let orientation = resolve_orientation(request.orientation, &sizes)?;
+        let orientation = request_orientation(request, &sizes)?;
         let mut stored = Vec::with_capacity(self.images.len());
         for (i, image) in self.images.into_iter().enumerate() {
             stored.push(put(state, format!("tasks/{task_id}/input/{i:02}"), image).await?);

@@ -9,6 +9,7 @@ pub mod drain;
 pub mod error;
 mod inputs;
 pub mod openapi;
+mod openapi_compat;
 mod path_param;
 pub mod providers;
 mod routes;
@@ -35,6 +36,7 @@ pub fn router(state: AppState) -> Router {
             "/v1/real-estate/living-property",
             post(routes::create::living_property),
         )
+        .route("/v1/real-estate/slideshow", post(routes::create::slideshow))
         .route("/v1/tasks", get(routes::tasks::list_tasks))
         .route("/v1/tasks/{task_id}", get(routes::tasks::get_task))
         .route(

@@ -71,6 +71,9 @@ pub async fn task_view(state: &AppState, task: &TaskRecord) -> Result<Value, Fai
         json!(task.owner.mode == peakreel_types::ids::Mode::Live),
     );
     v.insert("created_at".into(), json!(rfc3339(task.created_at)));
+    if let Some(voice) = task_voice_view(&task.request) {
+        v.insert("voice".into(), voice);
+    }
     match task.status {
         TaskStatus::Queued => {
             let estimate = match task.queue_position {
@@ -110,6 +113,36 @@ pub async fn task_view(state: &AppState, task: &TaskRecord) -> Result<Value, Fai
         }
     }
     Ok(Value::Object(v))
+}
+
+/// The voice a task is spoken with, and how it was chosen (**Extension** `voice`), from
+/// the stored request: `{voice_id, language?, selected_by: "voice_id" | "attributes",
+/// attributes?}`. Only the voice fields of the request are decoded.
+fn task_voice_view(request: &str) -> Option<Value> {
+    #[derive(serde::Deserialize)]
+    struct Stored {
+        request: VoiceFields,
+    }
+    #[derive(serde::Deserialize)]
+    struct VoiceFields {
+        voice_id: String,
+        language: Option<String>,
+        voice_attributes: Option<peakreel_domain::VoiceAttributes>,
+    }
+    let stored: Stored = serde_json::from_str(request).ok()?;
+    let r = stored.request;
+    let mut v = json!({
+        "voice_id": r.voice_id,
+        "selected_by": if r.voice_attributes.is_some() { "attributes" } else { "voice_id" },
+    });
+    if let Some(lang) = &r.language {
+        v["language"] = json!(lang);
+    }
+    if let Some(attrs) = &r.voice_attributes {
+        v["attributes"] =
+            peakreel_domain::voice_choice::requested_view(attrs, r.language.as_deref());
+    }
+    Some(v)
 }
 
 /// The stored result names blobs; the wire result carries links minted now, valid for

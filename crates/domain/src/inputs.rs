@@ -79,6 +79,20 @@ pub fn resolve_orientation(
         .unwrap_or(Orientation::Landscape))
 }
 
+/// [`resolve_orientation`] for a request: the legacy slideshow route has no
+/// `orientation` field, so its refusal says to send photos of one orientation instead.
+pub fn request_orientation(
+    req: &CreateRequest,
+    sizes: &[(u32, u32)],
+) -> Result<Orientation, ApiError> {
+    resolve_orientation(req.orientation, sizes).map_err(|mut e| {
+        if req.kind == crate::RequestKind::Slideshow {
+            e.message = "The images mix portrait and landscape. Send photos of one orientation (this route has no `orientation` field; /v1/real-estate/narrated-slideshow has).".into();
+        }
+        e
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

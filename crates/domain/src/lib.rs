@@ -5,9 +5,12 @@
 pub mod catalog_requests;
 pub mod inputs;
 pub mod json;
+pub mod legacy;
 mod json_strict;
 pub mod plans;
 pub mod request;
+pub mod voice_choice;
+pub mod voice_traits;
 pub mod voices;
 
 pub use inputs::{resolve_orientation, StoredMedia, TaskInputs, TaskSpec};
@@ -17,3 +20,4 @@ pub use request::{
     OrchestrationMode, Orientation, Position, RequestKind, RoomType, SubtitlePreset, TestScenario,
     TextOverlay, UrlPolicy, Watermark,
 };
+pub use voice_choice::{VoiceAttributes, VoiceCandidate};

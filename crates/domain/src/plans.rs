@@ -60,6 +60,8 @@ pub struct Prices {
     pub narrated_slideshow: i64,
     pub living_property_per_image: i64,
     pub staging_per_image: i64,
+    /// The legacy slideshow route, before any staging (`staging_per_image` each).
+    pub slideshow: i64,
 }
 
 impl Default for Prices {
@@ -68,6 +70,9 @@ impl Default for Prices {
             narrated_slideshow: 5,
             living_property_per_image: 2,
             staging_per_image: 2,
+            // The narrated slideshow's price: the legacy route makes the same kind of
+            // video, so a client moving between the two pays the same.
+            slideshow: 5,
         }
     }
 }

@@ -13,6 +13,8 @@ use serde_json::{json, Value};
 pub enum RequestKind {
     NarratedSlideshow,
     LivingProperty,
+    /// The legacy `POST /v1/real-estate/slideshow` (a compatibility route, see `legacy`).
+    Slideshow,
 }
 
 impl RequestKind {
@@ -20,6 +22,7 @@ impl RequestKind {
         match self {
             RequestKind::NarratedSlideshow => "narrated_slideshow",
             RequestKind::LivingProperty => "living_property",
+            RequestKind::Slideshow => "slideshow",
         }
     }
 
@@ -28,15 +31,27 @@ impl RequestKind {
         match self {
             RequestKind::NarratedSlideshow => (6, 15),
             RequestKind::LivingProperty => (1, 9),
+            RequestKind::Slideshow => crate::legacy::IMAGES,
         }
     }
 
-    /// Script characters allowed per image, inclusive.
-    pub fn script_per_image(self) -> (usize, usize) {
+    /// Script characters allowed per image, inclusive; `None` for the legacy route, whose
+    /// bounds are for the whole script ([`crate::legacy::SCRIPT_CHARS`]).
+    pub fn script_per_image(self) -> Option<(usize, usize)> {
         match self {
-            RequestKind::NarratedSlideshow => (40, 50),
-            RequestKind::LivingProperty => (65, 85),
+            RequestKind::NarratedSlideshow => Some((40, 50)),
+            RequestKind::LivingProperty => Some((65, 85)),
+            RequestKind::Slideshow => None,
         }
+    }
+
+    /// Script characters allowed for `images` images, inclusive.
+    fn script_bounds(self, images: usize) -> (usize, usize) {
+        let (lo, hi) = match self.script_per_image() {
+            Some(per_image) => per_image,
+            None => return crate::legacy::SCRIPT_CHARS,
+        };
+        (lo * images, hi * images)
     }
 }
 
@@ -144,8 +159,13 @@ pub struct ElementsConfig {
 pub struct CreateRequest {
     pub kind: RequestKind,
     pub images: Vec<ImageInput>,
+    /// The voice: as named, or as chosen by attributes (empty until chosen, see
+    /// [`CreateRequest::choose_voice`]).
     pub voice_id: String,
     pub language: Option<String>,
+    /// What the voice was asked for by, when it was not named (**Extension**).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voice_attributes: Option<crate::voice_choice::VoiceAttributes>,
     pub script: String,
     pub orientation: Option<Orientation>,
     pub orchestration_mode: OrchestrationMode,
@@ -161,16 +181,16 @@ pub struct CreateRequest {
 impl CreateRequest {
     /// Credits a live key pays for this task (api.md §2).
     pub fn price(&self, prices: &Prices) -> i64 {
+        let n = self.images.len() as i64;
+        // Virtual staging is paid per image it is asked for, on every route that has it.
+        let staging = match self.modification_mode {
+            ModificationMode::NoModify => 0,
+            _ => n * prices.staging_per_image,
+        };
         match self.kind {
             RequestKind::NarratedSlideshow => prices.narrated_slideshow,
-            RequestKind::LivingProperty => {
-                let n = self.images.len() as i64;
-                let staging = match self.modification_mode {
-                    ModificationMode::NoModify => 0,
-                    _ => prices.staging_per_image,
-                };
-                n * (prices.living_property_per_image + staging)
-            }
+            RequestKind::LivingProperty => n * prices.living_property_per_image + staging,
+            RequestKind::Slideshow => prices.slideshow + staging,
         }
     }
 }
@@ -200,7 +220,7 @@ pub fn parse_create_request(
     let mut root = Obj::root(&map);
 
     let images = read_images(kind, &mut root, policy, &mut errors, &mut specific);
-    let (voice_id, language) = read_voice(&mut root, &mut errors, &mut specific);
+    let voice = crate::voice_choice::read_voice(&mut root, &mut errors, &mut specific.voice_id);
     let script = root.req_str("script", &mut errors).map(str::trim);
     if let Some(script) = script {
         check_script_characters(script, &mut errors);
@@ -212,62 +232,49 @@ pub fn parse_create_request(
             specific.script = check_script_length(kind, script, images.len());
         }
     }
-    let orientation = root.opt_enum(
-        "orientation",
-        Orientation::WIRE,
-        Orientation::parse,
-        &mut errors,
-    );
-    let orchestration_mode = if kind == RequestKind::NarratedSlideshow {
+    // The legacy route has none of the presentation fields: reading them nowhere leaves
+    // them unknown fields (VALIDATION_ERROR), as the compatible routes treat any other.
+    let legacy = kind == RequestKind::Slideshow;
+    let orientation = if legacy {
+        None
+    } else {
+        root.opt_enum(
+            "orientation",
+            Orientation::WIRE,
+            Orientation::parse,
+            &mut errors,
+        )
+    };
+    let orchestration_mode = if kind == RequestKind::LivingProperty {
+        None
+    } else {
         root.opt_enum(
             "orchestration_mode",
             OrchestrationMode::WIRE,
             OrchestrationMode::parse,
             &mut errors,
         )
-    } else {
-        None
     };
-    let modification_mode = if kind == RequestKind::LivingProperty {
-        read_modification_mode(&mut root, policy, &mut errors)
-    } else {
-        None
+    let modification_mode = match kind {
+        RequestKind::LivingProperty => read_modification_mode(
+            &mut root,
+            "modification_mode",
+            ModificationMode::WIRE,
+            ModificationMode::parse,
+            policy,
+            &mut errors,
+        ),
+        RequestKind::Slideshow => crate::legacy::read_style(&mut root, policy, &mut errors),
+        RequestKind::NarratedSlideshow => None,
     };
     let webhook_url = root
         .opt_str("webhook_url", &mut errors)
         .and_then(|url| check_webhook_url(url, policy, &mut errors));
-    let avatar_id = root.opt("avatar_id").and_then(|v| {
-        let id = json::expect_str(v, "avatar_id".into(), &mut errors)?;
-        if !is_uuid(id) {
-            specific.avatar_id = Some(
-                ApiError::new(
-                    Code::InvalidAvatarId,
-                    "avatar_id must be a UUID in the 8-4-4-4-12 hex form (for example 3f1c2a9e-7b4d-4c1a-9e2f-5a6b7c8d9e01); list avatars with GET /v1/avatars.",
-                )
-                .with_details(json!({ "avatar_id": id })),
-            );
-        }
-        // Stored ids are lower-case; hex case carries no meaning in a UUID.
-        Some(id.to_ascii_lowercase())
-    });
-    let background_music = root
-        .opt_bool("background_music", &mut errors)
-        .unwrap_or(false);
-    let subtitle = root.opt("subtitle").and_then(|v| {
-        let mut obj = Obj::at("subtitle".into(), v, &mut errors)?;
-        obj.req("subtitle_style_preset", &mut errors)?;
-        let preset = obj.opt_enum(
-            "subtitle_style_preset",
-            SubtitlePreset::WIRE,
-            SubtitlePreset::parse,
-            &mut errors,
-        );
-        obj.finish(&mut errors);
-        preset
-    });
-    let elements = root
-        .opt("elements_config")
-        .and_then(|v| read_elements(v, policy, &mut errors, &mut specific));
+    let extras = if legacy {
+        Presentation::default()
+    } else {
+        read_presentation(&mut root, policy, &mut errors, &mut specific)
+    };
     let test_scenario = root.opt_enum(
         "test_scenario",
         TestScenario::WIRE,
@@ -298,25 +305,88 @@ pub fn parse_create_request(
         return Err(err);
     }
     // With no errors recorded every required field was read successfully.
-    let (Some(images), Some(voice_id), Some(script)) = (images, voice_id, script) else {
+    let (Some(images), Some(script)) = (images, script) else {
         return Err(ApiError::internal());
+    };
+    if voice.voice_id.is_none() && voice.attributes.is_none() {
+        return Err(ApiError::internal());
+    }
+    let default_mode = if legacy {
+        OrchestrationMode::Standard
+    } else {
+        OrchestrationMode::Artistic
     };
     Ok(CreateRequest {
         kind,
         images,
-        voice_id,
-        language,
+        voice_id: voice.voice_id.unwrap_or_default(),
+        language: voice.language,
+        voice_attributes: voice.attributes,
         script: script.to_string(),
         orientation,
-        orchestration_mode: orchestration_mode.unwrap_or(OrchestrationMode::Artistic),
+        orchestration_mode: orchestration_mode.unwrap_or(default_mode),
         modification_mode: modification_mode.unwrap_or(ModificationMode::NoModify),
         webhook_url,
+        avatar_id: extras.avatar_id,
+        background_music: extras.background_music,
+        subtitle: extras.subtitle,
+        elements: extras.elements,
+        test_scenario: test_scenario.unwrap_or(TestScenario::Success),
+    })
+}
+
+/// What the narrated-slideshow and living-property routes add to a video: presenter,
+/// music, subtitles and overlays.
+#[derive(Default)]
+struct Presentation {
+    avatar_id: Option<String>,
+    background_music: bool,
+    subtitle: Option<SubtitlePreset>,
+    elements: Option<ElementsConfig>,
+}
+
+fn read_presentation(
+    root: &mut Obj,
+    policy: &UrlPolicy,
+    errors: &mut Errors,
+    specific: &mut Specific,
+) -> Presentation {
+    let avatar_id = root.opt("avatar_id").and_then(|v| {
+        let id = json::expect_str(v, "avatar_id".into(), errors)?;
+        if !is_uuid(id) {
+            specific.avatar_id = Some(
+                ApiError::new(
+                    Code::InvalidAvatarId,
+                    "avatar_id must be a UUID in the 8-4-4-4-12 hex form (for example 3f1c2a9e-7b4d-4c1a-9e2f-5a6b7c8d9e01); list avatars with GET /v1/avatars.",
+                )
+                .with_details(json!({ "avatar_id": id })),
+            );
+        }
+        // Stored ids are lower-case; hex case carries no meaning in a UUID.
+        Some(id.to_ascii_lowercase())
+    });
+    let background_music = root.opt_bool("background_music", errors).unwrap_or(false);
+    let subtitle = root.opt("subtitle").and_then(|v| {
+        let mut obj = Obj::at("subtitle".into(), v, errors)?;
+        obj.req("subtitle_style_preset", errors)?;
+        let preset = obj.opt_enum(
+            "subtitle_style_preset",
+            SubtitlePreset::WIRE,
+            SubtitlePreset::parse,
+            errors,
+        );
+        obj.finish(errors);
+        preset
+    });
+    let elements = root
+        .opt("elements_config")
+        .and_then(|v| read_elements(v, policy, errors, specific));
+    Presentation {
         avatar_id,
         background_music,
         subtitle,
         elements: elements.flatten(),
-        test_scenario: test_scenario.unwrap_or(TestScenario::Success),
-    })
+    }
 }
 
 fn read_images(
@@ -343,7 +413,9 @@ fn read_images(
     for (i, item) in items.iter().enumerate() {
         let path = json::index("images", i);
         let (url, room_type) = match kind {
-            RequestKind::NarratedSlideshow => (json::expect_str(item, path.clone(), errors), None),
+            RequestKind::NarratedSlideshow | RequestKind::Slideshow => {
+                (json::expect_str(item, path.clone(), errors), None)
+            }
             RequestKind::LivingProperty => {
                 let Some(mut obj) = Obj::at(path.clone(), item, errors) else {
                     continue;
@@ -429,44 +501,6 @@ pub fn check_media_url(url: &str, policy: &UrlPolicy) -> Result<String, String> 
     Ok(parsed.to_string())
 }
 
-fn read_voice(
-    root: &mut Obj,
-    errors: &mut Errors,
-    specific: &mut Specific,
-) -> (Option<String>, Option<String>) {
-    let Some(value) = root.req("voice", errors) else {
-        return (None, None);
-    };
-    let Some(mut obj) = Obj::at("voice".into(), value, errors) else {
-        return (None, None);
-    };
-    let voice_id = obj.req_str("voice_id", errors).map(|id| {
-        if !peakreel_types::ids::is_voice_id(id) {
-            specific.voice_id = Some(
-                ApiError::new(
-                    Code::InvalidVoiceId,
-                    "voice.voice_id must be 20 letters or digits; list voices with GET /v1/voices.",
-                )
-                .with_details(json!({ "voice_id": id })),
-            );
-        }
-        id.to_string()
-    });
-    let language = obj.opt_str("language", errors).and_then(|lang| {
-        if is_language_code(lang) {
-            Some(lang.to_string())
-        } else {
-            errors.push(
-                "voice.language",
-                "must be a two-letter ISO 639-1 code such as \"en\"",
-            );
-            None
-        }
-    });
-    obj.finish(errors);
-    (voice_id, language)
-}
-
 /// An ISO 639-1 code as the API spells it: two lower-case ASCII letters.
 pub fn is_language_code(s: &str) -> bool {
     s.len() == 2 && s.bytes().all(|b| b.is_ascii_lowercase())
@@ -505,8 +539,8 @@ fn check_script_characters(script: &str, errors: &mut Errors) {
 }
 
 fn check_script_length(kind: RequestKind, script: &str, images: usize) -> Option<ApiError> {
-    let (lo, hi) = kind.script_per_image();
-    let (min, max, actual) = (lo * images, hi * images, script.chars().count());
+    let (min, max) = kind.script_bounds(images);
+    let actual = script.chars().count();
     let details = json!({ "min": min, "max": max, "actual": actual, "images": images });
     if actual < min {
         Some(ApiError::new(
@@ -523,23 +557,25 @@ fn check_script_length(kind: RequestKind, script: &str, images: usize) -> Option
     }
 }
 
-fn read_modification_mode(
+/// The virtual-staging choice, read from `field` (`modification_mode`, or the legacy
+/// route's `style`) with its wire names; staging is refused when no provider is
+/// configured. `wire[0]` is the value that stages nothing.
+pub(crate) fn read_modification_mode(
     root: &mut Obj,
+    field: &'static str,
+    wire: &[&str],
+    parse: impl Fn(&str) -> Option<ModificationMode>,
     policy: &UrlPolicy,
     errors: &mut Errors,
 ) -> Option<ModificationMode> {
-    let mode = root.opt_enum(
-        "modification_mode",
-        ModificationMode::WIRE,
-        ModificationMode::parse,
-        errors,
-    )?;
+    let mode = root.opt_enum(field, wire, parse, errors)?;
+    let given = root.opt(field).and_then(Value::as_str).unwrap_or_default();
     if mode != ModificationMode::NoModify && !policy.staging_enabled {
         errors.push(
-            "modification_mode",
+            field,
             format!(
-                "`{}` needs virtual staging, which is not enabled on this server; use `no_modify`",
-                mode.as_str()
+                "`{given}` needs virtual staging, which is not enabled on this server; use `{}`",
+                wire[0]
             ),
         );
     }

@@ -92,8 +92,52 @@ impl Plan {
     }
 }
 
+impl Mode {
+    /// The longest a scene may be seen (api.md §8.2: standard 3–7 s, artistic 2–3 s;
+    /// sequential, which the spec leaves open, takes standard's 7 s). A narration longer
+    /// than the images fill at this length brings images back rather than holding one.
+    pub fn max_scene_seconds(self) -> f64 {
+        match self {
+            Mode::Sequential | Mode::Standard => 7.0,
+            Mode::Artistic => 3.0,
+        }
+    }
+}
+
+/// `base` repeated (a pass at a time, whole or in part) until it has `scenes` entries,
+/// skipping an entry equal to the one before it so no image follows itself.
+fn cycle(base: &[usize], start: Vec<usize>, scenes: usize) -> Vec<usize> {
+    let mut order = start;
+    let distinct = base.iter().any(|&i| i != base[0]);
+    let mut k = 0;
+    while order.len() < scenes && (distinct || order.is_empty()) {
+        let next = base[k % base.len()];
+        if order.last() != Some(&next) {
+            order.push(next);
+        }
+        k += 1;
+    }
+    order
+}
+
 /// Plans scenes for `images` to fill `total_seconds`.
 pub fn plan(mode: Mode, images: &[ImageMetrics], total_seconds: f64, seed: u64) -> Plan {
+    plan_scenes(mode, images, total_seconds, seed, true)
+}
+
+/// One scene per image, in order, of equal length however long (living property videos:
+/// each image is one continuous camera move, so none returns).
+pub fn plan_each_once(images: &[ImageMetrics], total_seconds: f64, seed: u64) -> Plan {
+    plan_scenes(Mode::Sequential, images, total_seconds, seed, false)
+}
+
+fn plan_scenes(
+    mode: Mode,
+    images: &[ImageMetrics],
+    total_seconds: f64,
+    seed: u64,
+    may_return: bool,
+) -> Plan {
     assert!(!images.is_empty(), "plan needs at least one image");
     let total = ((total_seconds * FPS as f64).round() as u32).max(1);
     let power = strength(images);
@@ -102,25 +146,28 @@ pub fn plan(mode: Mode, images: &[ImageMetrics], total_seconds: f64, seed: u64) 
 
     let (order, weights, transitions): (Vec<usize>, Vec<f64>, Vec<Transition>) = match mode {
         Mode::Sequential => {
-            let order: Vec<usize> = (0..n).collect();
-            (order, vec![1.0; n], vec![Transition::Dissolve; n])
+            // Equal scenes in the given order; past 7 s each, the order plays again.
+            let base: Vec<usize> = (0..n).collect();
+            let want = (total as f64 / FPS as f64 / mode.max_scene_seconds()).ceil() as usize;
+            let order = if may_return {
+                cycle(&base, Vec::new(), want.max(n))
+            } else {
+                base
+            };
+            let m = order.len();
+            (order, vec![1.0; m], vec![Transition::Dissolve; m])
         }
         Mode::Standard => {
             let base = standard_order(images, &power);
-            // Scenes may not exceed 7 s: cycle through the order again if needed.
+            // Scenes may not exceed 7 s: cycle through the order again if needed, at
+            // about 6 s a scene.
             let per = total as f64 / FPS as f64 / base.len() as f64;
-            let mut order = base.clone();
-            if per > 7.0 {
+            let order = if per > mode.max_scene_seconds() {
                 let want = (total as f64 / FPS as f64 / 6.0).ceil() as usize;
-                let mut k = 0;
-                while order.len() < want {
-                    let next = base[k % base.len()];
-                    if order.last() != Some(&next) {
-                        order.push(next);
-                    }
-                    k += 1;
-                }
-            }
+                cycle(&base, Vec::new(), want)
+            } else {
+                base
+            };
             let m = order.len();
             (order, vec![1.0; m], vec![Transition::Dissolve; m])
         }
@@ -128,12 +175,18 @@ pub fn plan(mode: Mode, images: &[ImageMetrics], total_seconds: f64, seed: u64) 
             let mut by_power: Vec<usize> = (0..n).collect();
             by_power.sort_by(|&a, &b| power[b].total_cmp(&power[a]));
             let seconds = total as f64 / FPS as f64;
-            // Aim at 2.5 s scenes, within what the set allows: every image once, the
-            // strongest ones at most twice.
-            let scenes = ((seconds / 2.5).round() as usize).clamp(n, 2 * n);
-            let returns = scenes - n;
+            // Aim at 2.5 s scenes: every image once, the strongest ones at most twice,
+            // unless that would hold scenes past 3 s (a long narration): then images keep
+            // returning, strongest first, a pass at a time.
+            let scenes = (seconds / 2.5).round() as usize;
             let mut order = vec![by_power[0]];
             order.extend((0..n).filter(|&i| i != by_power[0]));
+            let long = seconds / (2 * n) as f64 > mode.max_scene_seconds();
+            if long {
+                order = cycle(&by_power, order, scenes);
+            }
+            let scenes = scenes.clamp(n, 2 * n);
+            let returns = if long { 0 } else { scenes - n };
             // Returning images close the video, weakest of them first, so the strongest
             // image bookends it.
             let mut back: Vec<usize> = by_power[..returns].iter().rev().copied().collect();
@@ -423,6 +476,56 @@ mod tests {
         }
         let kinds: std::collections::HashSet<_> = p.scenes.iter().map(|s| s.transition).collect();
         assert!(kinds.len() >= 2, "mixed transitions");
+    }
+
+    /// A long narration (a legacy slideshow's 5,000 characters run to about five
+    /// minutes) over five images: no scene is held past the mode's limit, images return,
+    /// never back to back, and the video still fills the narration exactly.
+    #[test]
+    fn long_narrations_bring_images_back_within_each_modes_limit() {
+        let imgs: Vec<ImageMetrics> = set().into_iter().take(5).collect();
+        for mode in [Mode::Sequential, Mode::Standard, Mode::Artistic] {
+            for total in [40.0, 95.5, 300.0] {
+                let p = plan(mode, &imgs, total, 3);
+                check_totals(&p, total);
+                let lens = seconds(&p);
+                // The first and last scenes carry half a fade less of overlap.
+                for s in &lens {
+                    assert!(
+                        *s <= mode.max_scene_seconds() + 0.3,
+                        "{mode:?} {total}: {lens:?}"
+                    );
+                }
+                for w in p.scenes.windows(2) {
+                    assert_ne!(w[0].image, w[1].image, "{mode:?} {total}");
+                }
+                let mut counts = [0usize; 5];
+                for s in &p.scenes {
+                    counts[s.image] += 1;
+                }
+                assert!(
+                    counts.iter().all(|&c| c >= 1),
+                    "{mode:?} {total}: every image is shown"
+                );
+                let (lo, hi) = (counts.iter().min().unwrap(), counts.iter().max().unwrap());
+                assert!(
+                    hi - lo <= 2,
+                    "{mode:?} {total}: returns are spread {counts:?}"
+                );
+            }
+        }
+        // Sequential plays the given order again, pass after pass.
+        let p = plan(Mode::Sequential, &imgs, 95.5, 3);
+        let order: Vec<usize> = p.scenes.iter().map(|s| s.image).collect();
+        assert_eq!(&order[..7], &[0, 1, 2, 3, 4, 0, 1]);
+    }
+
+    #[test]
+    fn living_scenes_show_each_image_once_however_long() {
+        let p = plan_each_once(&set(), 90.0, 1);
+        check_totals(&p, 90.0);
+        let order: Vec<usize> = p.scenes.iter().map(|s| s.image).collect();
+        assert_eq!(order, [0, 1, 2, 3, 4, 5]);
     }
 
     #[test]

@@ -132,8 +132,7 @@ async fn render_inner(
         // each unless the narration needs longer (then the narration is padded with
         // silence to the video's length).
         RenderKind::Living { .. } => (
-            plan::plan(
-                plan::Mode::Sequential,
+            plan::plan_each_once(
                 &metrics,
                 living::total_seconds(metrics.len(), narration.total_duration),
                 job.seed,

@@ -129,7 +129,7 @@ fn every_bound_is_the_servers_own() {
             usize_pair(kind.image_range())
         );
         assert_eq!(images["uniqueItems"], true);
-        let (lo, hi) = kind.script_per_image();
+        let (lo, hi) = kind.script_per_image().expect("per-image bounds");
         let (n_lo, n_hi) = kind.image_range();
         assert_eq!(
             range(property(&d, schema, "script"), "minLength", "maxLength"),

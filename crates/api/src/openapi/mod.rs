@@ -17,7 +17,7 @@ use utoipa::{Modify, OpenApi};
 
 /// Task statuses and kinds as the wire shows them.
 pub const TASK_STATUSES: &[&str] = &["queued", "processing", "completed", "failed"];
-pub const TASK_KINDS: &[&str] = &["narrated_slideshow", "living_property"];
+pub const TASK_KINDS: &[&str] = &["narrated_slideshow", "living_property", "slideshow"];
 
 struct BearerAuth;
 
@@ -47,6 +47,7 @@ impl Modify for BearerAuth {
     paths(
         crate::routes::create::narrated_slideshow,
         crate::routes::create::living_property,
+        crate::routes::create::slideshow,
         crate::routes::tasks::get_task,
         crate::routes::tasks::list_tasks,
         crate::routes::catalog::list_voices,

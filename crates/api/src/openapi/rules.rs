@@ -95,7 +95,9 @@ pub fn living_images() -> Array {
 
 fn script_of(kind: RequestKind) -> Object {
     let (images_lo, images_hi) = kind.image_range();
-    let (lo, hi) = kind.script_per_image();
+    let (lo, hi) = kind
+        .script_per_image()
+        .expect("the per-image routes have per-image script bounds");
     typed(Type::String, false)
         .min_length(Some(lo * images_lo))
         .max_length(Some(hi * images_hi))

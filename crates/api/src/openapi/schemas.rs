@@ -59,13 +59,25 @@ pub struct ErrorEnvelope {
 
 #[derive(Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+/// Name a voice with `voice_id`, or (Extension, for older clients) leave it out and
+/// describe one: `gender`, `accent` and `language` must be met (else 400 VOICE_NOT_FOUND
+/// with `details.unmet`), `age` and `style` are preferences. `voice_id` wins when both
+/// are sent.
 pub struct VoiceSelection {
-    /// A voice from GET /v1/voices (INVALID_VOICE_ID when malformed, VOICE_NOT_FOUND when unknown).
+    /// A voice from GET /v1/voices (INVALID_VOICE_ID when malformed, VOICE_NOT_FOUND when
+    /// unknown); required unless gender, accent or language is given.
     #[schema(pattern = "^[0-9A-Za-z]{20}$", example = "EXAVITQu4vr4xnSDxMaL")]
-    voice_id: String,
+    voice_id: Option<String>,
     /// ISO 639-1 code the voice speaks; default its first language.
     #[schema(pattern = "^[a-z]{2}$")]
     language: Option<String>,
+    gender: Option<crate::openapi_compat::VoiceGender>,
+    /// american, british, australian, swedish (also US, UK, en-GB, "British English", …).
+    #[schema(max_length = 40)]
+    accent: Option<String>,
+    age: Option<crate::openapi_compat::VoiceAge>,
+    /// Up to 8 words such as "warm professional" (a string or an array of strings).
+    style: Option<serde_json::Value>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -254,6 +266,8 @@ pub struct Task {
     completed_at: Option<String>,
     result: Option<TaskResult>,
     error: Option<ItemError>,
+    /// The voice the task is spoken with (Extension).
+    voice: Option<crate::openapi_compat::TaskVoice>,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -5,7 +5,7 @@
 
 use crate::auth::Caller;
 use crate::body::read_json_body;
-use crate::catalog_access::{check_avatar, check_voice};
+use crate::catalog_access::{check_avatar, check_voice, choose_voice};
 use crate::error::{current_request_id, with_cause, Failure};
 use crate::inputs::fetch_inputs;
 use crate::state::AppState;
@@ -63,6 +63,21 @@ pub async fn living_property(
     create(state, caller, headers, body, RequestKind::LivingProperty).await
 }
 
+/// The legacy slideshow route: a compatibility route for clients of VibePeak's older
+/// documentation (superseded by narrated-slideshow), on the same create pipeline.
+#[utoipa::path(post, path = "/v1/real-estate/slideshow", tag = "tasks",
+    request_body = crate::openapi_compat::LegacySlideshowRequest,
+    responses((status = 202, body = crate::openapi::TaskAccepted), (status = "4XX", body = crate::openapi::ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn slideshow(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Failure> {
+    create(state, caller, headers, body, RequestKind::Slideshow).await
+}
+
 async fn create(
     state: AppState,
     caller: Caller,
@@ -71,7 +86,9 @@ async fn create(
     kind: RequestKind,
 ) -> Result<Response, Failure> {
     let bytes = read_json_body(&headers, body).await?;
-    let request = parse_create_request(kind, &bytes, caller.livemode(), &state.config.url_policy)?;
+    let mut request =
+        parse_create_request(kind, &bytes, caller.livemode(), &state.config.url_policy)?;
+    choose_voice(&state, &caller, &mut request).await?;
     lookup_voice_and_avatar(&state, &caller, &request).await?;
     let price = if caller.livemode() {
         request.price(&state.config.prices)
