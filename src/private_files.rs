@@ -43,17 +43,21 @@ const SCAN_LIMIT: usize = 20_000;
 /// secrets directory and local media storage (other files an operator keeps in the data
 /// directory are theirs). Symbolic links are not followed; missing paths are skipped.
 pub fn loose_paths(config: &Config) -> Vec<LoosePath> {
-    let db = config.database_path();
     // (path, whether to look inside it)
     let mut stack = vec![
         (config.data_dir.clone(), false),
         (config.data_dir.join("secrets"), true),
-        (config.media_dir(), true),
     ];
-    for suffix in ["", "-wal", "-shm"] {
-        let mut name = db.clone().into_os_string();
-        name.push(suffix);
-        stack.push((PathBuf::from(name), false));
+    if let Ok(peakreel_blobs::StorageUrl::Local(media)) = config.storage_url() {
+        stack.push((media, true));
+    }
+    // A PostgreSQL database keeps its files on its own server.
+    if let peakreel_store::open::DatabaseUrl::Sqlite(db) = config.database() {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = db.clone().into_os_string();
+            name.push(suffix);
+            stack.push((PathBuf::from(name), false));
+        }
     }
     let mut seen = std::collections::HashSet::new();
     let mut loose = Vec::new();
