@@ -90,7 +90,7 @@ async fn render_inner(
         let Some(preset) = still_cues else {
             return Ok(Vec::new());
         };
-        let untimed = peakreel_speech::untimed_sentences(&job.script);
+        let untimed = peakreel_speech::untimed_sentences(&job.script, &job.voice.language);
         caption_stills::draw(
             &env.ffmpeg,
             dir,
