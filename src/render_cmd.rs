@@ -207,18 +207,7 @@ fn lookup_voice(req: &CreateRequest) -> Result<&'static PublicVoice, ApiError> {
             )
             .with_details(json!({ "voice_id": req.voice_id }))
         })?;
-    if let Some(lang) = &req.language {
-        if !voice.languages.contains(&lang.as_str()) {
-            return Err(ApiError::field(
-                "voice.language",
-                format!(
-                    "voice {} does not speak `{lang}`; it speaks {}",
-                    voice.voice_id,
-                    voice.languages.join(", ")
-                ),
-            ));
-        }
-    }
+    peakreel_domain::writing_systems::check_voice_fit(req, voice.voice_id, voice.languages)?;
     Ok(voice)
 }
 

@@ -8,6 +8,7 @@ pub mod json;
 pub mod plans;
 pub mod request;
 pub mod voices;
+pub mod writing_systems;
 
 pub use inputs::{resolve_orientation, StoredMedia, TaskInputs, TaskSpec};
 pub use plans::{Plan, PlanTable, Prices};
