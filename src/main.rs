@@ -6,6 +6,7 @@ mod admin;
 mod config;
 mod job;
 mod metrics;
+mod outputs;
 mod previews;
 mod render_cmd;
 mod sample;

@@ -72,6 +72,10 @@ pub struct NarratedSlideshowRequest {
     images: Vec<String>,
     voice: VoiceSelection,
     /// 40 to 50 characters per image; letters, spaces and . , ! ? ; : ' " - ( ).
+    /// At least one letter, and (Extension) only letters of writing systems the voice's
+    /// languages use, else VALIDATION_ERROR on `script` naming the voice's languages.
+    /// Abbreviations (Dr., St., e.g., z. B., Sra., Mme, …) are spoken in full in the
+    /// voice's language and do not end a sentence; subtitles keep them as written.
     script: String,
     /// landscape or portrait.
     orientation: Option<String>,
@@ -99,7 +103,8 @@ pub struct LivingPropertyRequest {
     /// 1 to 9 images.
     images: Vec<LivingPropertyImage>,
     voice: VoiceSelection,
-    /// 65 to 85 characters per image.
+    /// 65 to 85 characters per image; the same character, writing-system and
+    /// abbreviation rules as the narrated slideshow's script.
     script: String,
     /// no_modify (default), change_decoration, furnish.
     modification_mode: Option<String>,
@@ -131,6 +136,19 @@ pub struct TaskAccepted {
     _links: TaskLinks,
 }
 
+/// (Extension) The narration's caption files: signed URLs, valid like `video_url` and
+/// expiring with the video. Their cues are those burned into the video (the `classic`
+/// layout when no subtitles were requested); the WebVTT cues carry each word's start as a
+/// `<hh:mm:ss.mmm>` timestamp tag. Test-mode samples carry the captions of the sample's
+/// own narration.
+#[derive(Serialize, ToSchema)]
+pub struct TaskCaptions {
+    /// WebVTT (`text/vtt`).
+    vtt_url: String,
+    /// SubRip (`application/x-subrip`).
+    srt_url: String,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct TaskResult {
     video_url: String,
@@ -141,6 +159,9 @@ pub struct TaskResult {
     height: u32,
     expires_at: String,
     expired: Option<bool>,
+    /// (Extension) Caption files of the narration; absent on results stored before
+    /// PeakReel wrote them.
+    captions: Option<TaskCaptions>,
 }
 
 #[derive(Serialize, ToSchema)]

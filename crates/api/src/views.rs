@@ -138,6 +138,10 @@ pub fn result_view(
         "height": height,
         "expires_at": rfc3339(expires_at),
     });
+    // Extension (issue 14): the narration's caption files, stored with the video.
+    if let (Some(vtt_url), Some(srt_url)) = (sign("captions_vtt_key"), sign("captions_srt_key")) {
+        v["captions"] = json!({ "vtt_url": vtt_url, "srt_url": srt_url });
+    }
     if stored.get("expired").and_then(Value::as_bool) == Some(true) {
         v["expired"] = json!(true);
     }

@@ -16,6 +16,7 @@
 //!   beside the repository.
 
 pub mod analysis;
+pub mod caption_files;
 pub mod fonts;
 pub mod living;
 pub mod music;
@@ -28,6 +29,7 @@ mod caption_stills;
 mod error;
 mod render;
 
+pub use caption_files::Captions;
 pub use error::RenderError;
 pub use fonts::FontFamily;
 pub use living::RoomType;
