@@ -409,9 +409,15 @@ impl Worker {
         subtitle: Option<peakreel_media::SubtitlePreset>,
         prefix: &str,
     ) -> Result<serde_json::Value, TaskError> {
-        crate::outputs::store(&self.blobs, out, subtitle, prefix, self.settings.retention_secs)
-            .await
-            .map_err(TaskError::Transient)
+        crate::outputs::store(
+            &self.blobs,
+            out,
+            subtitle,
+            prefix,
+            self.settings.retention_secs,
+        )
+        .await
+        .map_err(TaskError::Transient)
     }
 
     /// A stored blob as a local file (the local backend's own file when possible).

@@ -106,7 +106,11 @@ pub fn check(script: &str, languages: &[&str]) -> Result<(), Unspeakable> {
     }
     let mut allowed: Vec<Script> = Vec::new();
     for lang in languages {
-        let base = lang.split(['-', '_']).next().unwrap_or("").to_ascii_lowercase();
+        let base = lang
+            .split(['-', '_'])
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
         match LANGUAGE_SCRIPTS.iter().find(|(code, _)| *code == base) {
             Some((_, scripts)) => allowed.extend_from_slice(scripts),
             None => return Ok(()),
@@ -186,7 +190,10 @@ mod tests {
             assert_eq!(*script, name);
             assert_eq!(*position, 1);
             let msg = err.message(&["en", "es", "fr", "de"]);
-            assert!(msg.contains("en, es, fr, de") && msg.contains(name), "{msg}");
+            assert!(
+                msg.contains("en, es, fr, de") && msg.contains(name),
+                "{msg}"
+            );
         }
         // One foreign word in an English script is found and counted.
         let err = check("A bright home with a garden 花园 and a view.", &["en"]).unwrap_err();

@@ -159,7 +159,10 @@ mod tests {
         let cues = subtitles::cues(&narration(), 42);
         let vtt = webvtt(&cues);
         assert!(vtt.starts_with("WEBVTT\n\n1\n00:00:00.500 --> 00:00:02.300\nDr. <00:00:"));
-        assert!(vtt.contains("table <00:00:05.823>&amp; <00:00:05.876>chairs."), "{vtt}");
+        assert!(
+            vtt.contains("table <00:00:05.823>&amp; <00:00:05.876>chairs."),
+            "{vtt}"
+        );
         // Tags removed, the text is the SRT's; every tag lies inside its cue, increasing.
         let srt = srt(&cues);
         let strip = |s: &str| {
@@ -186,7 +189,10 @@ mod tests {
             .collect();
         assert_eq!(vtt_texts, srt_texts);
         // Estimated word times rise strictly, so every word but a cue's first is tagged.
-        let words: usize = cues.iter().map(|c| c.lines.iter().map(Vec::len).sum::<usize>()).sum();
+        let words: usize = cues
+            .iter()
+            .map(|c| c.lines.iter().map(Vec::len).sum::<usize>())
+            .sum();
         assert_eq!(vtt.matches("<00:").count(), words - cues.len(), "{vtt}");
     }
 
@@ -194,11 +200,17 @@ mod tests {
     fn captions_without_a_preset_use_the_classic_layout() {
         let n = narration();
         let plain = Captions::of(None, &n, 1920, 1080);
-        assert_eq!(plain, Captions::of(Some(SubtitlePreset::Classic), &n, 1920, 1080));
+        assert_eq!(
+            plain,
+            Captions::of(Some(SubtitlePreset::Classic), &n, 1920, 1080)
+        );
         // The bold preset has shorter lines, so its cues differ, as on screen.
         let bold = Captions::of(Some(SubtitlePreset::Bold), &n, 1920, 1080);
         assert_ne!(plain.srt, bold.srt);
-        assert!(!bold.srt.contains("DR. GREEN"), "captions keep the user's case");
+        assert!(
+            !bold.srt.contains("DR. GREEN"),
+            "captions keep the user's case"
+        );
     }
 
     #[test]
