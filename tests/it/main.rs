@@ -12,6 +12,7 @@ mod living;
 mod living_support;
 mod ops;
 mod races;
+mod speakable;
 mod support;
 mod tasks;
 mod validation;
