@@ -25,6 +25,7 @@ pub mod probe;
 pub mod subtitles;
 
 mod audio;
+mod avatar_motion;
 mod caption_stills;
 mod error;
 mod render;
