@@ -378,3 +378,60 @@ async fn scripts_the_voice_cannot_speak_are_refused_before_any_charge() {
     assert_eq!(r.status, 202, "{}", r.json);
     assert_eq!(s.assert_ledger_consistent(&acct).await, 95);
 }
+
+/// Runs `peakreel render` on a one-photo living-property request with `script`.
+fn render_cli(dir: &Path, script: &str) -> std::process::Output {
+    let photo = dir.join("front.jpg");
+    std::fs::write(&photo, peakreel_testkit::photo_jpeg("house100_frontal.jpg")).unwrap();
+    let request = json!({
+        "images": [{ "url": photo.to_str().unwrap(), "room_type": "exterior" }],
+        "voice": { "voice_id": VOICE },
+        "script": script,
+        "subtitle": { "subtitle_style_preset": "modern" },
+    });
+    std::fs::write(dir.join("request.json"), request.to_string()).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_peakreel"))
+        .args(["render", "--type", "living-property", "--request"])
+        .arg(dir.join("request.json"))
+        .arg("--output")
+        .arg(dir.join("tour.mp4"))
+        .arg("--captions")
+        .arg(dir.join("captions"))
+        .env("PEAKREEL_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn render_cli_writes_the_caption_files_and_checks_the_script() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = render_cli(dir.path(), &SENTENCES.join(" "));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read =
+        |name: &str| std::fs::read_to_string(dir.path().join("captions").join(name)).unwrap();
+    let (vtt, srt) = (parse_vtt(&read("tour.vtt")), parse_srt(&read("tour.srt")));
+    let texts: Vec<String> = srt.iter().map(|c| c.text.replace('\n', " ")).collect();
+    assert_eq!(texts, SENTENCES);
+    let d = duration(&dir.path().join("tour.mp4"));
+    for (v, s) in vtt.iter().zip(&srt) {
+        assert_eq!((v.start, v.end, &v.text), (s.start, s.end, &s.text));
+        assert!(s.start > 0.0 && s.end <= d + 1e-3, "{s:?} outside 0..{d}");
+        assert!(!v.tags.is_empty());
+    }
+
+    // The same refusal as the API, before anything is rendered.
+    let foreign = dir.path().join("foreign");
+    std::fs::create_dir(&foreign).unwrap();
+    let out = render_cli(&foreign, &repeat("这是一个明亮的家庭住宅有阳光花园", 75));
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("VALIDATION_ERROR") && stderr.contains("en, es, fr, de"),
+        "{stderr}"
+    );
+    assert!(!foreign.join("tour.mp4").exists() && !foreign.join("captions").exists());
+}
