@@ -7,7 +7,7 @@
 //! decoded video, and the subtitle pixels must be on screen exactly while a cue is active
 //! (compared with the same video rendered without subtitles).
 
-use crate::living_support::{duration, start_living};
+use crate::living_support::{duration, raw_frame, start_living};
 use crate::support::{assert_validation, Server, LIVING, SLIDESHOW, VOICE};
 use serde_json::{json, Value};
 use std::path::Path;
@@ -152,27 +152,9 @@ async fn captions_of(s: &Server, task: &Value) -> Vec<ParsedCue> {
 /// The middle half of the frame's bottom third (where the classic preset draws) at `t`
 /// seconds, grey, 160×30.
 fn bottom_band(video: &Path, t: f64) -> Vec<u8> {
-    let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-ss", &format!("{t:.3}"), "-i"])
-        .arg(video)
-        .args([
-            "-frames:v",
-            "1",
-            "-vf",
-            "crop=iw/2:ih/3:iw/4:2*ih/3,scale=160:30,format=gray",
-            "-f",
-            "rawvideo",
-            "-",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(out.stdout.len(), 160 * 30, "frame at {t}");
-    out.stdout
+    let band = raw_frame(video, t, "crop=iw/2:ih/3:iw/4:2*ih/3,scale=160:30", "gray");
+    assert_eq!(band.len(), 160 * 30, "frame at {t}");
+    band
 }
 
 /// The share of pixels (0–1) that differ by more than 32 grey levels: text and its box,
