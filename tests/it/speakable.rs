@@ -350,6 +350,16 @@ async fn scripts_the_voice_cannot_speak_are_refused_before_any_charge() {
     // Nothing was charged for any of it.
     assert_eq!(s.assert_ledger_consistent(&acct).await, 100);
 
+    // The OpenAPI document describes the result's caption files.
+    let doc = s.get("/openapi.json", None).await.json;
+    let captions = &doc["components"]["schemas"]["TaskCaptions"]["properties"];
+    assert!(
+        captions["vtt_url"].is_object() && captions["srt_url"].is_object(),
+        "{doc}"
+    );
+    let result = &doc["components"]["schemas"]["TaskResult"]["properties"]["captions"];
+    assert!(result.to_string().contains("TaskCaptions"), "{result}");
+
     // Letters with combining marks (decomposed accents) in a language the voice speaks
     // are accepted, and charged as usual.
     let accented = repeat(
