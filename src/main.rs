@@ -6,6 +6,7 @@ mod admin;
 mod config;
 mod job;
 mod metrics;
+mod outputs;
 mod previews;
 mod private_files;
 mod render_cmd;

@@ -12,7 +12,7 @@ use peakreel_domain::request::{parse_create_request, CreateRequest, RequestKind,
 use peakreel_domain::voices::{PublicVoice, PUBLIC_AVATARS, PUBLIC_VOICES};
 use peakreel_domain::VoiceCandidate;
 use peakreel_fetch::{FetchPolicy, SafeClient, Target};
-use peakreel_media::{render, Profile, RenderEnv, Stage};
+use peakreel_media::{render, Captions, Profile, RenderEnv, Stage};
 use peakreel_types::{ApiError, Code};
 use serde_json::json;
 
@@ -39,6 +39,11 @@ pub struct RenderArgs {
     /// Where to write the cover (first frame); default: the output path with `.jpg`.
     #[arg(long, value_name = "OUT.jpg")]
     pub cover: Option<PathBuf>,
+    /// Also write the narration's caption files into this directory, named after the
+    /// output (`OUT.vtt` WebVTT with word timestamps, `OUT.srt` SubRip), with the cues
+    /// of the burned-in subtitles (the classic layout when none are requested).
+    #[arg(long, value_name = "DIR")]
+    pub captions: Option<PathBuf>,
     /// Give up after this many seconds (the task error would be SERVICE_TIMEOUT).
     #[arg(long, default_value_t = 1800, value_name = "SECONDS")]
     pub time_limit: u64,
@@ -183,6 +188,9 @@ pub async fn run(args: RenderArgs) -> anyhow::Result<()> {
         bar.finish_and_clear();
     }
     let out = result.map_err(|e| refuse(ApiError::new(e.code(), e.to_string())))?;
+    if let Some(dir) = &args.captions {
+        write_captions(dir, &args.output, &job, &out)?;
+    }
     println!(
         "wrote {} ({:.1} s, {}x{}, {:.1} MB, voice by {}); cover {}",
         out.video_path.display(),
@@ -193,6 +201,26 @@ pub async fn run(args: RenderArgs) -> anyhow::Result<()> {
         out.speech_engine,
         out.cover_path.display()
     );
+    Ok(())
+}
+
+/// Writes `DIR/{output stem}.vtt` and `.srt` (creating `DIR`) and says where.
+fn write_captions(
+    dir: &Path,
+    output: &Path,
+    job: &peakreel_media::RenderJob,
+    out: &peakreel_media::RenderOutput,
+) -> anyhow::Result<()> {
+    let captions = Captions::of(job.subtitle, &out.sentences, out.width, out.height);
+    let stem = output
+        .file_stem()
+        .unwrap_or(std::ffi::OsStr::new("captions"));
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for (ext, text) in [("vtt", &captions.vtt), ("srt", &captions.srt)] {
+        let path = dir.join(stem).with_extension(ext);
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        println!("captions {}", path.display());
+    }
     Ok(())
 }
 
@@ -212,18 +240,7 @@ fn lookup_voice(req: &CreateRequest) -> Result<&'static PublicVoice, ApiError> {
             )
             .with_details(json!({ "voice_id": req.voice_id }))
         })?;
-    if let Some(lang) = &req.language {
-        if !voice.languages.contains(&lang.as_str()) {
-            return Err(ApiError::field(
-                "voice.language",
-                format!(
-                    "voice {} does not speak `{lang}`; it speaks {}",
-                    voice.voice_id,
-                    voice.languages.join(", ")
-                ),
-            ));
-        }
-    }
+    peakreel_domain::writing_systems::check_voice_fit(req, voice.voice_id, voice.languages)?;
     Ok(voice)
 }
 

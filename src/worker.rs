@@ -53,7 +53,7 @@ enum Outcome {
     Retry(String),
 }
 
-fn unix_now() -> i64 {
+pub(crate) fn unix_now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
@@ -331,8 +331,7 @@ impl Worker {
         // Per attempt: a worker that lost its lease but has not noticed yet can never
         // overwrite the files the winning attempt's (fenced) result points to.
         let prefix = format!("tasks/{}/output/{attempt}", task.id);
-        let result = self.store_output(&out, &prefix).await?;
-        Ok(result)
+        self.store_output(&out, job.subtitle, &prefix).await
     }
 
     /// Sends every input image through the staging provider (all at once: at most 9) and
@@ -402,31 +401,21 @@ impl Worker {
         Ok(staged)
     }
 
-    /// Store the MP4 and cover and describe them for the task's `result`.
     async fn store_output(
         &self,
         out: &RenderOutput,
+        subtitle: Option<peakreel_media::SubtitlePreset>,
         prefix: &str,
     ) -> Result<serde_json::Value, TaskError> {
-        let video_key = format!("{prefix}/video.mp4");
-        let cover_key = format!("{prefix}/cover.jpg");
-        for (path, key) in [(&out.video_path, &video_key), (&out.cover_path, &cover_key)] {
-            let bytes = tokio::fs::read(path)
-                .await
-                .map_err(|e| TaskError::Transient(format!("reading the render: {e}")))?;
-            self.blobs
-                .put(key, Bytes::from(bytes))
-                .await
-                .map_err(|e| TaskError::Transient(format!("storing the render: {e}")))?;
-        }
-        Ok(json!({
-            "video_key": video_key,
-            "cover_key": cover_key,
-            "duration_seconds": (out.duration_seconds * 10.0).round() / 10.0,
-            "width": out.width,
-            "height": out.height,
-            "expires_at": unix_now() + self.settings.retention_secs,
-        }))
+        crate::outputs::store(
+            &self.blobs,
+            out,
+            subtitle,
+            prefix,
+            self.settings.retention_secs,
+        )
+        .await
+        .map_err(TaskError::Transient)
     }
 
     /// A stored blob as a local file (the local backend's own file when possible).
@@ -529,7 +518,7 @@ impl Worker {
                 let sample = crate::sample::render_sample(&self.env, orientation)
                     .await
                     .map_err(|e| TaskError::Transient(format!("rendering the sample: {e:#}")))?;
-                let meta = self.store_output(&sample.output, &prefix).await?;
+                let meta = self.store_output(&sample.output, None, &prefix).await?;
                 // Written last: a crash before this point only means rendering it again.
                 self.blobs
                     .put(&meta_key, Bytes::from(meta.to_string()))

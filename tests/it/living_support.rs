@@ -170,32 +170,42 @@ pub fn grey_frames(p: &Path) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// Mean RGB of the frame at `t` seconds (scaled to 64×36).
-pub fn mean_rgb(p: &Path, t: f64) -> [f64; 3] {
+/// The frame at `t` seconds through the filter `vf`, as raw `pix_fmt` bytes.
+pub fn raw_frame(p: &Path, t: f64, vf: &str, pix_fmt: &str) -> Vec<u8> {
     let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-ss", &format!("{t:.2}"), "-i"])
+        .args(["-v", "error", "-ss", &format!("{t:.3}"), "-i"])
         .arg(p)
         .args([
             "-frames:v",
             "1",
             "-vf",
-            "scale=64:36",
+            vf,
             "-f",
             "rawvideo",
             "-pix_fmt",
-            "rgb24",
+            pix_fmt,
             "-",
         ])
         .output()
         .unwrap();
-    assert!(out.status.success());
+    assert!(
+        out.status.success(),
+        "frame at {t} s: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// Mean RGB of the frame at `t` seconds (scaled to 64×36).
+pub fn mean_rgb(p: &Path, t: f64) -> [f64; 3] {
+    let frame = raw_frame(p, t, "scale=64:36", "rgb24");
     let mut s = [0.0; 3];
-    for px in out.stdout.chunks_exact(3) {
+    for px in frame.chunks_exact(3) {
         for c in 0..3 {
             s[c] += px[c] as f64;
         }
     }
-    let n = (out.stdout.len() / 3) as f64;
+    let n = (frame.len() / 3) as f64;
     s.map(|v| v / n)
 }
 

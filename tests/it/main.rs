@@ -20,6 +20,7 @@ mod postgres;
 mod privacy;
 mod races;
 mod storage_s3;
+mod speakable;
 mod support;
 mod tasks;
 mod validation;

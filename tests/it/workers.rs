@@ -87,6 +87,7 @@ async fn assert_completed_live(c: &Site, api: &Proc, acct: &Acct, id: &str) -> V
     assert_eq!(
         keys,
         [
+            "captions",
             "cover_image_url",
             "duration_seconds",
             "expires_at",

@@ -158,13 +158,14 @@ pub async fn result_view(
         .and_then(Value::as_i64)
         .unwrap_or(0);
     let link_expiry = (unix_now() + link_ttl_secs).min(expires_at);
-    let mut links = [None, None];
-    for (link, field) in links.iter_mut().zip(["video_key", "cover_key"]) {
+    let mut links = [None, None, None, None];
+    let fields = ["video_key", "cover_key", "captions_vtt_key", "captions_srt_key"];
+    for (link, field) in links.iter_mut().zip(fields) {
         if let Some(key) = stored.get(field).and_then(Value::as_str) {
             *link = Some(signer.link(key, link_expiry).await?);
         }
     }
-    let [video_url, cover_image_url] = links;
+    let [video_url, cover_image_url, vtt_url, srt_url] = links;
     let width = stored.get("width").and_then(Value::as_u64).unwrap_or(0);
     let height = stored.get("height").and_then(Value::as_u64).unwrap_or(0);
     let mut v = json!({
@@ -176,6 +177,10 @@ pub async fn result_view(
         "height": height,
         "expires_at": rfc3339(expires_at),
     });
+    // Extension (issue 14): the narration's caption files, stored with the video.
+    if let (Some(vtt_url), Some(srt_url)) = (vtt_url, srt_url) {
+        v["captions"] = json!({ "vtt_url": vtt_url, "srt_url": srt_url });
+    }
     if stored.get("expired").and_then(Value::as_bool) == Some(true) {
         v["expired"] = json!(true);
     }

@@ -12,6 +12,7 @@ pub mod request;
 pub mod voice_choice;
 pub mod voice_traits;
 pub mod voices;
+pub mod writing_systems;
 
 pub use inputs::{resolve_orientation, StoredMedia, TaskInputs, TaskSpec};
 pub use plans::{Plan, PlanTable, Prices};

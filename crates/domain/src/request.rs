@@ -535,6 +535,11 @@ fn check_script_characters(script: &str, errors: &mut Errors) {
             "script",
             format!("contains {c:?} at character {}; {hint}", pos + 1),
         );
+    } else if crate::writing_systems::has_nothing_to_speak(script) {
+        errors.push(
+            "script",
+            crate::writing_systems::Unspeakable::NothingToSpeak.message(&[]),
+        );
     }
 }
 

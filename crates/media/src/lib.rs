@@ -16,6 +16,7 @@
 //!   beside the repository.
 
 pub mod analysis;
+pub mod caption_files;
 pub mod fonts;
 pub mod living;
 pub mod music;
@@ -24,10 +25,12 @@ pub mod probe;
 pub mod subtitles;
 
 mod audio;
+mod avatar_motion;
 mod caption_stills;
 mod error;
 mod render;
 
+pub use caption_files::Captions;
 pub use error::RenderError;
 pub use fonts::FontFamily;
 pub use living::RoomType;

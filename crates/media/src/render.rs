@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use peakreel_speech::process::Cmd;
-use peakreel_speech::{Narration, NarrationOptions, Speech};
+use peakreel_speech::{NarrationOptions, Speech};
 
 use crate::analysis::{self, ImageMetrics};
 use crate::audio;
@@ -90,7 +90,7 @@ async fn render_inner(
         let Some(preset) = still_cues else {
             return Ok(Vec::new());
         };
-        let untimed = peakreel_speech::untimed_sentences(&job.script);
+        let untimed = peakreel_speech::untimed_sentences(&job.script, &job.voice.language);
         caption_stills::draw(
             &env.ffmpeg,
             dir,
@@ -154,7 +154,7 @@ async fn render_inner(
     }
     let avatar_corner = avatar_corner(job);
     if job.avatar.is_some() {
-        let cmds = avatar_commands(&narration, width, height, avatar_corner);
+        let cmds = crate::avatar_motion::commands(&narration, width, height);
         tokio::fs::write(dir.join("avatar.cmd"), cmds).await?;
     }
     progress(Stage::Rendering, 100);
@@ -419,52 +419,12 @@ fn avatar_corner(job: &RenderJob) -> Corner {
     }
 }
 
-fn margin(width: u32, height: u32) -> u32 {
+pub(crate) fn margin(width: u32, height: u32) -> u32 {
     (width.min(height) as f64 * 0.04).round() as u32
 }
 
-fn avatar_size(width: u32, height: u32) -> u32 {
+pub(crate) fn avatar_size(width: u32, height: u32) -> u32 {
     ((width.min(height) as f64 * 0.22) as u32) & !1
-}
-
-/// `sendcmd` script moving the avatar: below the frame until the narration starts, a
-/// quick rise into place as it starts, then a small lift following the voice's loudness.
-fn avatar_commands(n: &Narration, width: u32, height: u32, _corner: Corner) -> String {
-    let d = avatar_size(width, height) as f64;
-    let base = height as f64 - d - margin(width, height) as f64;
-    let lift = d * 0.08;
-    let first = n.sentences.first().map_or(0.5, |s| s.start);
-    let last = n.sentences.last().map_or(0.0, |s| s.end);
-    let step = 1.0 / Narration::ENVELOPE_HZ;
-    let mut s = String::new();
-    let _ = writeln!(s, "0.0 overlay@avatar y {};", height + 4);
-    // Rise over 0.4 s, finishing as the first word starts (eased).
-    let rise = 0.4;
-    for k in 0..=8 {
-        let f = k as f64 / 8.0;
-        let e = 1.0 - (1.0 - f).powi(3);
-        let t = (first - rise + f * rise).max(0.0);
-        let y = (height as f64 + 4.0) * (1.0 - e) + base * e;
-        let _ = writeln!(s, "{t:.3} overlay@avatar y {};", y.round());
-    }
-    let env = &n.envelope;
-    let mut t = first + step;
-    while t < last + 0.3 {
-        let i = (t * Narration::ENVELOPE_HZ) as usize;
-        // A three-window average keeps the motion gentle.
-        let v = (i.saturating_sub(1)..=i + 1)
-            .filter_map(|j| env.get(j))
-            .sum::<f32>()
-            / 3.0;
-        let _ = writeln!(
-            s,
-            "{t:.3} overlay@avatar y {};",
-            (base - lift * v as f64).round()
-        );
-        t += step;
-    }
-    let _ = writeln!(s, "{t:.3} overlay@avatar y {};", base.round());
-    s
 }
 
 pub(crate) struct Graph {

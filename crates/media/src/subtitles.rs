@@ -404,7 +404,7 @@ mod tests {
         // Cues laid out before the narration (untimed) are the narration's cues.
         let script = "Welcome to a bright family home on a quiet, leafy street! The open kitchen \
                       flows into a sunny dining room; there is space for friends and family. Come?";
-        let untimed = peakreel_speech::untimed_sentences(script);
+        let untimed = peakreel_speech::untimed_sentences(script, "en");
         let timed: Vec<SentenceTiming> = untimed
             .iter()
             .enumerate()

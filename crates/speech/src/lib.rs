@@ -8,6 +8,7 @@
 
 mod piper_warm;
 pub mod process;
+pub mod speakable;
 pub mod text;
 
 pub mod breaker;

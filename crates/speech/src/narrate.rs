@@ -3,7 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::text::{estimate_word_spans, split_sentences, words};
+use crate::speakable;
+use crate::text::{estimate_word_spans, words};
 use crate::{Speech, SpeechEngine, SpeechError, VoiceProfile};
 
 /// Timing layout of the narration track.
@@ -118,14 +119,15 @@ impl SentenceTiming {
     }
 }
 
-/// The sentences and words a narration of `script` will have, before it is spoken (one
-/// second per sentence stands in for the real times): what is said does not depend on
-/// the engine, only when. Lets subtitles be laid out while the voice is synthesised.
-pub fn untimed_sentences(script: &str) -> Vec<SentenceTiming> {
-    split_sentences(script)
+/// The sentences and words a narration of `script` by a voice speaking `language` will
+/// have, before it is spoken (one second per sentence stands in for the real times): what
+/// is said does not depend on the engine, only when. Lets subtitles be laid out while the
+/// voice is synthesised.
+pub fn untimed_sentences(script: &str, language: &str) -> Vec<SentenceTiming> {
+    speakable::sentences(script, language)
         .iter()
         .enumerate()
-        .map(|(i, s)| SentenceTiming::spoken(s, i as f64, i as f64 + 1.0))
+        .map(|(i, s)| SentenceTiming::spoken(&s.written, i as f64, i as f64 + 1.0))
         .collect()
 }
 
@@ -138,12 +140,17 @@ pub async fn narrate_with(
     dir: &Path,
     deadline: Instant,
 ) -> Result<Narration, SpeechError> {
-    let sentences = split_sentences(script);
+    // The engine says the abbreviations in full; the timings keep what the user wrote.
+    let (sentences, spoken): (Vec<String>, Vec<String>) =
+        speakable::sentences(script, &voice.language)
+            .into_iter()
+            .map(|s| (s.written, s.spoken))
+            .unzip();
     if sentences.is_empty() {
         return Err(SpeechError::EmptyScript);
     }
     let name = engine.name();
-    let files = engine.synthesize(&sentences, voice, dir, deadline).await?;
+    let files = engine.synthesize(&spoken, voice, dir, deadline).await?;
     let bad = |reason: String| SpeechError::BadAudio {
         engine: name,
         reason,

@@ -3,21 +3,34 @@
 /// Splits a script into sentences at `.`, `!`, `?` (and `;` when a sentence runs long),
 /// keeping the punctuation. Empty pieces are dropped. Sentences are the unit of synthesis,
 /// so their timings are exact; long sentences split at `;` keep subtitles and timings
-/// finer.
+/// finer. Abbreviations are not known here: see [`crate::speakable::sentences`], which
+/// knows them per language.
 pub fn split_sentences(script: &str) -> Vec<String> {
+    split_sentences_holding(script, &|_| false)
+}
+
+/// [`split_sentences`], except that a full stop at a char index for which `held` is true
+/// (one that belongs to an abbreviation) never ends a sentence, and neither does a full
+/// stop directly followed by a letter or a comma (the inner stops of `e.g.`, `i.e.,`).
+pub fn split_sentences_holding(script: &str, held: &dyn Fn(usize) -> bool) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let chars: Vec<char> = script.chars().collect();
     for (i, &c) in chars.iter().enumerate() {
         cur.push(c);
-        let ends = matches!(c, '.' | '!' | '?' | '…') || (c == ';' && cur.chars().count() > 60);
-        // "...", "?!" stay with their sentence; a closing quote or bracket too.
         let next = chars.get(i + 1).copied();
+        let inner_stop = c == '.'
+            && (held(i)
+                || next.is_some_and(|n| n.is_alphanumeric() || matches!(n, ',' | ';' | ':')));
+        let ends = (matches!(c, '.' | '!' | '?' | '…') && !inner_stop)
+            || (c == ';' && cur.chars().count() > 60);
+        // "...", "?!" stay with their sentence; a closing quote or bracket too.
         let continues = matches!(next, Some('.' | '!' | '?' | '"' | '\'' | ')' | '”' | '’'));
         // A closing quote or bracket right after terminal punctuation ends the sentence.
         let closes = matches!(c, '"' | '\'' | ')' | '”' | '’')
             && i > 0
-            && matches!(chars[i - 1], '.' | '!' | '?');
+            && matches!(chars[i - 1], '.' | '!' | '?')
+            && !(chars[i - 1] == '.' && held(i - 1));
         if (ends || closes) && !continues {
             push_trimmed(&mut out, &cur);
             cur.clear();

@@ -104,8 +104,11 @@ fn script_of(kind: RequestKind) -> Object {
         .description(Some(format!(
             "{lo} to {hi} characters per image after trimming (SCRIPT_TOO_SHORT / SCRIPT_TOO_LONG): \
              letters of any alphabet, white space and . , ! ? ; : ' \" - ( ) with typographic quotes and dashes; \
-             no digits (spell numbers out). The per-image bound and the character rule cannot be stated in \
-             JSON Schema; the lengths here are the bounds over every image count."
+             no digits (spell numbers out). At least one letter, and (Extension) only letters of writing systems \
+             the voice's languages use, else VALIDATION_ERROR on `script` naming the voice's languages. \
+             Abbreviations (Dr., St., e.g., z. B., Sra., Mme, …) are spoken in full in the voice's language and \
+             do not end a sentence; subtitles keep them as written. The per-image bound and the character rules \
+             cannot be stated in JSON Schema; the lengths here are the bounds over every image count."
         )))
         .build()
 }

@@ -229,6 +229,22 @@ pub struct TaskResult {
     expires_at: String,
     /// Present (true) once the files passed their retention.
     expired: Option<bool>,
+    /// (Extension) Caption files of the narration; absent on results stored before
+    /// PeakReel wrote them.
+    captions: Option<TaskCaptions>,
+}
+
+/// (Extension) The narration's caption files: signed URLs, valid like `video_url` and
+/// expiring with the video. Their cues are those burned into the video (the `classic`
+/// layout when no subtitles were requested); the WebVTT cues carry each word's start as a
+/// `<hh:mm:ss.mmm>` timestamp tag. Test-mode samples carry the captions of the sample's
+/// own narration.
+#[derive(Serialize, ToSchema)]
+pub struct TaskCaptions {
+    /// WebVTT (`text/vtt`).
+    vtt_url: String,
+    /// SubRip (`application/x-subrip`).
+    srt_url: String,
 }
 
 /// Why an item failed or cannot be shown whole.

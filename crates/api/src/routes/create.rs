@@ -16,9 +16,10 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use peakreel_domain::request::parse_create_request;
+use peakreel_domain::writing_systems::check_voice_fit;
 use peakreel_domain::{CreateRequest, RequestKind, TaskSpec};
 use peakreel_store::{CreateTaskError, NewTask};
-use peakreel_types::{ApiError, Code, FieldError};
+use peakreel_types::{ApiError, Code};
 use serde_json::json;
 
 #[utoipa::path(post, path = "/v1/real-estate/narrated-slideshow", tag = "tasks",
@@ -236,19 +237,8 @@ async fn lookup_voice_and_avatar(
     request: &CreateRequest,
 ) -> Result<(), Failure> {
     let voice = check_voice(state, caller, &request.voice_id).await?;
-    if let Some(language) = &request.language {
-        if !voice.languages.iter().any(|l| l == language) {
-            return Err(ApiError::validation(vec![FieldError::new(
-                "voice.language",
-                format!(
-                    "the voice {} does not speak `{language}`; it speaks: {}",
-                    voice.id,
-                    voice.languages.join(", ")
-                ),
-            )])
-            .into());
-        }
-    }
+    let languages: Vec<&str> = voice.languages.iter().map(String::as_str).collect();
+    check_voice_fit(request, &voice.id, &languages)?;
     if let Some(avatar_id) = &request.avatar_id {
         let avatar = check_avatar(state, caller, avatar_id).await?;
         crate::catalog_access::avatar_image_url(state, &avatar).await?;

@@ -34,6 +34,8 @@ fn content_type(path: &str) -> &'static str {
         Some("png") => "image/png",
         Some("webp") => "image/webp",
         Some("wav") => "audio/wav",
+        Some("vtt") => "text/vtt; charset=utf-8",
+        Some("srt") => "application/x-subrip; charset=utf-8",
         _ => "application/octet-stream",
     }
 }

@@ -1,0 +1,458 @@
+//! Text made speakable (issue 14, part 5): abbreviations such as `Dr.`, `St.` or `z. B.`
+//! neither end a sentence nor reach the voice as written. The script is split into
+//! sentences knowing which full stops belong to an abbreviation, and each sentence is
+//! given to the engine with its abbreviations spoken in full in the voice's language,
+//! while subtitles and caption files keep what the user wrote.
+//!
+//! The abbreviations are data: one tab-separated table per language beside this file
+//! (`speakable/en.tsv`, `es`, `fr`, `de`), whose header explains the columns.
+
+use std::sync::OnceLock;
+
+use crate::text::split_sentences_holding;
+
+/// One sentence of the script: as written (subtitles) and as the voice should say it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sentence {
+    /// The user's words, whitespace collapsed.
+    pub written: String,
+    /// The same sentence with abbreviations spelt out; what the engine is given.
+    pub spoken: String,
+}
+
+/// Splits `script` into sentences for a voice speaking `language` (ISO 639-1, a region
+/// suffix such as `en-GB` is ignored). Languages without a table get the generic rules
+/// only (a full stop directly followed by a letter, as in `e.g.`, never ends a sentence).
+pub fn sentences(script: &str, language: &str) -> Vec<Sentence> {
+    let table = table_for(language);
+    let chars: Vec<char> = script.chars().collect();
+    let tokens = tokenize(&chars);
+    let held: Vec<usize> = analyse(&tokens, table)
+        .iter()
+        .filter(|m| m.holds)
+        .flat_map(|m| tokens[m.first..=m.last].iter().filter_map(|t| t.stop))
+        .collect();
+    split_sentences_holding(script, &|i| held.binary_search(&i).is_ok())
+        .into_iter()
+        .map(|written| {
+            let spoken = speak(&written, table);
+            Sentence { written, spoken }
+        })
+        .collect()
+}
+
+/// Where an abbreviation is expected relative to a name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    Any,
+    BeforeName,
+    AfterName,
+}
+
+/// One row of a language table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Row {
+    /// Lower-cased tokens of the written form (`["sq.", "ft."]`).
+    words: Vec<String>,
+    /// A one-letter form (`M.`) only matches in its own case.
+    exact: Option<String>,
+    place: Place,
+    /// Whether its last full stop may end a sentence (only before a capitalised word).
+    may_end: bool,
+    spoken: String,
+}
+
+fn parse_table(text: &str) -> Vec<Row> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|line| {
+            let cols: Vec<&str> = line.split('\t').collect();
+            let [written, place, ends, spoken] = cols[..] else {
+                panic!("abbreviation row {line:?} needs four tab-separated columns");
+            };
+            let place = match place {
+                "any" => Place::Any,
+                "before-name" => Place::BeforeName,
+                "after-name" => Place::AfterName,
+                other => panic!("abbreviation row {line:?}: unknown place {other:?}"),
+            };
+            let may_end = match ends {
+                "never" => false,
+                "before-capital" => true,
+                other => panic!("abbreviation row {line:?}: unknown ends {other:?}"),
+            };
+            let letters = written.chars().filter(|c| c.is_alphabetic()).count();
+            Row {
+                words: written.split(' ').map(str::to_lowercase).collect(),
+                exact: (letters == 1).then(|| written.to_string()),
+                place,
+                may_end,
+                spoken: spoken.to_string(),
+            }
+        })
+        .collect()
+}
+
+fn table_for(language: &str) -> &'static [Row] {
+    static TABLES: OnceLock<[Vec<Row>; 4]> = OnceLock::new();
+    let tables = TABLES.get_or_init(|| {
+        [
+            parse_table(include_str!("speakable/en.tsv")),
+            parse_table(include_str!("speakable/es.tsv")),
+            parse_table(include_str!("speakable/fr.tsv")),
+            parse_table(include_str!("speakable/de.tsv")),
+        ]
+    });
+    let base = language
+        .split(['-', '_'])
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    match base.as_str() {
+        "en" => &tables[0],
+        "es" => &tables[1],
+        "fr" => &tables[2],
+        "de" => &tables[3],
+        _ => &[],
+    }
+}
+
+/// A whitespace-separated token, with the punctuation around its core split off.
+#[derive(Debug, Clone)]
+struct Token {
+    /// Opening quotes and brackets before the core.
+    lead: String,
+    /// The word itself, full stops included (`Dr.`, `e.g.`).
+    core: String,
+    /// Commas, closing quotes and the like after the core.
+    trail: String,
+    /// Char index in the script of the core's final full stop, if it ends with one.
+    stop: Option<usize>,
+}
+
+impl Token {
+    fn capitalised(&self) -> bool {
+        self.core.chars().next().is_some_and(char::is_uppercase)
+    }
+
+    /// Whether the token ends with sentence-ending punctuation.
+    fn terminal(&self) -> bool {
+        let last = self.trail.chars().rev().find(|c| !is_closer(*c));
+        let last = last.or_else(|| self.core.chars().last());
+        matches!(last, Some('.' | '!' | '?' | '…'))
+    }
+}
+
+fn is_opener(c: char) -> bool {
+    matches!(c, '(' | '"' | '\'' | '“' | '‘' | '«' | '¿' | '¡')
+}
+
+fn is_closer(c: char) -> bool {
+    matches!(c, ')' | '"' | '\'' | '”' | '’' | '»')
+}
+
+fn tokenize(chars: &[char]) -> Vec<Token> {
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i].is_whitespace() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < chars.len() && !chars[i].is_whitespace() {
+            i += 1;
+        }
+        let word = &chars[start..i];
+        let lead_len = word.iter().take_while(|c| is_opener(**c)).count();
+        let trail_len = word[lead_len..]
+            .iter()
+            .rev()
+            .take_while(|c| is_closer(**c) || matches!(c, ',' | ';' | ':' | '!' | '?'))
+            .count();
+        let core_end = word.len() - trail_len;
+        let core: String = word[lead_len..core_end].iter().collect();
+        tokens.push(Token {
+            lead: word[..lead_len].iter().collect(),
+            stop: core.ends_with('.').then(|| start + core_end - 1),
+            core,
+            trail: word[core_end..].iter().collect(),
+        });
+    }
+    tokens
+}
+
+/// An abbreviation found at tokens `first..=last`.
+#[derive(Debug, Clone, PartialEq)]
+struct Found {
+    first: usize,
+    last: usize,
+    spoken: &'static str,
+    /// Its full stops do not end the sentence here.
+    holds: bool,
+}
+
+/// Finds the abbreviations of `tokens`, left to right (a token belongs to at most one).
+fn analyse(tokens: &[Token], table: &'static [Row]) -> Vec<Found> {
+    let mut found: Vec<Found> = Vec::new();
+    let mut i = 0;
+    while i < tokens.len() {
+        // A word starts a sentence when nothing precedes it or the word before ended one
+        // (and was no abbreviation holding its full stop).
+        let starts = |k: usize| {
+            k == 0
+                || (tokens[k - 1].terminal() && !found.iter().any(|f| f.last == k - 1 && f.holds))
+        };
+        let Some((len, rows)) = longest_match(tokens, i, table) else {
+            i += 1;
+            continue;
+        };
+        let last = i + len - 1;
+        let next_capital = tokens.get(last + 1).is_some_and(Token::capitalised);
+        // A name right before: a capitalised word, not the sentence's first, adjacent
+        // (no comma or bracket in between).
+        let after_name = i > 0
+            && !starts(i - 1)
+            && tokens[i - 1].capitalised()
+            && tokens[i - 1].trail.is_empty()
+            && tokens[i].lead.is_empty();
+        let fits = |row: &&&Row| match row.place {
+            Place::Any => true,
+            Place::AfterName => after_name,
+            Place::BeforeName => !after_name && next_capital,
+        };
+        let row = rows.iter().find(fits).copied().unwrap_or(rows[0]);
+        found.push(Found {
+            first: i,
+            last,
+            spoken: &row.spoken,
+            holds: !(row.may_end && next_capital),
+        });
+        i = last + 1;
+    }
+    found
+}
+
+/// The longest table form starting at token `i`, with every row of that form in table order.
+fn longest_match(
+    tokens: &[Token],
+    i: usize,
+    table: &'static [Row],
+) -> Option<(usize, Vec<&'static Row>)> {
+    let matches = |row: &Row| {
+        let n = row.words.len();
+        if i + n > tokens.len() {
+            return false;
+        }
+        // Only the first token may carry an opener and only the last a trailer.
+        let inner_clean = (i..i + n).all(|k| {
+            (k == i || tokens[k].lead.is_empty()) && (k == i + n - 1 || tokens[k].trail.is_empty())
+        });
+        inner_clean
+            && match &row.exact {
+                Some(exact) => n == 1 && tokens[i].core == *exact,
+                None => (0..n).all(|k| tokens[i + k].core.to_lowercase() == row.words[k]),
+            }
+    };
+    let best = table
+        .iter()
+        .filter(|r| matches(r))
+        .map(|r| r.words.len())
+        .max()?;
+    let rows: Vec<&Row> = table
+        .iter()
+        .filter(|r| r.words.len() == best && matches(r))
+        .collect();
+    Some((best, rows))
+}
+
+/// The sentence with its abbreviations spelt out.
+fn speak(sentence: &str, table: &'static [Row]) -> String {
+    let chars: Vec<char> = sentence.chars().collect();
+    let tokens = tokenize(&chars);
+    let found = analyse(&tokens, table);
+    let mut words: Vec<String> = Vec::with_capacity(tokens.len());
+    let mut i = 0;
+    let mut next = found.iter().peekable();
+    while i < tokens.len() {
+        match next.peek() {
+            Some(f) if f.first == i => {
+                let (first, last) = (&tokens[f.first], &tokens[f.last]);
+                let mut spoken = f.spoken.to_string();
+                if i == 0 && first.capitalised() {
+                    spoken = capitalise(&spoken);
+                }
+                // The abbreviation's own full stop was the sentence's: keep the intonation.
+                let end = if f.last + 1 == tokens.len() && !last.trail.contains(['!', '?']) {
+                    "."
+                } else {
+                    ""
+                };
+                words.push(format!("{}{spoken}{end}{}", first.lead, last.trail));
+                i = f.last + 1;
+                next.next();
+            }
+            _ => {
+                let t = &tokens[i];
+                words.push(format!("{}{}{}", t.lead, t.core, t.trail));
+                i += 1;
+            }
+        }
+    }
+    words.join(" ")
+}
+
+fn capitalise(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(script: &str, lang: &str) -> Vec<(String, String)> {
+        sentences(script, lang)
+            .into_iter()
+            .map(|s| (s.written, s.spoken))
+            .collect()
+    }
+
+    #[test]
+    fn the_issue_example_is_one_sentence_spoken_in_full() {
+        let s = split(
+            "Dr. Green and Mrs. Hale welcome you to St. Mary Lane.",
+            "en",
+        );
+        assert_eq!(s.len(), 1, "{s:?}");
+        assert_eq!(
+            s[0].0,
+            "Dr. Green and Mrs. Hale welcome you to St. Mary Lane."
+        );
+        assert_eq!(
+            s[0].1,
+            "Doctor Green and Missus Hale welcome you to Saint Mary Lane."
+        );
+    }
+
+    #[test]
+    fn st_is_saint_before_a_name_and_street_after_one() {
+        let s = split(
+            "The flat on Baker St. has a view of St. Paul's Church. Park on Elm St. The garage is free.",
+            "en",
+        );
+        let spoken: Vec<&str> = s.iter().map(|p| p.1.as_str()).collect();
+        assert_eq!(
+            spoken,
+            [
+                "The flat on Baker Street has a view of Saint Paul's Church.",
+                "Park on Elm Street.",
+                "The garage is free."
+            ]
+        );
+        // The sentence's first word is no name: "Near St. Anne" is a saint.
+        assert_eq!(
+            split("Near St. Anne Park.", "en")[0].1,
+            "Near Saint Anne Park."
+        );
+        // A comma between them: no longer "after a name".
+        assert_eq!(
+            split("Hello Anna, Dr. Lee will show you round.", "en")[0].1,
+            "Hello Anna, Doctor Lee will show you round."
+        );
+    }
+
+    #[test]
+    fn inner_abbreviations_never_end_a_sentence_and_trailing_ones_may() {
+        let s = split(
+            "Rooms are bright, e.g. the study (approx. two hundred sq. ft.) faces south. \
+             It has a desk, shelves, etc. The lift, i.e., the elevator, is new.",
+            "en",
+        );
+        let written: Vec<&str> = s.iter().map(|p| p.0.as_str()).collect();
+        assert_eq!(
+            written,
+            [
+                "Rooms are bright, e.g. the study (approx. two hundred sq. ft.) faces south.",
+                "It has a desk, shelves, etc.",
+                "The lift, i.e., the elevator, is new."
+            ]
+        );
+        assert_eq!(
+            s[0].1,
+            "Rooms are bright, for example the study (approximately two hundred square feet) faces south."
+        );
+        assert_eq!(s[1].1, "It has a desk, shelves, et cetera.");
+        assert_eq!(s[2].1, "The lift, that is, the elevator, is new.");
+        // Before a lower-case word a trailing abbreviation does not end the sentence.
+        assert_eq!(split("Five sq. ft. of storage.", "en").len(), 1);
+    }
+
+    #[test]
+    fn spanish_french_and_german_tables() {
+        // (language, script, what the voice is given, sentence by sentence)
+        let cases: [(&str, &str, &[&str]); 3] = [
+            (
+                "es",
+                "La Sra. Ruiz y el Dr. Gómez viven en la Avda. del Mar, aprox. cerca.",
+                &["La señora Ruiz y el doctor Gómez viven en la avenida del Mar, aproximadamente cerca."],
+            ),
+            (
+                "fr",
+                "M. Martin et Mme Dubois habitent av. Foch, env. dix minutes.",
+                &["Monsieur Martin et madame Dubois habitent avenue Foch, environ dix minutes."],
+            ),
+            (
+                "de-DE",
+                "Hr. Braun und Fr. Vogel zeigen z. B. die Küche, ca. zwanzig Schritte von der Str. entfernt usw. Danke.",
+                &[
+                    "Herr Braun und Frau Vogel zeigen zum Beispiel die Küche, circa zwanzig Schritte von der Straße entfernt und so weiter.",
+                    "Danke.",
+                ],
+            ),
+        ];
+        for (lang, script, spoken) in cases {
+            let got: Vec<String> = split(script, lang).into_iter().map(|s| s.1).collect();
+            assert_eq!(got, spoken, "{lang}");
+        }
+        // The tables are per language: German "Fr." means nothing to an English voice.
+        assert_eq!(split("Ask Fr. Tom.", "en").len(), 2);
+    }
+
+    #[test]
+    fn sentence_initial_abbreviations_are_capitalised() {
+        assert_eq!(
+            split("E.g. the hall is wide.", "en")[0].1,
+            "For example the hall is wide."
+        );
+    }
+
+    #[test]
+    fn every_table_parses_and_has_the_required_entries() {
+        for (lang, must) in [
+            (
+                "en",
+                &[
+                    "Dr.", "Mr.", "Mrs.", "Ms.", "St.", "Ave.", "e.g.", "i.e.", "approx.",
+                    "sq. ft.",
+                ][..],
+            ),
+            ("es", &["Sra.", "Sr.", "Dra.", "Avda.", "aprox."][..]),
+            ("fr", &["M.", "Mme", "Mlle", "av.", "env."][..]),
+            ("de", &["Hr.", "Fr.", "Str.", "z. B.", "ca.", "usw."][..]),
+        ] {
+            let table = table_for(lang);
+            for form in must {
+                let words: Vec<String> = form.split(' ').map(str::to_lowercase).collect();
+                assert!(
+                    table.iter().any(|r| r.words == words),
+                    "{lang} lacks {form}"
+                );
+            }
+        }
+        assert!(table_for("ja").is_empty());
+    }
+}
