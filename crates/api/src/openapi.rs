@@ -190,6 +190,11 @@ pub struct Voice {
     preview_url: Option<String>,
     created_at: String,
     expires_at: Option<String>,
+    /// Extension: the engine speaking this voice on this server: `remote`, `piper`,
+    /// `flite` or `espeak-ng`.
+    engine: Option<String>,
+    /// Extension: whether that engine is neural (remote provider, Piper).
+    neural: Option<bool>,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -144,6 +144,14 @@ pub fn result_view(
     v
 }
 
+/// The engine speaking a voice on this server and whether it is neural (Extension), as
+/// the catalogue chose it at start (`engine.speaker` of the record); `None` for a record
+/// stored before engines were recorded.
+pub fn voice_speaker(voice: &VoiceRecord) -> Option<(&str, bool)> {
+    let s = voice.engine.get("speaker")?;
+    Some((s.get("engine")?.as_str()?, s.get("neural")?.as_bool()?))
+}
+
 pub fn voice_view(voice: &VoiceRecord, preview_url: Option<String>) -> Value {
     let mut v = json!({
         "voice_id": voice.id,
@@ -160,6 +168,10 @@ pub fn voice_view(voice: &VoiceRecord, preview_url: Option<String>) -> Value {
     }
     if let Some(url) = preview_url {
         v["preview_url"] = json!(url);
+    }
+    if let Some((engine, neural)) = voice_speaker(voice) {
+        v["engine"] = json!(engine);
+        v["neural"] = json!(neural);
     }
     v
 }

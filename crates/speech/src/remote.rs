@@ -5,11 +5,11 @@
 //! (5xx, 429, timeouts, refused connections) are retried with backoff inside the engine's
 //! circuit breaker, so the breaker counts a narration, not each retry.
 
-use crate::engines::{BoxFuture, SpeechEngine};
+use crate::engines::{BoxFuture, Clip, SpeechEngine};
 use crate::{SpeechError, VoiceProfile};
 use bytes::Bytes;
 use peakreel_fetch::{HeaderMap, HeaderName, HeaderValue, SafeClient};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 const SAMPLE_RATE: u32 = 22_050;
@@ -152,7 +152,7 @@ impl SpeechEngine for RemoteEngine {
         voice: &'a VoiceProfile,
         dir: &'a Path,
         deadline: Instant,
-    ) -> BoxFuture<'a, Result<Vec<PathBuf>, SpeechError>> {
+    ) -> BoxFuture<'a, Result<Vec<Clip>, SpeechError>> {
         Box::pin(async move {
             let voice_id = voice.remote_voice.as_deref().ok_or_else(|| {
                 Self::unavailable("this voice is not mapped to the remote provider".into())
@@ -162,7 +162,7 @@ impl SpeechEngine for RemoteEngine {
                 let pcm = self.speak(voice_id, sentence, voice.rate, deadline).await?;
                 let path = dir.join(format!("remote-{i:03}.wav"));
                 write_wav(&path, &pcm)?;
-                out.push(path);
+                out.push(Clip::untimed(path));
             }
             Ok(out)
         })
