@@ -8,7 +8,7 @@ SUDO=""
 
 APT_PACKAGES=(
   ca-certificates curl build-essential pkg-config python3 python3-pip python3-venv
-  ffmpeg espeak-ng sqlite3 openssl
+  ffmpeg espeak-ng libespeak-ng-dev flite sqlite3 openssl
   fonts-inter fonts-roboto fonts-open-sans fonts-lato fonts-dejavu-core fonts-liberation2 fonts-noto-core
 )
 missing=()
@@ -35,4 +35,9 @@ if [ ! -x "$PIPER_VENV/bin/piper" ]; then
   else
     echo "warning: Piper could not be installed; narration will use espeak-ng" >&2
   fi
+fi
+# Word times: `onnx` lets Piper report its alignments; `pocketsphinx` (ships its English
+# model) aligns audio no engine timed, and measures voices in bench/voices.sh and tests.
+if [ -x "$PIPER_VENV/bin/pip" ] && ! "$PIPER_VENV/bin/python" -c "import onnx, pocketsphinx" 2>/dev/null; then
+  "$PIPER_VENV/bin/pip" install -q onnx pocketsphinx
 fi
