@@ -18,7 +18,8 @@ cargo build -q -j2 --bin peakreel
 WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT
 
 printf '%-20s %-9s %-6s %-6s %-18s %6s %7s %6s\n' voice_id name gender engine model rtf f0_hz wer
-"$BIN" voices --json | while read -r line; do
+mapfile -t VOICES < <("$BIN" voices --json)
+for line in "${VOICES[@]}"; do
   id=$(jq -r .voice_id <<<"$line"); name=$(jq -r .name <<<"$line")
   gender=$(jq -r .gender <<<"$line"); engine=$(jq -r .engine <<<"$line"); model=$(jq -r .model <<<"$line")
   out=$("$SAY" "$engine" "$model" "$WORK/$id.wav" "$TEXT")   # prints "cpu_seconds audio_seconds"

@@ -215,8 +215,12 @@ mod tests {
                 remote_known: true,
             });
             match gender {
-                peakreel_speech::Gender::Male => assert_eq!(speaker.model.as_deref(), Some("en_US-joe-medium")),
-                peakreel_speech::Gender::Female => assert_eq!(speaker.model.as_deref(), Some("slt")),
+                peakreel_speech::Gender::Male => {
+                    assert_eq!(speaker.model.as_deref(), Some("en_US-joe-medium"))
+                }
+                peakreel_speech::Gender::Female => {
+                    assert_eq!(speaker.model.as_deref(), Some("slt"))
+                }
             }
         }
     }

@@ -115,7 +115,9 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Admin(cmd) => admin::run(&config, cmd).await,
-        Command::Voices { json } => voices::run_cli(config.speech.voices_dir.as_deref(), json).await,
+        Command::Voices { json } => {
+            voices::run_cli(config.speech.voices_dir.as_deref(), json).await
+        }
         Command::Config(ConfigCommand::Print) => {
             print!("{}", config.masked_toml()?);
             Ok(())

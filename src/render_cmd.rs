@@ -120,7 +120,10 @@ pub async fn run(args: RenderArgs) -> anyhow::Result<()> {
         None => None,
     };
     let mut env = RenderEnv::detect().await;
-    crate::voices::add_voice_packs(&mut env.speech, crate::voices::voices_dir_from_env().as_deref());
+    crate::voices::add_voice_packs(
+        &mut env.speech,
+        crate::voices::voices_dir_from_env().as_deref(),
+    );
     let record = crate::voices::catalogue(&env.speech)
         .into_iter()
         .find(|r| r.id == voice.voice_id)

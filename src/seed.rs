@@ -1,16 +1,20 @@
 //! The public catalogue every server starts with: voices (api.md §5) and avatars with
 //! generated placeholder portraits written into storage.
 
+use crate::voices::CATALOGUE_CREATED_AT;
 use anyhow::Result;
 use image::{Rgb, RgbImage};
 use peakreel_blobs::Blobs;
-use crate::voices::CATALOGUE_CREATED_AT;
 use peakreel_domain::voices::PUBLIC_AVATARS;
 use peakreel_store::{AvatarRecord, Store, VoiceRecord};
 
 /// Stores the public catalogue: `voices` (see [`crate::voices::catalogue`]) and the
 /// avatars.
-pub async fn seed_catalog(store: &dyn Store, blobs: &Blobs, voices: Vec<VoiceRecord>) -> Result<()> {
+pub async fn seed_catalog(
+    store: &dyn Store,
+    blobs: &Blobs,
+    voices: Vec<VoiceRecord>,
+) -> Result<()> {
     let mut avatars = Vec::new();
     for a in PUBLIC_AVATARS {
         let rel = format!("avatars/public/{}.png", a.avatar_id);

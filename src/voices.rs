@@ -62,7 +62,13 @@ pub fn catalogue(speech: &Speech) -> Vec<VoiceRecord> {
                 gender,
                 v.accent,
                 v.languages.iter().map(|l| l.to_string()).collect(),
-                engine_json(&speaker, v.engine.espeak_voice, v.engine.rate, v.engine.pitch, false),
+                engine_json(
+                    &speaker,
+                    v.engine.espeak_voice,
+                    v.engine.rate,
+                    v.engine.pitch,
+                    false,
+                ),
             )
         })
         .collect();

@@ -13,7 +13,10 @@ fn cpu_seconds() -> f64 {
         libc::getrusage(libc::RUSAGE_SELF, &mut me);
     }
     let t = |r: &libc::rusage| {
-        r.ru_utime.tv_sec as f64 + r.ru_utime.tv_usec as f64 / 1e6 + r.ru_stime.tv_sec as f64 + r.ru_stime.tv_usec as f64 / 1e6
+        r.ru_utime.tv_sec as f64
+            + r.ru_utime.tv_usec as f64 / 1e6
+            + r.ru_stime.tv_sec as f64
+            + r.ru_stime.tv_usec as f64 / 1e6
     };
     t(&children) + t(&me)
 }
@@ -41,7 +44,17 @@ async fn main() {
     let dir = tempfile::tempdir().unwrap();
     let before = cpu_seconds();
     let n = speech
-        .narrate(text, &voice, NarrationOptions { lead: 0.0, tail: 0.0, gap: 0.3 }, dir.path(), Instant::now() + Duration::from_secs(300))
+        .narrate(
+            text,
+            &voice,
+            NarrationOptions {
+                lead: 0.0,
+                tail: 0.0,
+                gap: 0.3,
+            },
+            dir.path(),
+            Instant::now() + Duration::from_secs(300),
+        )
         .await
         .expect("narration");
     let cpu = cpu_seconds() - before;

@@ -22,7 +22,7 @@ RATE = 16000
 def pcm(path):
     raw = subprocess.run(
         ["ffmpeg", "-v", "error", "-i", path, "-f", "s16le", "-ac", "1", "-ar", str(RATE), "-"],
-        check=True, capture_output=True).stdout
+        check=True, capture_output=True, stdin=subprocess.DEVNULL).stdout
     return raw
 
 

@@ -25,9 +25,8 @@ fn python() -> Option<&'static Path> {
                     .map(PathBuf::from)
                     .or_else(|| crate::engines::find_on_path("piper"))
                     .and_then(|p| Some(p.parent()?.join("python"))),
-                std::env::var_os("HOME").map(|h| {
-                    PathBuf::from(h).join(".local/share/peakreel/piper-venv/bin/python")
-                }),
+                std::env::var_os("HOME")
+                    .map(|h| PathBuf::from(h).join(".local/share/peakreel/piper-venv/bin/python")),
             ];
             candidates.into_iter().flatten().find(|p| {
                 p.is_file()
@@ -77,7 +76,12 @@ pub async fn align(clips: &[(PathBuf, String)], deadline: Instant) -> Vec<Option
                 .get("words")?
                 .as_array()?
                 .iter()
-                .filter_map(|w| Some((w.get("word")?.as_str()?.to_string(), w.get("start")?.as_f64()?)))
+                .filter_map(|w| {
+                    Some((
+                        w.get("word")?.as_str()?.to_string(),
+                        w.get("start")?.as_f64()?,
+                    ))
+                })
                 .collect();
             starts_from_aligned_words(text, &words)
         })

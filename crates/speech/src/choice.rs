@@ -149,7 +149,11 @@ mod tests {
     fn traits(gender: Gender, accent: &str, language: &str) -> VoiceTraits<'static> {
         VoiceTraits {
             gender,
-            accent: if accent == "british" { "british" } else { "american" },
+            accent: if accent == "british" {
+                "british"
+            } else {
+                "american"
+            },
             language: if language == "en" { "en" } else { "es" },
             remote_known: true,
         }
@@ -167,21 +171,35 @@ mod tests {
             flite: true,
         };
         let f_us = e.speaker_for(traits(Gender::Female, "american", "en"));
-        assert_eq!((f_us.engine, f_us.model.as_deref()), ("piper", Some("alba")));
+        assert_eq!(
+            (f_us.engine, f_us.model.as_deref()),
+            ("piper", Some("alba"))
+        );
         let m_gb = e.speaker_for(traits(Gender::Male, "british", "en"));
         assert_eq!(m_gb.model.as_deref(), Some("joe"));
         // Spanish: no Piper model, no flite; espeak-ng with the gender's variant.
         let f_es = e.speaker_for(traits(Gender::Female, "american", "es"));
-        assert_eq!((f_es.engine, f_es.model.as_deref()), ("espeak-ng", Some("es+f2")));
+        assert_eq!(
+            (f_es.engine, f_es.model.as_deref()),
+            ("espeak-ng", Some("es+f2"))
+        );
 
         let only_joe = Engines {
             piper: &models[..1],
             ..e.clone()
         };
         let f = only_joe.speaker_for(traits(Gender::Female, "british", "en"));
-        assert_eq!((f.engine, f.neural, f.model.as_deref()), ("flite", false, Some("slt")));
+        assert_eq!(
+            (f.engine, f.neural, f.model.as_deref()),
+            ("flite", false, Some("slt"))
+        );
         let remote = Engines { remote: true, ..e };
-        assert_eq!(remote.speaker_for(traits(Gender::Male, "american", "en")).engine, "remote");
+        assert_eq!(
+            remote
+                .speaker_for(traits(Gender::Male, "american", "en"))
+                .engine,
+            "remote"
+        );
     }
 
     #[test]
@@ -192,8 +210,7 @@ mod tests {
             model("gb-pack", Gender::Male, "british", true),
         ];
         let pick = |accent| {
-            best_piper(&models, traits(Gender::Male, accent, "en"))
-                .map(|m| m.stem.as_str())
+            best_piper(&models, traits(Gender::Male, accent, "en")).map(|m| m.stem.as_str())
         };
         assert_eq!(pick("american"), Some("us-pack"));
         assert_eq!(pick("british"), Some("gb-pack"));

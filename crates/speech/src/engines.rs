@@ -412,7 +412,10 @@ impl Speech {
 
     /// The engines available for choosing a catalogue voice's speaker.
     pub fn piper_voices(&self) -> Vec<crate::packs::PiperVoice> {
-        self.piper.as_ref().map(PiperEngine::voices).unwrap_or_default()
+        self.piper
+            .as_ref()
+            .map(PiperEngine::voices)
+            .unwrap_or_default()
     }
 
     /// The speaker of a voice on this server (see `choice`).

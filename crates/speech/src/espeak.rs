@@ -30,7 +30,12 @@ type SynthCallback = unsafe extern "C" fn(*mut c_short, c_int, *mut EspeakEvent)
 
 #[link(name = "espeak-ng")]
 extern "C" {
-    fn espeak_Initialize(output: c_int, buflength: c_int, path: *const c_char, options: c_int) -> c_int;
+    fn espeak_Initialize(
+        output: c_int,
+        buflength: c_int,
+        path: *const c_char,
+        options: c_int,
+    ) -> c_int;
     fn espeak_SetSynthCallback(cb: SynthCallback);
     fn espeak_SetVoiceByName(name: *const c_char) -> c_int;
     fn espeak_SetParameter(parameter: c_int, value: c_int, relative: c_int) -> c_int;
@@ -75,12 +80,14 @@ unsafe extern "C" fn on_audio(wav: *mut c_short, n: c_int, events: *mut EspeakEv
         while (*ev).kind != EVENT_LIST_TERMINATED {
             if (*ev).kind == EVENT_WORD {
                 let pos = ((*ev).text_position - 1).max(0) as usize;
-                sink.words.push((pos, f64::from((*ev).audio_position) / 1000.0));
+                sink.words
+                    .push((pos, f64::from((*ev).audio_position) / 1000.0));
             }
             ev = ev.add(1);
         }
         if !wav.is_null() && n > 0 {
-            sink.samples.extend_from_slice(std::slice::from_raw_parts(wav, n as usize));
+            sink.samples
+                .extend_from_slice(std::slice::from_raw_parts(wav, n as usize));
         }
         if Instant::now() > sink.deadline {
             sink.timed_out = true;
@@ -112,7 +119,14 @@ fn speak_blocking(
     let rate = *lib.get_or_insert_with(|| {
         // SAFETY: called once, under the lock; a null path means espeak-ng's default
         // data directory.
-        let r = unsafe { espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, std::ptr::null(), INITIALIZE_DONT_EXIT) };
+        let r = unsafe {
+            espeak_Initialize(
+                AUDIO_OUTPUT_SYNCHRONOUS,
+                0,
+                std::ptr::null(),
+                INITIALIZE_DONT_EXIT,
+            )
+        };
         if r <= 0 {
             return None;
         }
@@ -121,7 +135,8 @@ fn speak_blocking(
         Some(r as u32)
     });
     let rate = rate.ok_or_else(|| unavailable("the espeak-ng library could not start"))?;
-    let name = CString::new(voice.espeak_voice.as_str()).map_err(|_| unavailable("bad voice name"))?;
+    let name =
+        CString::new(voice.espeak_voice.as_str()).map_err(|_| unavailable("bad voice name"))?;
     let text = CString::new(sentence.replace('\0', " ")).expect("no NUL left");
     let mut sink = Sink {
         samples: Vec::new(),
@@ -132,7 +147,10 @@ fn speak_blocking(
     // SAFETY: the lock is held; every pointer outlives the synchronous calls.
     let status = unsafe {
         if espeak_SetVoiceByName(name.as_ptr()) != 0 {
-            return Err(unavailable(format!("espeak-ng has no voice {:?}", voice.espeak_voice)));
+            return Err(unavailable(format!(
+                "espeak-ng has no voice {:?}",
+                voice.espeak_voice
+            )));
         }
         espeak_SetParameter(PARAM_RATE, wpm as c_int, 0);
         espeak_SetParameter(PARAM_PITCH, c_int::from(voice.pitch), 0);

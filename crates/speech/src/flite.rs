@@ -41,10 +41,13 @@ impl SpeechEngine for FliteEngine {
         deadline: Instant,
     ) -> BoxFuture<'a, Result<Vec<Clip>, SpeechError>> {
         Box::pin(async move {
-            let name = voice.flite_voice.as_deref().ok_or(SpeechError::Unavailable {
-                engine: "flite",
-                reason: "the voice has no flite voice".into(),
-            })?;
+            let name = voice
+                .flite_voice
+                .as_deref()
+                .ok_or(SpeechError::Unavailable {
+                    engine: "flite",
+                    reason: "the voice has no flite voice".into(),
+                })?;
             // flite's speed control stretches durations: 1/rate.
             let stretch = 1.0 / voice.rate.clamp(0.5, 2.0);
             let mut out = Vec::with_capacity(sentences.len());

@@ -211,7 +211,9 @@ pub async fn narrate_with(
     let samples_of = |s: f64| (s * rate as f64).round() as usize;
     let mut track: Vec<i16> = vec![0; samples_of(options.lead)];
     let mut timings = Vec::with_capacity(sentences.len());
-    for (i, ((text, (samples, cut)), clip)) in sentences.iter().zip(&trimmed).zip(&clips).enumerate() {
+    for (i, ((text, (samples, cut)), clip)) in
+        sentences.iter().zip(&trimmed).zip(&clips).enumerate()
+    {
         if i > 0 {
             track.resize(track.len() + samples_of(options.gap), 0);
         }

@@ -181,11 +181,12 @@ fn accent_of_region(region: &str) -> String {
 pub fn pack_voice_id(stem: &str) -> String {
     const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     let fnv = |seed: u64| {
-        format!("peakreel-voice:{stem}")
-            .bytes()
-            .fold(seed, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
+        format!("peakreel-voice:{stem}").bytes().fold(seed, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        })
     };
-    let mut n = (u128::from(fnv(0xcbf2_9ce4_8422_2325)) << 64) | u128::from(fnv(0x84222325cbf29ce4));
+    let mut n =
+        (u128::from(fnv(0xcbf2_9ce4_8422_2325)) << 64) | u128::from(fnv(0x84222325cbf29ce4));
     (0..20)
         .map(|_| {
             let c = ALPHABET[(n % 62) as usize];
@@ -211,7 +212,8 @@ mod tests {
     #[test]
     fn manifest_decides_gender_and_the_model_the_rest() {
         let dir = tempfile::tempdir().unwrap();
-        let config = r#"{"language": {"family": "en", "region": "GB"}, "audio": {"sample_rate": 22050}}"#;
+        let config =
+            r#"{"language": {"family": "en", "region": "GB"}, "audio": {"sample_rate": 22050}}"#;
         for stem in ["en_GB-a-medium", "en_GB-b-medium", "en_GB-c-medium"] {
             std::fs::write(dir.path().join(format!("{stem}.onnx")), b"model").unwrap();
             std::fs::write(dir.path().join(format!("{stem}.onnx.json")), config).unwrap();
@@ -230,11 +232,18 @@ mod tests {
         assert_eq!(voices.len(), 1, "{warnings:?}");
         let alba = &voices[0];
         assert_eq!(
-            (alba.name.as_str(), alba.gender, alba.accent.as_str(), alba.language.as_str()),
+            (
+                alba.name.as_str(),
+                alba.gender,
+                alba.accent.as_str(),
+                alba.language.as_str()
+            ),
             ("Alba", Gender::Female, "british", "en")
         );
         assert_eq!(warnings.len(), 2, "{warnings:?}");
         assert!(warnings.iter().any(|w| w.contains("robot")));
-        assert!(warnings.iter().any(|w| w.contains("en_GB-c-medium") && w.contains("no gender")));
+        assert!(warnings
+            .iter()
+            .any(|w| w.contains("en_GB-c-medium") && w.contains("no gender")));
     }
 }

@@ -13,7 +13,10 @@ const SCRIPT: &str = "Welcome to this bright family home on a quiet street. \
 fn python() -> std::path::PathBuf {
     let home = std::env::var("HOME").unwrap();
     let py = Path::new(&home).join(".local/share/peakreel/piper-venv/bin/python");
-    assert!(py.is_file(), "scripts/install-deps.sh installs the Piper environment");
+    assert!(
+        py.is_file(),
+        "scripts/install-deps.sh installs the Piper environment"
+    );
     py
 }
 
@@ -26,13 +29,22 @@ fn heard(wav: &Path) -> Vec<(String, f64)> {
         .arg(SCRIPT)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     v["words"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|w| (w["word"].as_str().unwrap().to_string(), w["start"].as_f64().unwrap()))
+        .map(|w| {
+            (
+                w["word"].as_str().unwrap().to_string(),
+                w["start"].as_f64().unwrap(),
+            )
+        })
         .collect()
 }
 
@@ -41,7 +53,13 @@ async fn check(speech: &Speech, voice: VoiceProfile, expect_engine: &str, limit:
     let dir = tempfile::tempdir().unwrap();
     let deadline = Instant::now() + Duration::from_secs(120);
     let n = speech
-        .narrate(SCRIPT, &voice, NarrationOptions::default(), dir.path(), deadline)
+        .narrate(
+            SCRIPT,
+            &voice,
+            NarrationOptions::default(),
+            dir.path(),
+            deadline,
+        )
         .await
         .expect("narration");
     assert_eq!(n.engine, expect_engine);
@@ -49,7 +67,12 @@ async fn check(speech: &Speech, voice: VoiceProfile, expect_engine: &str, limit:
         .sentences
         .iter()
         .flat_map(|s| s.words.iter())
-        .map(|w| (peakreel_speech::word_times::tokens_of(&w.word).join(" "), w.start))
+        .map(|w| {
+            (
+                peakreel_speech::word_times::tokens_of(&w.word).join(" "),
+                w.start,
+            )
+        })
         .collect();
     let heard = heard(&n.wav);
     assert_eq!(heard.len(), ours.len(), "{expect_engine}: {heard:?}");
@@ -61,26 +84,47 @@ async fn check(speech: &Speech, voice: VoiceProfile, expect_engine: &str, limit:
             ours - t
         })
         .collect();
-    eprintln!("{expect_engine}: word start errors (ms) {:?}", errors.iter().map(|e| (e * 1000.0).round()).collect::<Vec<_>>());
+    eprintln!(
+        "{expect_engine}: word start errors (ms) {:?}",
+        errors
+            .iter()
+            .map(|e| (e * 1000.0).round())
+            .collect::<Vec<_>>()
+    );
     for ((w, ours), (_, t)) in ours.iter().zip(&heard) {
-        assert!((ours - t).abs() <= limit, "{expect_engine}: {w} at {ours:.3} s, heard at {t:.3} s");
+        assert!(
+            (ours - t).abs() <= limit,
+            "{expect_engine}: {w} at {ours:.3} s, heard at {t:.3} s"
+        );
     }
 }
 
 fn slow(voice: VoiceProfile) -> VoiceProfile {
-    VoiceProfile { rate: 0.75, ..voice }
+    VoiceProfile {
+        rate: 0.75,
+        ..voice
+    }
 }
 
 #[tokio::test]
 async fn espeak_library_word_events_match_the_audio() {
     let speech = Speech::detect().await;
-    check(&speech, slow(VoiceProfile::espeak("en-us+f2")), "espeak-ng", 0.080).await;
+    check(
+        &speech,
+        slow(VoiceProfile::espeak("en-us+f2")),
+        "espeak-ng",
+        0.080,
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn flite_words_are_aligned_to_the_audio() {
     let speech = Speech::detect().await;
-    assert!(speech.flite.is_some(), "scripts/install-deps.sh installs flite");
+    assert!(
+        speech.flite.is_some(),
+        "scripts/install-deps.sh installs flite"
+    );
     let voice = VoiceProfile {
         engine: EngineKind::Flite,
         flite_voice: Some("slt".into()),
@@ -92,7 +136,10 @@ async fn flite_words_are_aligned_to_the_audio() {
 #[tokio::test]
 async fn piper_alignments_match_the_audio() {
     let speech = Speech::detect().await;
-    let piper = speech.piper.as_ref().expect("scripts/install-deps.sh installs Piper");
+    let piper = speech
+        .piper
+        .as_ref()
+        .expect("scripts/install-deps.sh installs Piper");
     assert!(piper.reports_word_times(), "the Piper environment has onnx");
     let voice = VoiceProfile {
         engine: EngineKind::Piper,
