@@ -29,6 +29,7 @@ impl VoicePreviewer for SpeechPreviewer {
         let options = NarrationOptions {
             lead: 0.1,
             tail: 0.3,
+            align_words: false,
             ..NarrationOptions::default()
         };
         let deadline = Instant::now() + Duration::from_secs(30);

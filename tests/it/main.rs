@@ -15,6 +15,7 @@ mod races;
 mod support;
 mod tasks;
 mod validation;
+mod voices;
 mod webhook_support;
 mod webhooks;
 mod worker_support;

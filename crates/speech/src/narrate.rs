@@ -16,6 +16,9 @@ pub struct NarrationOptions {
     pub tail: f64,
     /// Pause between sentences.
     pub gap: f64,
+    /// Whether clips their engine did not time are force-aligned (a voice preview, which
+    /// shows no words, does not need it).
+    pub align_words: bool,
 }
 
 impl Default for NarrationOptions {
@@ -24,6 +27,7 @@ impl Default for NarrationOptions {
             lead: 0.5,
             tail: 1.5,
             gap: 0.3,
+            align_words: true,
         }
     }
 }
@@ -174,7 +178,9 @@ pub async fn narrate_with(
     }
     let name = engine.name();
     let mut clips = engine.synthesize(&sentences, voice, dir, deadline).await?;
-    align_untimed(&mut clips, &sentences, deadline).await;
+    if options.align_words {
+        align_untimed(&mut clips, &sentences, deadline).await;
+    }
     let bad = |reason: String| SpeechError::BadAudio {
         engine: name,
         reason,
