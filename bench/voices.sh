@@ -3,7 +3,7 @@
 # factor, median fundamental frequency (female entries should be >= 165 Hz, male
 # <= 150 Hz) and pocketsphinx's word error rate on the fixed 60-word listing paragraph
 # (bench/listing-paragraph.txt). Each voice is rendered through `peakreel render`'s
-# narration path: the engine the catalogue chose, at the voice's rate.
+# narration path: the engine and voice the catalogue chose, at rate 1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${PEAKREEL_PIPER_VENV:-$HOME/.local/share/peakreel/piper-venv}

@@ -50,7 +50,7 @@ async fn main() {
             NarrationOptions {
                 lead: 0.0,
                 tail: 0.0,
-                gap: 0.3,
+                ..NarrationOptions::default()
             },
             dir.path(),
             Instant::now() + Duration::from_secs(300),

@@ -108,13 +108,20 @@ fn unavailable(reason: impl Into<String>) -> SpeechError {
     }
 }
 
-/// One sentence, blocking: its samples, rate, and word starts in seconds.
+/// One spoken sentence: its samples, their rate, and its word starts in seconds.
+struct Spoken {
+    samples: Vec<i16>,
+    rate: u32,
+    starts: Option<Vec<f64>>,
+}
+
+/// One sentence, blocking.
 fn speak_blocking(
     sentence: &str,
     voice: &VoiceProfile,
     wpm: u32,
     deadline: Instant,
-) -> Result<(Vec<i16>, u32, Option<Vec<f64>>), SpeechError> {
+) -> Result<Spoken, SpeechError> {
     let mut lib = LIBRARY.lock().unwrap_or_else(|p| p.into_inner());
     let rate = *lib.get_or_insert_with(|| {
         // SAFETY: called once, under the lock; a null path means espeak-ng's default
@@ -179,8 +186,11 @@ fn speak_blocking(
     if status != 0 {
         return Err(unavailable(format!("espeak_Synth failed ({status})")));
     }
-    let starts = starts_from_char_events(sentence, &sink.words);
-    Ok((sink.samples, rate, starts))
+    Ok(Spoken {
+        starts: starts_from_char_events(sentence, &sink.words),
+        samples: sink.samples,
+        rate,
+    })
 }
 
 /// espeak-ng, the engine for every language (and the last resort for English): its C
@@ -260,14 +270,14 @@ impl SpeechEngine for EspeakEngine {
                     .await
                     .ok_or_else(|| unavailable("no free slot before the deadline"))?;
                 let (s, v) = (sentence.clone(), voice.clone());
-                let (samples, rate, starts) =
+                let spoken =
                     tokio::task::spawn_blocking(move || speak_blocking(&s, &v, wpm, deadline))
                         .await
                         .map_err(|e| unavailable(e.to_string()))??;
-                write_wav(&wav, &samples, rate)?;
+                write_wav(&wav, &spoken.samples, spoken.rate)?;
                 out.push(Clip {
                     wav,
-                    word_starts: starts,
+                    word_starts: spoken.starts,
                 });
             }
             Ok(out)

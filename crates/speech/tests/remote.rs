@@ -52,7 +52,7 @@ async fn timed_answer(text: &str) -> (Vec<u8>, Vec<f64>) {
         if i > 0 {
             char_times.push(onset); // the space before the word
         }
-        char_times.extend(std::iter::repeat(onset).take(word.chars().count()));
+        char_times.extend(std::iter::repeat_n(onset, word.chars().count()));
         pcm.extend_from_slice(&piece);
     }
     let body = serde_json::json!({
