@@ -46,13 +46,27 @@ impl<'a> VoiceSpec<'a> {
             piper_model: text("piper_model"),
             flite_voice: text("flite_voice"),
             // Public voices carry the provider's premade ids; custom variants inherit
-            // their base voice's id in `engine.remote_voice_id`; pack voices are local.
+            // their base voice's id in `engine.remote_voice_id`; pack voices (and their
+            // variants) are local.
             remote_voice: match &v.owner {
-                None if pack => None,
+                _ if pack => None,
                 None => Some(v.id.as_str()),
                 Some(_) => text("remote_voice_id"),
             },
         })
+    }
+
+    /// A custom variant speaks with its public base voice's engine as this server maps it
+    /// now (the mapping copied when the variant was made may be stale: a pack added or
+    /// removed since, or a variant made before engines were recorded).
+    pub fn with_base_engine(self, base: &'a peakreel_store::VoiceRecord) -> Self {
+        let text = |k: &str| base.engine.get(k).and_then(|x| x.as_str());
+        VoiceSpec {
+            piper_model: text("piper_model"),
+            flite_voice: text("flite_voice"),
+            espeak_voice: text("espeak_voice").unwrap_or(self.espeak_voice),
+            ..self
+        }
     }
 
     pub fn profile(&self, language: Option<&str>) -> VoiceProfile {

@@ -10,6 +10,7 @@ mod previews;
 mod render_cmd;
 mod sample;
 mod seed;
+mod task_voice;
 mod voices;
 mod webhook_sender;
 mod worker;
