@@ -22,9 +22,11 @@ pub struct VoiceSpec<'a> {
     /// Semitones from the engine default.
     pub pitch: f32,
     pub languages: Vec<&'a str>,
-    /// The Piper model or flite voice chosen for the voice's first language.
+    /// The Piper model or flite voice chosen for the voice, and the one language it
+    /// speaks.
     pub piper_model: Option<&'a str>,
     pub flite_voice: Option<&'a str>,
+    pub model_language: Option<&'a str>,
     /// The remote provider's id for this voice (spoken remotely when one is configured).
     pub remote_voice: Option<&'a str>,
 }
@@ -45,6 +47,7 @@ impl<'a> VoiceSpec<'a> {
             languages: v.languages.iter().map(String::as_str).collect(),
             piper_model: text("piper_model"),
             flite_voice: text("flite_voice"),
+            model_language: speaker_language(&v.engine),
             // Public voices carry the provider's premade ids; custom variants inherit
             // their base voice's id in `engine.remote_voice_id`; pack voices (and their
             // variants) are local.
@@ -64,6 +67,7 @@ impl<'a> VoiceSpec<'a> {
         VoiceSpec {
             piper_model: text("piper_model"),
             flite_voice: text("flite_voice"),
+            model_language: speaker_language(&base.engine),
             espeak_voice: text("espeak_voice").unwrap_or(self.espeak_voice),
             ..self
         }
@@ -72,11 +76,13 @@ impl<'a> VoiceSpec<'a> {
     pub fn profile(&self, language: Option<&str>) -> VoiceProfile {
         // espeak-ng pitch is 0–99 around 50; four steps per semitone sounds natural.
         let pitch = (50.0 + self.pitch * 4.0).round().clamp(0.0, 99.0) as u8;
-        let first = self.languages.first().copied().unwrap_or("en");
-        let language = language.unwrap_or(first);
-        // The chosen Piper model or flite voice speaks the first language only; the others
-        // go to espeak-ng.
-        let own = |m: Option<&str>| m.filter(|_| language == first).map(str::to_string);
+        let language = language.or(self.languages.first().copied()).unwrap_or("en");
+        // The chosen Piper model or flite voice speaks its one language; the others go to
+        // espeak-ng.
+        let own = |m: Option<&str>| {
+            m.filter(|_| self.model_language == Some(language))
+                .map(str::to_string)
+        };
         VoiceProfile {
             engine: EngineKind::Auto,
             espeak_voice: self.espeak_voice.to_string(),
@@ -88,6 +94,11 @@ impl<'a> VoiceSpec<'a> {
             remote_voice: self.remote_voice.map(str::to_string),
         }
     }
+}
+
+/// The language of the engine voice a record names (`engine.speaker.language`).
+fn speaker_language(engine: &serde_json::Value) -> Option<&str> {
+    engine.get("speaker")?.get("language")?.as_str()
 }
 
 /// Local files of one task's inputs.
@@ -237,6 +248,36 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn engine_voices_speak_only_their_language() {
+        let record = |languages: &[&str]| peakreel_store::VoiceRecord {
+            id: "EXAVITQu4vr4xnSDxMaL".into(),
+            owner: None,
+            name: "Sarah".into(),
+            gender: "female".into(),
+            accent: "american".into(),
+            languages: languages.iter().map(|l| l.to_string()).collect(),
+            provider: "local".into(),
+            engine: serde_json::json!({"espeak_voice": "en-us+f2", "flite_voice": "slt",
+                "speaker": {"engine": "flite", "neural": false, "language": "en"}}),
+            preview_path: None,
+            created_at: 0,
+            expires_at: None,
+        };
+        let sarah = record(&["en", "fr"]);
+        let spec = VoiceSpec::from_record(&sarah).unwrap();
+        assert_eq!(spec.profile(None).flite_voice.as_deref(), Some("slt"));
+        assert_eq!(spec.profile(Some("fr")).flite_voice, None);
+        let french_variant = record(&["fr"]);
+        assert_eq!(
+            VoiceSpec::from_record(&french_variant)
+                .unwrap()
+                .profile(None)
+                .flite_voice,
+            None
+        );
     }
 
     #[test]

@@ -64,6 +64,7 @@ pub fn catalogue(speech: &Speech) -> Vec<VoiceRecord> {
                 v.languages.iter().map(|l| l.to_string()).collect(),
                 engine_json(
                     &speaker,
+                    language,
                     v.engine.espeak_voice,
                     v.engine.rate,
                     v.engine.pitch,
@@ -91,7 +92,7 @@ fn pack_record(p: &PiperVoice) -> VoiceRecord {
         p.gender,
         &p.accent,
         vec![p.language.clone()],
-        engine_json(&speaker, &espeak, 1.0, 0.0, true),
+        engine_json(&speaker, &p.language, &espeak, 1.0, 0.0, true),
     )
 }
 
@@ -118,13 +119,22 @@ fn record(
     }
 }
 
-fn engine_json(speaker: &Speaker, espeak_voice: &str, rate: f32, pitch: f32, pack: bool) -> Value {
+/// `language`: the one language the chosen Piper model or flite voice speaks (a variant
+/// in another language of the voice is spoken by espeak-ng).
+fn engine_json(
+    speaker: &Speaker,
+    language: &str,
+    espeak_voice: &str,
+    rate: f32,
+    pitch: f32,
+    pack: bool,
+) -> Value {
     let mut e = json!({
         "espeak_voice": espeak_voice,
         "rate": rate,
         "pitch": pitch,
         "pack": pack,
-        "speaker": { "engine": speaker.engine, "neural": speaker.neural },
+        "speaker": { "engine": speaker.engine, "neural": speaker.neural, "language": language },
     });
     match speaker.engine {
         "piper" => e["piper_model"] = json!(speaker.model),

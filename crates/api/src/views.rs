@@ -144,12 +144,22 @@ pub fn result_view(
     v
 }
 
-/// The engine speaking a voice on this server and whether it is neural (Extension), as
-/// the catalogue chose it at start (`engine.speaker` of the record); `None` for a record
-/// stored before engines were recorded.
+/// The engine speaking a voice (in its first language) on this server and whether it is
+/// neural (Extension), as the catalogue chose it at start (`engine.speaker` of the
+/// record: `{engine, neural, language}`). A variant in a language its base's engine voice
+/// does not speak is spoken by espeak-ng. `None` for a record stored before engines were
+/// recorded.
 pub fn voice_speaker(voice: &VoiceRecord) -> Option<(&str, bool)> {
     let s = voice.engine.get("speaker")?;
-    Some((s.get("engine")?.as_str()?, s.get("neural")?.as_bool()?))
+    let engine = s.get("engine")?.as_str()?;
+    let language = s.get("language").and_then(Value::as_str);
+    if engine != "remote"
+        && language.is_some()
+        && voice.languages.first().map(String::as_str) != language
+    {
+        return Some(("espeak-ng", false));
+    }
+    Some((engine, s.get("neural")?.as_bool()?))
 }
 
 pub fn voice_view(voice: &VoiceRecord, preview_url: Option<String>) -> Value {

@@ -31,7 +31,7 @@ fn python() -> Option<&'static Path> {
             candidates.into_iter().flatten().find(|p| {
                 p.is_file()
                     && std::process::Command::new(p)
-                        .args(["-c", "import pocketsphinx"])
+                        .args(["-c", "import importlib.util as u, sys; sys.exit(not u.find_spec('pocketsphinx'))"])
                         .output()
                         .is_ok_and(|o| o.status.success())
             })

@@ -60,6 +60,8 @@ pub(crate) struct Launcher {
 }
 
 const PIPER_TIMED: &str = include_str!("../python/piper_timed.py");
+const FIND_PIPER_AND_ONNX: &str = "import importlib.util as u, sys; \
+    sys.exit(not (u.find_spec('piper') and u.find_spec('onnx')))";
 
 impl Launcher {
     pub(crate) fn command(&self) -> tokio::process::Command {
@@ -83,7 +85,9 @@ impl Launcher {
         let timed = python.as_ref().is_some_and(|py| {
             py.is_file()
                 && std::process::Command::new(py)
-                    .args(["-c", "import piper, onnx"])
+                    // Finding the modules, not importing them: onnx takes seconds to
+                    // import and this runs at every start.
+                    .args(["-c", FIND_PIPER_AND_ONNX])
                     .output()
                     .is_ok_and(|o| o.status.success())
         });
