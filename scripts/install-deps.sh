@@ -9,7 +9,7 @@ SUDO=""
 
 APT_PACKAGES=(
   ca-certificates curl build-essential pkg-config python3 python3-pip python3-venv
-  ffmpeg espeak-ng sqlite3 openssl
+  ffmpeg espeak-ng libespeak-ng-dev flite sqlite3 openssl
   # The PostgreSQL server the store and integration tests start for themselves (in a
   # temporary directory, on a free port), and its psql client.
   postgresql
@@ -59,4 +59,10 @@ if [ ! -x "$CONTRACT_VENV/bin/schemathesis" ] || [ ! -x "$CONTRACT_VENV/bin/open
   python3 -m venv "$CONTRACT_VENV"
   "$CONTRACT_VENV/bin/pip" install -q "schemathesis>=4.32,<5" "openapi-spec-validator>=0.7,<1"
   echo "schemathesis and openapi-spec-validator installed in $CONTRACT_VENV"
+fi
+
+# Word times: `onnx` lets Piper report its alignments; `pocketsphinx` (ships its English
+# model) aligns audio no engine timed, and measures voices in bench/voices.sh and tests.
+if [ -x "$PIPER_VENV/bin/pip" ] && ! "$PIPER_VENV/bin/python" -c "import onnx, pocketsphinx" 2>/dev/null; then
+  "$PIPER_VENV/bin/pip" install -q onnx pocketsphinx
 fi

@@ -119,6 +119,9 @@ pub struct SpeechSettings {
     pub remote_url: Option<String>,
     pub remote_api_key: Option<String>,
     pub remote_model_id: String,
+    /// An operator's Piper voices (`*.onnx`, `*.onnx.json`, `*.voice.json`); see
+    /// `peakreel_speech::packs`.
+    pub voices_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for SpeechSettings {
@@ -127,6 +130,7 @@ impl Default for SpeechSettings {
             remote_url: None,
             remote_api_key: None,
             remote_model_id: "eleven_multilingual_v2".into(),
+            voices_dir: None,
         }
     }
 }

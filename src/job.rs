@@ -5,7 +5,6 @@ use peakreel_domain::request::{
     FontFamily as WireFont, OrchestrationMode, Orientation as WireOrientation,
     Position as WirePosition, RequestKind, RoomType as WireRoom, SubtitlePreset as WirePreset,
 };
-use peakreel_domain::voice_traits::neural_model;
 use peakreel_domain::CreateRequest;
 use peakreel_media::{
     EngineKind, FontFamily, Mode, Orientation, Position, Profile, RenderJob, RenderKind, RoomType,
@@ -14,53 +13,63 @@ use peakreel_media::{
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// How a voice is spoken: the catalogue's engine fields plus what picks the Piper model.
+/// How a voice is spoken: a catalogue record's `engine` JSON (see
+/// `crate::voices::catalogue`) plus the voice's languages.
 pub struct VoiceSpec<'a> {
     pub espeak_voice: &'a str,
     /// Multiplier of the engine's normal speed.
     pub rate: f32,
     /// Semitones from the engine default.
     pub pitch: f32,
-    pub gender: &'a str,
-    pub accent: &'a str,
     pub languages: Vec<&'a str>,
+    /// The Piper model or flite voice chosen for the voice, and the one language it
+    /// speaks.
+    pub piper_model: Option<&'a str>,
+    pub flite_voice: Option<&'a str>,
+    pub model_language: Option<&'a str>,
     /// The remote provider's id for this voice (spoken remotely when one is configured).
     pub remote_voice: Option<&'a str>,
 }
 
 impl<'a> VoiceSpec<'a> {
-    /// From a stored voice's `engine` JSON (`espeak_voice`, `rate`, `pitch`).
+    /// From a stored voice's `engine` JSON.
     pub fn from_record(v: &'a peakreel_store::VoiceRecord) -> Option<Self> {
+        let text = |k: &str| v.engine.get(k).and_then(|x| x.as_str());
+        let pack = v.engine.get("pack").and_then(|p| p.as_bool()) == Some(true);
         Some(VoiceSpec {
-            espeak_voice: v.engine.get("espeak_voice")?.as_str()?,
+            espeak_voice: text("espeak_voice")?,
             rate: v.engine.get("rate").and_then(|r| r.as_f64()).unwrap_or(1.0) as f32,
             pitch: v
                 .engine
                 .get("pitch")
                 .and_then(|p| p.as_f64())
                 .unwrap_or(0.0) as f32,
-            gender: &v.gender,
-            accent: &v.accent,
             languages: v.languages.iter().map(String::as_str).collect(),
+            piper_model: text("piper_model"),
+            flite_voice: text("flite_voice"),
+            model_language: speaker_language(&v.engine),
             // Public voices carry the provider's premade ids; custom variants inherit
-            // their base voice's id in `engine.remote_voice_id`.
+            // their base voice's id in `engine.remote_voice_id`; pack voices (and their
+            // variants) are local.
             remote_voice: match &v.owner {
+                _ if pack => None,
                 None => Some(v.id.as_str()),
-                Some(_) => v.engine.get("remote_voice_id").and_then(|r| r.as_str()),
+                Some(_) => text("remote_voice_id"),
             },
         })
     }
 
-    /// From the built-in catalogue (`peakreel render` has no database).
-    pub fn from_public(v: &'a peakreel_domain::voices::PublicVoice) -> Self {
+    /// A custom variant speaks with its public base voice's engine as this server maps it
+    /// now (the mapping copied when the variant was made may be stale: a pack added or
+    /// removed since, or a variant made before engines were recorded).
+    pub fn with_base_engine(self, base: &'a peakreel_store::VoiceRecord) -> Self {
+        let text = |k: &str| base.engine.get(k).and_then(|x| x.as_str());
         VoiceSpec {
-            espeak_voice: v.engine.espeak_voice,
-            rate: v.engine.rate,
-            pitch: v.engine.pitch,
-            gender: v.gender,
-            accent: v.accent,
-            languages: v.languages.to_vec(),
-            remote_voice: Some(v.voice_id),
+            piper_model: text("piper_model"),
+            flite_voice: text("flite_voice"),
+            model_language: speaker_language(&base.engine),
+            espeak_voice: text("espeak_voice").unwrap_or(self.espeak_voice),
+            ..self
         }
     }
 
@@ -68,16 +77,28 @@ impl<'a> VoiceSpec<'a> {
         // espeak-ng pitch is 0–99 around 50; four steps per semitone sounds natural.
         let pitch = (50.0 + self.pitch * 4.0).round().clamp(0.0, 99.0) as u8;
         let language = language.or(self.languages.first().copied()).unwrap_or("en");
+        // The chosen Piper model or flite voice speaks its one language; the others go to
+        // espeak-ng.
+        let own = |m: Option<&str>| {
+            m.filter(|_| self.model_language == Some(language))
+                .map(str::to_string)
+        };
         VoiceProfile {
             engine: EngineKind::Auto,
             espeak_voice: self.espeak_voice.to_string(),
-            piper_model: neural_model(self.gender, self.accent, language).map(str::to_string),
+            piper_model: own(self.piper_model),
+            flite_voice: own(self.flite_voice),
             language: language.to_string(),
             rate: self.rate.clamp(0.5, 2.0),
             pitch,
             remote_voice: self.remote_voice.map(str::to_string),
         }
     }
+}
+
+/// The language of the engine voice a record names (`engine.speaker.language`).
+fn speaker_language(engine: &serde_json::Value) -> Option<&str> {
+    engine.get("speaker")?.get("language")?.as_str()
 }
 
 /// Local files of one task's inputs.
@@ -194,22 +215,69 @@ mod tests {
     use peakreel_domain::voices::PUBLIC_VOICES;
 
     #[test]
-    fn every_public_voice_maps_to_a_valid_profile() {
+    fn every_public_voice_maps_to_a_valid_profile_of_its_gender() {
+        let joe = peakreel_speech::packs::PiperVoice {
+            id: "x".into(),
+            name: "Joe".into(),
+            gender: peakreel_speech::Gender::Male,
+            accent: "american".into(),
+            language: "en".into(),
+            stem: "en_US-joe-medium".into(),
+            model: "/nonexistent/en_US-joe-medium.onnx".into(),
+            from_pack: false,
+        };
+        let engines = peakreel_speech::choice::Engines {
+            remote: false,
+            piper: std::slice::from_ref(&joe),
+            flite: true,
+        };
         for v in PUBLIC_VOICES {
-            let p = VoiceSpec::from_public(v).profile(None);
-            p.validate()
-                .unwrap_or_else(|e| panic!("{}: {e}", v.voice_id));
-            assert_eq!(
-                p.piper_model.is_some(),
-                v.gender == "male" && v.accent == "american"
-            );
+            let gender = peakreel_speech::Gender::parse(v.gender).unwrap();
+            let speaker = engines.speaker_for(peakreel_speech::VoiceTraits {
+                gender,
+                accent: v.accent,
+                language: v.languages[0],
+                remote_known: true,
+            });
+            match gender {
+                peakreel_speech::Gender::Male => {
+                    assert_eq!(speaker.model.as_deref(), Some("en_US-joe-medium"))
+                }
+                peakreel_speech::Gender::Female => {
+                    assert_eq!(speaker.model.as_deref(), Some("slt"))
+                }
+            }
         }
-        // Piper's model is English only: another language stays on espeak-ng.
-        let adam = PUBLIC_VOICES.iter().find(|v| v.name == "Adam").unwrap();
-        assert!(VoiceSpec::from_public(adam)
-            .profile(Some("es"))
-            .piper_model
-            .is_none());
+    }
+
+    #[test]
+    fn engine_voices_speak_only_their_language() {
+        let record = |languages: &[&str]| peakreel_store::VoiceRecord {
+            id: "EXAVITQu4vr4xnSDxMaL".into(),
+            owner: None,
+            name: "Sarah".into(),
+            gender: "female".into(),
+            accent: "american".into(),
+            languages: languages.iter().map(|l| l.to_string()).collect(),
+            provider: "local".into(),
+            engine: serde_json::json!({"espeak_voice": "en-us+f2", "flite_voice": "slt",
+                "speaker": {"engine": "flite", "neural": false, "language": "en"}}),
+            preview_path: None,
+            created_at: 0,
+            expires_at: None,
+        };
+        let sarah = record(&["en", "fr"]);
+        let spec = VoiceSpec::from_record(&sarah).unwrap();
+        assert_eq!(spec.profile(None).flite_voice.as_deref(), Some("slt"));
+        assert_eq!(spec.profile(Some("fr")).flite_voice, None);
+        let french_variant = record(&["fr"]);
+        assert_eq!(
+            VoiceSpec::from_record(&french_variant)
+                .unwrap()
+                .profile(None)
+                .flite_voice,
+            None
+        );
     }
 
     #[test]

@@ -14,6 +14,8 @@ mod sample;
 mod secrets;
 mod seed;
 mod storage;
+mod task_voice;
+mod voices;
 mod webhook_sender;
 mod worker;
 
@@ -59,6 +61,12 @@ enum Command {
     /// Configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// The voice catalogue and the engine speaking each voice on this machine.
+    Voices {
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -114,6 +122,9 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Admin(cmd) => admin::run(&config, cmd).await,
+        Command::Voices { json } => {
+            voices::run_cli(config.speech.voices_dir.as_deref(), json).await
+        }
         Command::Config(ConfigCommand::Print) => {
             print!("{}", config.masked_toml()?);
             Ok(())
@@ -154,9 +165,6 @@ async fn serve(config: &Config, role: Role) -> Result<()> {
     private_files::warn_about_loose_modes(config);
     let blobs = storage::open(config).await?;
     let store = open_store(config).await?;
-    seed::seed_catalog(store.as_ref(), &blobs)
-        .await
-        .context("cannot seed the public catalogue")?;
 
     // The API binds first so the default public URL can name the real port.
     let listener = match role {
@@ -200,6 +208,7 @@ async fn serve(config: &Config, role: Role) -> Result<()> {
             // Workers narrate task after task: Piper's start-up is paid once, not per task.
             env.speech.piper = env.speech.piper.take().map(|p| p.keep_warm());
         }
+        crate::voices::add_voice_packs(&mut env.speech, config.speech.voices_dir.as_deref());
         env.ffmpeg = config.programs.ffmpeg.clone().into();
         env.ffprobe = config.programs.ffprobe.clone().into();
         if let Some(url) = &config.speech.remote_url {
@@ -213,12 +222,19 @@ async fn serve(config: &Config, role: Role) -> Result<()> {
         }
         Arc::new(env)
     };
+    // The catalogue maps each voice to this server's engines, so it is stored once they
+    // are known.
+    let catalogue = voices::catalogue(&env.speech);
+    let public_ids: Vec<String> = catalogue.iter().map(|v| v.id.clone()).collect();
+    seed::seed_catalog(store.as_ref(), &blobs, catalogue)
+        .await
+        .context("cannot seed the public catalogue")?;
     let previewer = Arc::new(previews::SpeechPreviewer { env: env.clone() });
     {
         // Public voices' preview samples are made once, in the background.
         let (store, blobs, previewer) = (store.clone(), blobs.clone(), previewer.clone());
         tokio::spawn(async move {
-            previews::fill_public_previews(store.as_ref(), &blobs, &previewer).await
+            previews::fill_public_previews(store.as_ref(), &blobs, &previewer, public_ids).await
         });
     }
     if let Some(addr) = &config.admin_listen {

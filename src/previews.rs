@@ -29,6 +29,7 @@ impl VoicePreviewer for SpeechPreviewer {
         let options = NarrationOptions {
             lead: 0.1,
             tail: 0.3,
+            align_words: false,
             ..NarrationOptions::default()
         };
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -45,20 +46,23 @@ impl VoicePreviewer for SpeechPreviewer {
     }
 }
 
-/// Make the missing previews of the public voices (once; they are stored).
+/// Make the missing previews of the public voices `ids` (once per engine; they are
+/// stored under a key naming the engine, so a voice whose engine changed gets a new one).
 pub async fn fill_public_previews(
     store: &dyn peakreel_store::Store,
     blobs: &peakreel_blobs::Blobs,
     previewer: &SpeechPreviewer,
+    ids: Vec<String>,
 ) {
-    for v in peakreel_domain::voices::PUBLIC_VOICES {
-        let Ok(Some(record)) = store.get_voice(v.voice_id).await else {
+    for id in ids {
+        let Ok(Some(record)) = store.get_voice(&id).await else {
             continue;
         };
-        if record.preview_path.is_some() {
+        let engine = peakreel_api::views::voice_speaker(&record).map_or("local", |s| s.0);
+        let key = format!("voices/{}/preview-{engine}.wav", record.id);
+        if record.preview_path.as_deref() == Some(key.as_str()) {
             continue;
         }
-        let key = format!("voices/{}/preview.wav", record.id);
         let stored = match previewer.preview(&record).await {
             Ok(wav) => blobs.put(&key, wav).await.map_err(|e| e.to_string()),
             Err(e) => Err(e),

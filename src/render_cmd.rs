@@ -129,6 +129,18 @@ pub async fn run(args: RenderArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
+    let mut env = RenderEnv::detect().await;
+    crate::voices::add_voice_packs(
+        &mut env.speech,
+        crate::voices::voices_dir_from_env().as_deref(),
+    );
+    let record = crate::voices::catalogue(&env.speech)
+        .into_iter()
+        .find(|r| r.id == voice.voice_id)
+        .expect("every public voice is in the catalogue");
+    let profile = VoiceSpec::from_record(&record)
+        .expect("catalogue records name an espeak-ng voice")
+        .profile(req.language.as_deref());
     let cover = args
         .cover
         .clone()
@@ -144,14 +156,13 @@ pub async fn run(args: RenderArgs) -> anyhow::Result<()> {
         },
         JobOptions {
             orientation,
-            voice: VoiceSpec::from_public(voice).profile(req.language.as_deref()),
+            voice: profile,
             seed: seed_of(&body),
             profile: Profile::Full,
             time_limit: Duration::from_secs(args.time_limit),
         },
     );
 
-    let env = RenderEnv::detect().await;
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new(100);
         bar.set_style(

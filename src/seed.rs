@@ -1,33 +1,20 @@
 //! The public catalogue every server starts with: voices (api.md §5) and avatars with
 //! generated placeholder portraits written into storage.
 
+use crate::voices::CATALOGUE_CREATED_AT;
 use anyhow::Result;
 use image::{Rgb, RgbImage};
 use peakreel_blobs::Blobs;
-use peakreel_domain::voices::{PUBLIC_AVATARS, PUBLIC_VOICES};
+use peakreel_domain::voices::PUBLIC_AVATARS;
 use peakreel_store::{AvatarRecord, Store, VoiceRecord};
-use serde_json::json;
 
-/// A stable creation time for catalogue rows, so their `created_at` never changes.
-const CATALOGUE_CREATED_AT: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
-
-pub async fn seed_catalog(store: &dyn Store, blobs: &Blobs) -> Result<()> {
-    let voices = PUBLIC_VOICES
-        .iter()
-        .map(|v| VoiceRecord {
-            id: v.voice_id.to_string(),
-            owner: None,
-            name: v.name.to_string(),
-            gender: v.gender.to_string(),
-            accent: v.accent.to_string(),
-            languages: v.languages.iter().map(|l| l.to_string()).collect(),
-            provider: "local".into(),
-            engine: json!({ "espeak_voice": v.engine.espeak_voice, "rate": v.engine.rate, "pitch": v.engine.pitch }),
-            preview_path: None,
-            created_at: CATALOGUE_CREATED_AT,
-            expires_at: None,
-        })
-        .collect();
+/// Stores the public catalogue: `voices` (see [`crate::voices::catalogue`]) and the
+/// avatars.
+pub async fn seed_catalog(
+    store: &dyn Store,
+    blobs: &Blobs,
+    voices: Vec<VoiceRecord>,
+) -> Result<()> {
     let mut avatars = Vec::new();
     for a in PUBLIC_AVATARS {
         let rel = format!("avatars/public/{}.png", a.avatar_id);

@@ -4,7 +4,7 @@
 //! its lease stops and writes nothing; a crashed worker's job is claimed again when its
 //! lease expires, so an accepted task is never lost and never charged twice.
 
-use crate::job::{render_job, seed_of, JobFiles, JobOptions, VoiceSpec};
+use crate::job::{render_job, seed_of, JobFiles, JobOptions};
 use anyhow::{anyhow, Context, Result};
 use bytes::Bytes;
 use peakreel_blobs::Blobs;
@@ -297,7 +297,7 @@ impl Worker {
             }
             None => None,
         };
-        let voice = self.voice_profile(spec).await?;
+        let voice = crate::task_voice::profile(self.store.as_ref(), spec).await?;
         let job = render_job(
             &spec.request,
             JobFiles {
@@ -435,40 +435,6 @@ impl Worker {
         Ok(path)
     }
 
-    async fn voice_profile(
-        &self,
-        spec: &TaskSpec,
-    ) -> Result<peakreel_media::VoiceProfile, TaskError> {
-        let voice_id = &spec.request.voice_id;
-        let record = self
-            .store
-            .get_voice(voice_id)
-            .await
-            .map_err(|e| TaskError::Transient(e.to_string()))?;
-        let record = record.ok_or_else(|| {
-            TaskError::Final(ApiError::new(
-                Code::TtsError,
-                "The task's voice was deleted before the render. The credits were refunded.",
-            ))
-        })?;
-        if let Some(expired_at) = record.expires_at.filter(|&t| t <= unix_now()) {
-            return Err(TaskError::Final(
-                ApiError::new(
-                    Code::VoiceExpired,
-                    "The task's custom voice expired while the task was queued. The credits were refunded.",
-                )
-                .with_details(json!({ "voice_id": voice_id, "expired_at": peakreel_api::views::rfc3339(expired_at) })),
-            ));
-        }
-        let spec_voice = VoiceSpec::from_record(&record).ok_or_else(|| {
-            TaskError::Final(ApiError::new(
-                Code::TtsError,
-                "The voice has no local engine mapping.",
-            ))
-        })?;
-        Ok(spec_voice.profile(spec.request.language.as_deref()))
-    }
-
     /// Test mode (api.md §6): the same lifecycle, a watermarked sample instead of a render,
     /// and `test_scenario` ending the task with the named code.
     async fn execute_test(&self, task: &TaskRecord, spec: &TaskSpec, lease: &Lease) -> Outcome {
@@ -534,7 +500,7 @@ impl Worker {
     }
 }
 
-enum TaskError {
+pub(crate) enum TaskError {
     /// The task fails with this error (and is refunded).
     Final(ApiError),
     /// Worth another attempt (a killed ffmpeg, a storage hiccup).

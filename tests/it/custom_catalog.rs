@@ -135,7 +135,14 @@ async fn a_custom_voice_is_a_tuned_variant_with_a_preview_listed_for_its_owner()
             "preview_url",
             "created_at",
             "expires_at",
+            "engine",
+            "neural",
         ],
+    );
+    // A French variant of Sarah: her English engine voice cannot speak French.
+    assert_eq!(
+        (&v["engine"], &v["neural"]),
+        (&json!("espeak-ng"), &json!(false))
     );
     let id = v["voice_id"].as_str().unwrap().to_string();
     assert!(is_voice_id(&id), "{id}");

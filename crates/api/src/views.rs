@@ -159,7 +159,12 @@ pub async fn result_view(
         .unwrap_or(0);
     let link_expiry = (unix_now() + link_ttl_secs).min(expires_at);
     let mut links = [None, None, None, None];
-    let fields = ["video_key", "cover_key", "captions_vtt_key", "captions_srt_key"];
+    let fields = [
+        "video_key",
+        "cover_key",
+        "captions_vtt_key",
+        "captions_srt_key",
+    ];
     for (link, field) in links.iter_mut().zip(fields) {
         if let Some(key) = stored.get(field).and_then(Value::as_str) {
             *link = Some(signer.link(key, link_expiry).await?);
@@ -187,6 +192,24 @@ pub async fn result_view(
     Ok(v)
 }
 
+/// The engine speaking a voice (in its first language) on this server and whether it is
+/// neural (Extension), as the catalogue chose it at start (`engine.speaker` of the
+/// record: `{engine, neural, language}`). A variant in a language its base's engine voice
+/// does not speak is spoken by espeak-ng. `None` for a record stored before engines were
+/// recorded.
+pub fn voice_speaker(voice: &VoiceRecord) -> Option<(&str, bool)> {
+    let s = voice.engine.get("speaker")?;
+    let engine = s.get("engine")?.as_str()?;
+    let language = s.get("language").and_then(Value::as_str);
+    if engine != "remote"
+        && language.is_some()
+        && voice.languages.first().map(String::as_str) != language
+    {
+        return Some(("espeak-ng", false));
+    }
+    Some((engine, s.get("neural")?.as_bool()?))
+}
+
 pub fn voice_view(voice: &VoiceRecord, preview_url: Option<String>) -> Value {
     let mut v = json!({
         "voice_id": voice.id,
@@ -203,6 +226,10 @@ pub fn voice_view(voice: &VoiceRecord, preview_url: Option<String>) -> Value {
     }
     if let Some(url) = preview_url {
         v["preview_url"] = json!(url);
+    }
+    if let Some((engine, neural)) = voice_speaker(voice) {
+        v["engine"] = json!(engine);
+        v["neural"] = json!(neural);
     }
     v
 }

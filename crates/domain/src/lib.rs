@@ -5,8 +5,8 @@
 pub mod catalog_requests;
 pub mod inputs;
 pub mod json;
-pub mod legacy;
 mod json_strict;
+pub mod legacy;
 pub mod plans;
 pub mod request;
 pub mod voice_choice;

@@ -6,13 +6,34 @@ use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::time::Instant;
 
+use crate::espeak::EspeakEngine;
 use crate::process::{Cmd, ProcessError};
 use crate::{EngineKind, SpeechError, VoiceProfile};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// A text-to-speech engine. `synthesize` writes one WAV (16-bit PCM, mono) per sentence
-/// into `dir` and returns their paths in sentence order.
+/// One synthesised sentence: its WAV file (16-bit PCM, mono) and, when the engine reports
+/// them, when each of its words starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Clip {
+    pub wav: PathBuf,
+    /// Seconds from the start of the file, one per word of the sentence as
+    /// [`crate::text::words`] splits it, non-decreasing. `None`: the engine gave no
+    /// word times (narration aligns the clip instead).
+    pub word_starts: Option<Vec<f64>>,
+}
+
+impl Clip {
+    pub fn untimed(wav: PathBuf) -> Clip {
+        Clip {
+            wav,
+            word_starts: None,
+        }
+    }
+}
+
+/// A text-to-speech engine. `synthesize` writes one WAV per sentence into `dir` and
+/// returns the clips in sentence order.
 pub trait SpeechEngine: Send + Sync {
     fn name(&self) -> &'static str;
 
@@ -22,97 +43,102 @@ pub trait SpeechEngine: Send + Sync {
         voice: &'a VoiceProfile,
         dir: &'a Path,
         deadline: Instant,
-    ) -> BoxFuture<'a, Result<Vec<PathBuf>, SpeechError>>;
-}
-
-/// espeak-ng, run once per sentence (it starts in milliseconds).
-#[derive(Debug, Clone)]
-pub struct EspeakEngine {
-    program: PathBuf,
-}
-
-impl Default for EspeakEngine {
-    fn default() -> Self {
-        EspeakEngine {
-            program: PathBuf::from("espeak-ng"),
-        }
-    }
-}
-
-impl EspeakEngine {
-    /// An engine running `program` instead of `espeak-ng` from `PATH`.
-    pub fn with_program(program: impl Into<PathBuf>) -> Self {
-        EspeakEngine {
-            program: program.into(),
-        }
-    }
-
-    /// espeak-ng's natural pace in words per minute; `rate` scales it.
-    pub const BASE_WPM: f32 = 165.0;
-}
-
-impl SpeechEngine for EspeakEngine {
-    fn name(&self) -> &'static str {
-        "espeak-ng"
-    }
-
-    fn synthesize<'a>(
-        &'a self,
-        sentences: &'a [String],
-        voice: &'a VoiceProfile,
-        dir: &'a Path,
-        deadline: Instant,
-    ) -> BoxFuture<'a, Result<Vec<PathBuf>, SpeechError>> {
-        Box::pin(async move {
-            let wpm = (Self::BASE_WPM * voice.rate).round().clamp(80.0, 450.0) as u32;
-            let mut out = Vec::with_capacity(sentences.len());
-            for (i, sentence) in sentences.iter().enumerate() {
-                let wav = dir.join(format!("espeak-{i:03}.wav"));
-                // Text goes through stdin so a sentence starting with "-" is never taken
-                // for an option.
-                Cmd::new(&self.program)
-                    .arg("-v")
-                    .arg(&voice.espeak_voice)
-                    .arg("-s")
-                    .arg(wpm.to_string())
-                    .arg("-p")
-                    .arg(voice.pitch.to_string())
-                    .arg("-w")
-                    .arg(&wav)
-                    .stdin(sentence.as_bytes().to_vec())
-                    .deadline(deadline)
-                    .run()
-                    .await
-                    .map_err(|source| SpeechError::Engine {
-                        engine: "espeak-ng",
-                        source,
-                    })?;
-                out.push(wav);
-            }
-            Ok(out)
-        })
-    }
+    ) -> BoxFuture<'a, Result<Vec<Clip>, SpeechError>>;
 }
 
 /// Piper (PyPI `piper-tts`), run once for the whole script: its start-up (Python and the
 /// ONNX model) costs most of a second, so all sentences go in one run, one per input line,
 /// and `--output-dir` gives one WAV per line, named by a monotonic clock so their order is
 /// the input order.
+/// How Piper is started: `piper` itself, or the Python beside it running
+/// `python/piper_timed.py` (the same command line, plus word times) when that Python has
+/// the `onnx` package Piper's alignments need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Launcher {
+    program: PathBuf,
+    script: Option<&'static str>,
+}
+
+const PIPER_TIMED: &str = include_str!("../python/piper_timed.py");
+const FIND_PIPER_AND_ONNX: &str = "import importlib.util as u, sys; \
+    sys.exit(not (u.find_spec('piper') and u.find_spec('onnx')))";
+
+impl Launcher {
+    pub(crate) fn command(&self) -> tokio::process::Command {
+        let mut c = tokio::process::Command::new(&self.program);
+        if let Some(script) = self.script {
+            c.arg("-c").arg(script);
+        }
+        c
+    }
+
+    fn cmd(&self) -> Cmd {
+        match self.script {
+            Some(script) => Cmd::new(&self.program).arg("-c").arg(script),
+            None => Cmd::new(&self.program),
+        }
+    }
+
+    /// The timed launcher when the Python beside `piper` can import Piper and `onnx`.
+    fn for_piper(piper: &Path) -> Launcher {
+        let python = piper.parent().map(|d| d.join("python"));
+        let timed = python.as_ref().is_some_and(|py| {
+            py.is_file()
+                && std::process::Command::new(py)
+                    // Finding the modules, not importing them: onnx takes seconds to
+                    // import and this runs at every start.
+                    .args(["-c", FIND_PIPER_AND_ONNX])
+                    .output()
+                    .is_ok_and(|o| o.status.success())
+        });
+        match python {
+            Some(py) if timed => Launcher {
+                program: py,
+                script: Some(PIPER_TIMED),
+            },
+            _ => Launcher {
+                program: piper.to_path_buf(),
+                script: None,
+            },
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct PiperEngine {
     program: PathBuf,
+    launcher: Launcher,
     model_dir: PathBuf,
+    /// Models of the operator's voices directory (see `packs`), looked up before
+    /// `model_dir`.
+    packs: Vec<crate::packs::PiperVoice>,
     /// Warm processes, in long-lived processes only (see [`PiperEngine::keep_warm`]).
     warm: Option<std::sync::Arc<crate::piper_warm::WarmPool>>,
 }
 
 impl PiperEngine {
     pub fn new(program: impl Into<PathBuf>, model_dir: impl Into<PathBuf>) -> Self {
+        let program = program.into();
         PiperEngine {
-            program: program.into(),
+            launcher: Launcher::for_piper(&program),
+            program,
             model_dir: model_dir.into(),
+            packs: Vec::new(),
             warm: None,
         }
+    }
+
+    /// Adds the models of an operator's voices directory (see [`crate::packs::scan`]).
+    pub fn with_packs(mut self, packs: Vec<crate::packs::PiperVoice>) -> Self {
+        self.packs = packs;
+        self
+    }
+
+    /// Every model this engine can speak with: the packs, then the packaged model.
+    pub fn voices(&self) -> Vec<crate::packs::PiperVoice> {
+        let mut all = self.packs.clone();
+        all.extend(crate::packs::packaged(&self.model_dir));
+        all
     }
 
     /// Keeps Piper running between narrations (see `piper_warm`): for a server or worker,
@@ -131,8 +157,21 @@ impl PiperEngine {
         &self.program
     }
 
+    #[cfg(test)]
+    pub(crate) fn launcher(&self) -> &Launcher {
+        &self.launcher
+    }
+
+    /// Whether this Piper reports word times (its Python has `onnx`).
+    pub fn reports_word_times(&self) -> bool {
+        self.launcher.script.is_some()
+    }
+
     /// The `.onnx` file of a model stem, if it is installed.
     pub fn model_path(&self, stem: &str) -> Option<PathBuf> {
+        if let Some(p) = self.packs.iter().find(|p| p.stem == stem) {
+            return Some(p.model.clone());
+        }
         let onnx = self.model_dir.join(format!("{stem}.onnx"));
         let json = self.model_dir.join(format!("{stem}.onnx.json"));
         (onnx.is_file() && json.is_file()).then_some(onnx)
@@ -160,7 +199,7 @@ impl PiperEngine {
     }
 }
 
-fn find_on_path(name: &str) -> Option<PathBuf> {
+pub(crate) fn find_on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .map(|d| d.join(name))
@@ -194,7 +233,7 @@ impl SpeechEngine for PiperEngine {
         voice: &'a VoiceProfile,
         dir: &'a Path,
         deadline: Instant,
-    ) -> BoxFuture<'a, Result<Vec<PathBuf>, SpeechError>> {
+    ) -> BoxFuture<'a, Result<Vec<Clip>, SpeechError>> {
         Box::pin(async move {
             let stem = voice
                 .piper_model
@@ -219,10 +258,10 @@ impl SpeechEngine for PiperEngine {
                     length_scale_milli: (length_scale * 1000.0).round() as u32,
                 };
                 if let Some(files) = pool
-                    .speak(&self.program, &key, sentences, dir, deadline)
+                    .speak(&self.launcher, &key, sentences, dir, deadline)
                     .await
                 {
-                    return Ok(files);
+                    return Ok(files.into_iter().map(clip_with_words).collect());
                 }
             }
             let out_dir = dir.join("piper");
@@ -235,7 +274,8 @@ impl SpeechEngine for PiperEngine {
             }
             let mut config = model.clone().into_os_string();
             config.push(".json");
-            Cmd::new(&self.program)
+            self.launcher
+                .cmd()
                 .arg("--model")
                 .arg(&model)
                 .arg("--config")
@@ -277,8 +317,27 @@ impl SpeechEngine for PiperEngine {
                     ),
                 });
             }
-            Ok(files.into_iter().map(|(_, p)| p).collect())
+            Ok(files.into_iter().map(|(_, p)| clip_with_words(p)).collect())
         })
+    }
+}
+
+/// A Piper clip with the word starts its `.words.json` holds (see
+/// `python/piper_timed.py`), when the model reported alignments.
+fn clip_with_words(wav: PathBuf) -> Clip {
+    let starts = std::fs::read(wav.with_extension("words.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| {
+            v.get("starts")?
+                .as_array()?
+                .iter()
+                .map(|s| s.as_f64())
+                .collect::<Option<Vec<f64>>>()
+        });
+    Clip {
+        wav,
+        word_starts: starts,
     }
 }
 
@@ -287,6 +346,8 @@ impl SpeechEngine for PiperEngine {
 pub struct Speech {
     pub piper: Option<PiperEngine>,
     pub espeak: EspeakEngine,
+    /// flite, for the voices no neural model fits (see `choice`).
+    pub flite: Option<crate::FliteEngine>,
     /// The configured remote provider, for voices with a `remote_voice`.
     pub remote: Option<crate::RemoteEngine>,
     /// One circuit breaker per engine, shared by every render in the process.
@@ -335,19 +396,41 @@ impl Speech {
         Speech {
             piper,
             espeak,
+            flite: None,
             remote: None,
             breakers: Breakers::default(),
         }
     }
 
-    /// Piper if it can be found (see [`PiperEngine::detect`]), espeak-ng always.
+    /// Piper if it can be found (see [`PiperEngine::detect`]), flite if installed,
+    /// espeak-ng always.
     pub async fn detect() -> Speech {
         Speech {
             piper: PiperEngine::detect().await,
             espeak: EspeakEngine::default(),
+            flite: crate::FliteEngine::detect(),
             remote: None,
             breakers: Breakers::default(),
         }
+    }
+
+    /// The engines available for choosing a catalogue voice's speaker.
+    pub fn piper_voices(&self) -> Vec<crate::packs::PiperVoice> {
+        self.piper
+            .as_ref()
+            .map(PiperEngine::voices)
+            .unwrap_or_default()
+    }
+
+    /// The speaker of a voice on this server (see `choice`).
+    pub fn speaker_for(&self, voice: crate::choice::VoiceTraits<'_>) -> crate::choice::Speaker {
+        let piper = self.piper_voices();
+        crate::choice::Engines {
+            remote: self.remote.is_some(),
+            piper: &piper,
+            flite: self.flite.is_some(),
+        }
+        .speaker_for(voice)
     }
 
     /// The engine that speaks `voice`: Piper is the default wherever it is installed and
@@ -361,6 +444,13 @@ impl Speech {
         };
         match voice.engine {
             EngineKind::Espeak => Ok(&self.espeak),
+            EngineKind::Flite => match &self.flite {
+                Some(f) if voice.flite_voice.is_some() => Ok(f),
+                _ => Err(SpeechError::Unavailable {
+                    engine: "flite",
+                    reason: "flite is not installed or the voice has no flite voice".into(),
+                }),
+            },
             EngineKind::Remote => match &self.remote {
                 Some(r) if voice.remote_voice.is_some() => Ok(r),
                 _ => Err(SpeechError::Unavailable {
@@ -371,8 +461,9 @@ impl Speech {
             EngineKind::Auto if voice.remote_voice.is_some() && self.remote.is_some() => {
                 Ok(self.remote.as_ref().expect("checked above"))
             }
-            EngineKind::Auto => match &self.piper {
-                Some(p) if piper_fits(p) => Ok(p),
+            EngineKind::Auto => match (&self.piper, &self.flite) {
+                (Some(p), _) if piper_fits(p) => Ok(p),
+                (_, Some(f)) if voice.flite_voice.is_some() => Ok(f),
                 _ => Ok(&self.espeak),
             },
             EngineKind::Piper => match &self.piper {

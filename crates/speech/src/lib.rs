@@ -2,21 +2,32 @@
 //! is synthesised by a local engine (Piper or espeak-ng, both run as supervised external
 //! programs), and the pieces are joined into one WAV with exact sentence timings.
 //!
-//! Word timings are **estimated**: neither engine's command line reports them, so a
-//! sentence's exact duration is divided among its words in proportion to their length
-//! (see [`text::estimate_word_spans`]). Karaoke subtitles use those estimates.
+//! Word timings come from the engines where they report them (espeak-ng's library word
+//! events, Piper's phoneme alignments); other audio (flite, a wrapped program) is
+//! force-aligned with pocketsphinx (`align`). Only when no aligner is installed are a
+//! sentence's words given times in proportion to their length
+//! ([`text::estimate_word_spans`]).
 
 mod piper_warm;
 pub mod process;
 pub mod speakable;
 pub mod text;
 
+pub mod align;
 pub mod breaker;
+pub mod choice;
 mod engines;
+mod espeak;
+mod flite;
 mod narrate;
+pub mod packs;
 mod remote;
+pub mod word_times;
 
-pub use engines::{Breakers, EspeakEngine, PiperEngine, Speech, SpeechEngine};
+pub use choice::{Gender, Speaker, VoiceTraits};
+pub use engines::{Breakers, Clip, PiperEngine, Speech, SpeechEngine};
+pub use espeak::EspeakEngine;
+pub use flite::FliteEngine;
 pub use narrate::{
     narrate_with, untimed_sentences, Narration, NarrationOptions, SentenceTiming, WordTiming,
 };
@@ -35,6 +46,8 @@ pub enum EngineKind {
     Piper,
     /// espeak-ng only.
     Espeak,
+    /// flite only (the voice's `flite_voice`).
+    Flite,
     /// The configured remote (ElevenLabs-compatible) provider only.
     Remote,
 }
@@ -51,6 +64,8 @@ pub enum EngineKind {
 ///   `en_US-joe-medium` (expects `en_US-joe-medium.onnx` and `.onnx.json`), or `None` for
 ///   voices no installed Piper model fits (Piper has no pitch or gender control, so a
 ///   female voice must not map to a male model).
+/// - `flite_voice`: a flite voice (`slt`, `rms`, `awb`, `kal16`; `flite -lv`), used by
+///   `Auto` when no Piper model fits and flite is installed.
 /// - `language`: ISO 639-1 code, e.g. `en` (informational for the engines; the espeak voice
 ///   decides pronunciation).
 /// - `rate`: speaking-rate multiplier, 0.5 to 2.0, 1.0 = the engine's natural pace
@@ -61,6 +76,7 @@ pub struct VoiceProfile {
     pub engine: EngineKind,
     pub espeak_voice: String,
     pub piper_model: Option<String>,
+    pub flite_voice: Option<String>,
     pub language: String,
     pub rate: f32,
     pub pitch: u8,
@@ -76,11 +92,19 @@ impl VoiceProfile {
             engine: EngineKind::Espeak,
             espeak_voice: voice.to_string(),
             piper_model: None,
+            flite_voice: None,
             language: "en".into(),
             rate: 1.0,
             pitch: 50,
             remote_voice: None,
         }
+    }
+
+    /// Whether `s` may name an engine voice or model file: letters, digits, `-_+.`.
+    pub fn is_name(s: &str) -> bool {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '+' | '.'))
     }
 
     /// Checks the documented ranges, so a bad catalogue entry fails loudly and early.
@@ -91,16 +115,17 @@ impl VoiceProfile {
         if self.pitch > 99 {
             return Err(format!("pitch {} is outside 0..=99", self.pitch));
         }
-        let ok = |s: &str| {
-            !s.is_empty()
-                && s.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '+' | '.'))
-        };
+        let ok = Self::is_name;
         if !ok(&self.espeak_voice) {
             return Err(format!(
                 "espeak voice {:?} is not a voice name",
                 self.espeak_voice
             ));
+        }
+        if let Some(f) = &self.flite_voice {
+            if !ok(f) || f.starts_with('.') {
+                return Err(format!("flite voice {f:?} is not a voice name"));
+            }
         }
         if let Some(m) = &self.piper_model {
             if !ok(m) || m.starts_with('.') {

