@@ -4,6 +4,8 @@
 //! plain TCP listener that only counts connections, to prove the SSRF guard
 //! never connects.
 
+pub mod odd_images;
+
 use std::collections::HashMap;
 use std::io::Cursor;
 use std::net::{IpAddr, SocketAddr};
@@ -393,30 +395,32 @@ pub fn encode(img: &image::DynamicImage, fmt: image::ImageFormat) -> Vec<u8> {
 /// A PNG whose header claims `w`×`h` with almost no data behind it: the
 /// classic decompression bomb shape.
 pub fn png_bomb(w: u32, h: u32) -> Vec<u8> {
-    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-        let mut crc_input = kind.to_vec();
-        crc_input.extend_from_slice(data);
-        out.extend_from_slice(&crc_input);
-        out.extend_from_slice(&crc32(&crc_input).to_be_bytes());
-    }
     let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
     let mut ihdr = Vec::new();
     ihdr.extend_from_slice(&w.to_be_bytes());
     ihdr.extend_from_slice(&h.to_be_bytes());
     ihdr.extend_from_slice(&[8, 2, 0, 0, 0]); // 8-bit RGB
-    chunk(&mut out, b"IHDR", &ihdr);
+    png_chunk(&mut out, b"IHDR", &ihdr);
     // A tiny zlib stream (stored, empty) is enough: the size check must
     // fire before anyone reads it.
-    chunk(
+    png_chunk(
         &mut out,
         b"IDAT",
         &[
             0x78, 0x01, 0x01, 0x00, 0x00, 0xff, 0xff, 0x00, 0x00, 0x00, 0x01,
         ],
     );
-    chunk(&mut out, b"IEND", &[]);
+    png_chunk(&mut out, b"IEND", &[]);
     out
+}
+
+/// Appends one PNG chunk (length, type, data, CRC) to `out`.
+pub fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    let mut crc_input = kind.to_vec();
+    crc_input.extend_from_slice(data);
+    out.extend_from_slice(&crc_input);
+    out.extend_from_slice(&crc32(&crc_input).to_be_bytes());
 }
 
 fn crc32(data: &[u8]) -> u32 {
