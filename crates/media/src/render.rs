@@ -7,10 +7,11 @@ use std::time::Instant;
 use peakreel_speech::process::Cmd;
 use peakreel_speech::{Narration, NarrationOptions, Speech};
 
-use crate::analysis::{self, ImageMetrics};
+use crate::analysis::ImageMetrics;
 use crate::audio;
 use crate::caption_stills::{self, CaptionStill};
 use crate::living;
+use crate::pictures;
 use crate::plan::{self, Plan, Transition, FPS};
 use crate::subtitles;
 use crate::{probe, Position, RenderError, RenderJob, RenderKind, RenderOutput, Stage};
@@ -111,7 +112,11 @@ async fn render_inner(
     // A bad image ends the step at once (no voice is synthesised, or paid for, for a
     // render that is lost); otherwise narration errors come before subtitle ones.
     let speech_and_cues = async { Ok(tokio::join!(narration, cue_images)) };
-    let (metrics, (narration, cue_images)) = tokio::try_join!(analyze_all(job), speech_and_cues)?;
+    let (pictures, (narration, cue_images)) = tokio::try_join!(
+        pictures::prepare(job, dir, (width, height)),
+        speech_and_cues
+    )?;
+    let metrics = &pictures.metrics;
     let (narration, cue_images) = (narration?, cue_images?);
     let timeline = std::sync::Mutex::new(Vec::new());
     let mark = |step: &'static str| {
@@ -125,7 +130,7 @@ async fn render_inner(
     progress(Stage::Rendering, 0);
     let (plan, pad_audio) = match &job.kind {
         RenderKind::Slideshow => (
-            plan::plan(job.mode, &metrics, narration.total_duration, job.seed),
+            plan::plan(job.mode, metrics, narration.total_duration, job.seed),
             false,
         ),
         // Living: one scene per image in order, equal lengths, cross-dissolves; about 3 s
@@ -134,7 +139,7 @@ async fn render_inner(
         RenderKind::Living { .. } => (
             plan::plan(
                 plan::Mode::Sequential,
-                &metrics,
+                metrics,
                 living::total_seconds(metrics.len(), narration.total_duration),
                 job.seed,
             ),
@@ -181,8 +186,8 @@ async fn render_inner(
             None => Vec::new(),
         };
         let graph = build_graph(
-            job,
-            &metrics,
+            &pictures.apply(job),
+            metrics,
             &plan,
             (width, height),
             avatar_corner,
@@ -361,45 +366,6 @@ fn require_font(f: crate::FontFamily, bold: bool) -> Result<(), RenderError> {
             path,
         })
     }
-}
-
-/// Decodes and measures every image (in parallel, off the async threads), and checks the
-/// logo and avatar decode, so a bad file fails as IMAGE_PROCESSING_FAILED with its name.
-async fn analyze_all(job: &RenderJob) -> Result<Vec<ImageMetrics>, RenderError> {
-    let mut tasks = Vec::new();
-    for (i, p) in job.images.iter().enumerate() {
-        let p = p.clone();
-        tasks.push((
-            i,
-            p.clone(),
-            tokio::task::spawn_blocking(move || analysis::analyze_file(&p)),
-        ));
-    }
-    let mut out = Vec::with_capacity(tasks.len());
-    for (index, path, t) in tasks {
-        let r = t
-            .await
-            .map_err(|e| RenderError::Io(std::io::Error::other(e)))?;
-        out.push(r.map_err(|reason| RenderError::Image {
-            index,
-            path,
-            reason,
-        })?);
-    }
-    let overlays = [
-        ("watermark", job.watermark.as_ref().map(|w| w.path.clone())),
-        ("avatar", job.avatar.clone()),
-    ];
-    for (what, path) in overlays {
-        if let Some(path) = path {
-            let p = path.clone();
-            tokio::task::spawn_blocking(move || analysis::decode(&p).map(|_| ()))
-                .await
-                .map_err(|e| RenderError::Io(std::io::Error::other(e)))?
-                .map_err(|reason| RenderError::Overlay { what, path, reason })?;
-        }
-    }
-    Ok(out)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -444,3 +444,36 @@ pub fn peak_rss_kib() -> Option<u64> {
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
 }
+
+/// Where tests leave files for a person to look at (contact sheets of test renders):
+/// `target/test-artefacts` of the workspace, or of `CARGO_TARGET_DIR`.
+pub fn artefact_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let dir = target.join("test-artefacts");
+    std::fs::create_dir_all(&dir).expect("create the test artefact directory");
+    dir
+}
+
+/// A contact sheet of `video`: one frame every half second, tiled 6 across, written to
+/// [`artefact_dir`] as `NAME.png`. Returns its path.
+pub fn contact_sheet(video: &std::path::Path, name: &str) -> PathBuf {
+    let out = artefact_dir().join(format!("{name}.png"));
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i"])
+        .arg(video)
+        .args([
+            "-vf",
+            "fps=2,scale=240:-2,tile=6x8:padding=4:color=white",
+            "-frames:v",
+            "1",
+            "-update",
+            "1",
+        ])
+        .arg(&out)
+        .status()
+        .expect("run ffmpeg");
+    assert!(status.success(), "contact sheet of {}", video.display());
+    out
+}
