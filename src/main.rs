@@ -10,6 +10,7 @@ mod previews;
 mod render_cmd;
 mod sample;
 mod seed;
+mod task_error;
 mod webhook_sender;
 mod worker;
 

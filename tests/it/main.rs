@@ -11,6 +11,7 @@ mod launcher;
 mod living;
 mod living_support;
 mod ops;
+mod photos;
 mod races;
 mod support;
 mod tasks;

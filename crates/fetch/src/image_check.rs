@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use peakreel_photo::{Alpha, Options, PhotoError};
 pub use peakreel_photo::{sniff_format, ImageFormat};
+use peakreel_photo::{Alpha, Options, PhotoError};
 
 use crate::error::FetchError;
 

@@ -29,7 +29,7 @@ mod error;
 mod pictures;
 mod render;
 
-pub use error::RenderError;
+pub use error::{Fault, RenderError};
 pub use fonts::FontFamily;
 pub use living::RoomType;
 pub use plan::Mode;
