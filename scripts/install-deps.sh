@@ -8,7 +8,7 @@ SUDO=""
 
 APT_PACKAGES=(
   ca-certificates curl build-essential pkg-config python3 python3-pip python3-venv
-  ffmpeg espeak-ng sqlite3 openssl
+  ffmpeg espeak-ng sqlite3 openssl liblcms2-dev
   fonts-inter fonts-roboto fonts-open-sans fonts-lato fonts-dejavu-core fonts-liberation2 fonts-noto-core
 )
 missing=()

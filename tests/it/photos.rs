@@ -39,7 +39,7 @@ async fn photos_animated_webp_renders_its_first_frame_once() {
     assert_eq!(t["status"], "completed", "{t}");
     assert_eq!(
         c.render_job(&id).await,
-        "1|completed",
+        "1|done",
         "rendered at the first attempt"
     );
     assert_eq!(c.ledger_of(&id).await, "charge|-5");
@@ -77,7 +77,7 @@ async fn photos_webp_orientation_decides_the_video_orientation() {
         .await;
     let err = crate::support::assert_error(&r, 400, "MIXED_ORIENTATIONS");
     assert_eq!(
-        err["details"]["orientations"][0], "portrait",
+        err["orientations"][0], "portrait",
         "the sideways WebP is judged as shown: {err}"
     );
 }

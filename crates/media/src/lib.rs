@@ -26,6 +26,7 @@ pub mod subtitles;
 mod audio;
 mod caption_stills;
 mod error;
+mod padding;
 mod pictures;
 mod render;
 

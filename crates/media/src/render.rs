@@ -11,9 +11,9 @@ use crate::analysis::ImageMetrics;
 use crate::audio;
 use crate::caption_stills::{self, CaptionStill};
 use crate::living;
-use crate::pictures;
 use crate::plan::{self, Plan, Transition, FPS};
 use crate::subtitles;
+use crate::{padding, pictures};
 use crate::{probe, Position, RenderError, RenderJob, RenderKind, RenderOutput, Stage};
 
 /// The programs and engines a render uses.
@@ -117,7 +117,7 @@ async fn render_inner(
         speech_and_cues
     )?;
     let metrics = &pictures.metrics;
-    let (narration, cue_images) = (narration?, cue_images?);
+    let (mut narration, cue_images) = (narration?, cue_images?);
     let timeline = std::sync::Mutex::new(Vec::new());
     let mark = |step: &'static str| {
         if let Ok(mut t) = timeline.lock() {
@@ -128,11 +128,16 @@ async fn render_inner(
     progress(Stage::Narration, 100);
 
     progress(Stage::Rendering, 0);
-    let (plan, pad_audio) = match &job.kind {
-        RenderKind::Slideshow => (
-            plan::plan(job.mode, metrics, narration.total_duration, job.seed),
-            false,
-        ),
+    let (plan, pad_audio, lead) = match &job.kind {
+        // Scenes keep their mode's lengths: a narration too short for the photos gets a
+        // longer lead and tail (padding.rs) rather than hurried scenes.
+        RenderKind::Slideshow => {
+            let total = plan::slideshow_seconds(job.mode, metrics.len(), narration.total_duration);
+            let lead = padding::extra_lead(total - narration.total_duration);
+            padding::delay(&mut narration, lead);
+            let plan = plan::plan(job.mode, metrics, total, job.seed);
+            (plan, total > narration.total_duration, lead)
+        }
         // Living: one scene per image in order, equal lengths, cross-dissolves; about 3 s
         // each unless the narration needs longer (then the narration is padded with
         // silence to the video's length).
@@ -144,6 +149,7 @@ async fn render_inner(
                 job.seed,
             ),
             true,
+            0.0,
         ),
     };
     let seconds = plan.total_frames as f64 / FPS as f64;
@@ -175,6 +181,7 @@ async fn render_inner(
         music: job.music.then_some(job.seed),
         seconds,
         pad: pad_audio,
+        lead,
         deadline,
     });
     let picture = async {
