@@ -133,7 +133,7 @@ impl Position {
 /// A logo drawn over the video.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Watermark {
-    /// Local JPEG, PNG or WebP file (PNG alpha is kept).
+    /// Local JPEG, PNG or WebP file (its transparency is kept).
     pub path: PathBuf,
     pub position: Position,
     /// Logo width as 1–100 % of the frame width.
