@@ -9,7 +9,7 @@ SUDO=""
 
 APT_PACKAGES=(
   ca-certificates curl build-essential pkg-config python3 python3-pip python3-venv
-  ffmpeg espeak-ng libespeak-ng-dev flite sqlite3 openssl
+  ffmpeg espeak-ng libespeak-ng-dev flite sqlite3 openssl liblcms2-dev
   # The PostgreSQL server the store and integration tests start for themselves (in a
   # temporary directory, on a free port), and its psql client.
   postgresql

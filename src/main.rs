@@ -14,6 +14,7 @@ mod sample;
 mod secrets;
 mod seed;
 mod storage;
+mod task_error;
 mod task_voice;
 mod voices;
 mod webhook_sender;

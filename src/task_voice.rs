@@ -1,7 +1,8 @@
 //! Which voice profile a task is rendered with (the worker's voice lookup).
 
 use crate::job::VoiceSpec;
-use crate::worker::{unix_now, TaskError};
+use crate::task_error::TaskError;
+use crate::worker::unix_now;
 use peakreel_domain::TaskSpec;
 use peakreel_store::{Store, VoiceRecord};
 use peakreel_types::{ApiError, Code};

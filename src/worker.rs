@@ -5,12 +5,13 @@
 //! lease expires, so an accepted task is never lost and never charged twice.
 
 use crate::job::{render_job, seed_of, JobFiles, JobOptions};
+use crate::task_error::{classify, TaskError};
 use anyhow::{anyhow, Context, Result};
 use bytes::Bytes;
 use peakreel_blobs::Blobs;
 use peakreel_domain::request::{ModificationMode, Orientation as WireOrientation, TestScenario};
 use peakreel_domain::TaskSpec;
-use peakreel_media::{render, Profile, RenderEnv, RenderError, RenderOutput, Stage};
+use peakreel_media::{render, Profile, RenderEnv, RenderOutput, Stage};
 use peakreel_staging::{StageRequest, StagingError, StagingMode, StagingProvider};
 use peakreel_store::{Job, Lease, Store, TaskRecord, TaskStatus, RENDER_JOB};
 use peakreel_types::{ApiError, Code};
@@ -497,45 +498,6 @@ impl Worker {
         result["expires_at"] = json!(unix_now() + self.settings.retention_secs);
         result["sample"] = json!(true);
         Ok(result)
-    }
-}
-
-pub(crate) enum TaskError {
-    /// The task fails with this error (and is refunded).
-    Final(ApiError),
-    /// Worth another attempt (a killed ffmpeg, a storage hiccup).
-    Transient(String),
-}
-
-/// Which render failures end the task and which are retried. Messages shown to the
-/// client name the cause without internal paths.
-fn classify(e: RenderError) -> TaskError {
-    let code = e.code();
-    let final_error = |message: String| TaskError::Final(ApiError::new(code, message));
-    match e {
-        RenderError::Image { index, reason, .. } => TaskError::Final(
-            ApiError::new(
-                Code::ImageProcessingFailed,
-                format!("images[{index}] could not be processed: {reason}. The credits were refunded."),
-            )
-            .with_details(json!({ "index": index, "reason": reason })),
-        ),
-        RenderError::TimedOut(limit) => final_error(format!(
-            "The render exceeded its time limit of {} s. The credits were refunded; try fewer images or a shorter script.",
-            limit.as_secs()
-        )),
-        RenderError::Speech(err) => {
-            tracing::warn!(error = %err, "speech failed");
-            final_error("Speech synthesis failed for this script and voice. The credits were refunded.".into())
-        }
-        other if code == Code::ServiceError => {
-            tracing::warn!(error = %other, "render failed");
-            TaskError::Transient(other.to_string())
-        }
-        other => {
-            tracing::warn!(error = %other, "render failed");
-            final_error("The render failed. The credits were refunded; retry the request later.".into())
-        }
     }
 }
 

@@ -16,6 +16,7 @@ mod living;
 mod living_support;
 mod operability;
 mod ops;
+mod photos;
 mod postgres;
 mod privacy;
 mod races;

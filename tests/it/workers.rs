@@ -457,7 +457,7 @@ async fn insert_voice(c: &Site, id: &str, acct: &Acct, espeak: &str, expires_at:
 }
 
 /// An input image corrupted in storage after acceptance: IMAGE_PROCESSING_FAILED
-/// naming it.
+/// naming it, at the first attempt (an input's fault is never retried).
 #[tokio::test]
 async fn workers_refund_image_processing_failed() {
     let c = Site::new().await;
@@ -477,6 +477,11 @@ async fn workers_refund_image_processing_failed() {
     let err = assert_failed_and_refunded(&c, &api, &acct, &id, "IMAGE_PROCESSING_FAILED").await;
     assert_eq!(err["details"]["index"], 0, "{err}");
     assert!(err["details"]["reason"].is_string(), "{err}");
+    assert_eq!(
+        c.render_job(&id).await,
+        "1|failed",
+        "the input's fault is final: no second attempt"
+    );
 }
 
 /// A render over its time limit: SERVICE_TIMEOUT.

@@ -60,38 +60,13 @@ pub fn analyze_file(path: &Path) -> Result<ImageMetrics, String> {
     Ok(analyze(&img))
 }
 
-/// Decodes by content sniffing; the error is a short human reason.
+/// Decodes by content through the one decode path (`peakreel-photo`: first frame, EXIF
+/// orientation, ICC profile to sRGB, alpha flattened), at full size; the error is a
+/// short human reason.
 pub fn decode(path: &Path) -> Result<DynamicImage, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
-    let format =
-        image::guess_format(&bytes).map_err(|_| "not a JPEG, PNG or WebP image".to_string())?;
-    if !matches!(
-        format,
-        image::ImageFormat::Jpeg | image::ImageFormat::Png | image::ImageFormat::WebP
-    ) {
-        return Err(format!("{format:?} is not a JPEG, PNG or WebP image"));
-    }
-    // The JPEG decoder conceals a cut-off file with grey blocks, but ffmpeg refuses it
-    // later: a JPEG without its end-of-image marker is treated as undecodable here.
-    if format == image::ImageFormat::Jpeg
-        && !bytes.windows(2).rev().take(4096).any(|w| w == [0xFF, 0xD9])
-    {
-        return Err("truncated JPEG (no end-of-image marker)".into());
-    }
-    use image::ImageDecoder as _;
-    let mut reader = image::ImageReader::new(std::io::Cursor::new(&bytes));
-    reader.set_format(format);
-    let mut decoder = reader
-        .into_decoder()
-        .map_err(|e| format!("cannot decode: {e}"))?;
-    // ffmpeg applies the EXIF orientation when it reads a still (autorotate), so the
-    // measurements must see the picture the same way up.
-    let orientation = decoder
-        .orientation()
-        .unwrap_or(image::metadata::Orientation::NoTransforms);
-    let mut img = DynamicImage::from_decoder(decoder).map_err(|e| format!("cannot decode: {e}"))?;
-    img.apply_orientation(orientation);
-    Ok(img)
+    peakreel_photo::decode_file(path, &peakreel_photo::Options::full())
+        .map(|p| p.image)
+        .map_err(|e| e.to_string())
 }
 
 pub fn analyze(img: &DynamicImage) -> ImageMetrics {

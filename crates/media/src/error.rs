@@ -40,7 +40,39 @@ pub enum RenderError {
     Io(#[from] std::io::Error),
 }
 
+/// Whose fault a render failure is, which decides what the task does next (errors.md:
+/// a failure caused by the task's own inputs is final; only infrastructure faults are
+/// retried).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// What the user sent cannot be rendered (a photo, the logo, the avatar): the task
+    /// fails once with the input's code and is refunded; another attempt would fail the
+    /// same way.
+    Input,
+    /// Not the inputs, but another attempt would end the same way: the render's time
+    /// limit, a speech engine that cannot speak this script or voice (which has its own
+    /// retries and circuit breaker). Final, with [`RenderError::code`].
+    Final,
+    /// Our side: ffmpeg crashed or was killed, a missing font, a full disk, a bad output.
+    /// Worth another attempt.
+    Infrastructure,
+}
+
 impl RenderError {
+    /// The one place render failures are told apart; the worker acts on it.
+    pub fn fault(&self) -> Fault {
+        match self {
+            RenderError::Image { .. } | RenderError::Overlay { .. } => Fault::Input,
+            RenderError::Speech(_) | RenderError::TimedOut(_) => Fault::Final,
+            RenderError::Ffmpeg { source, .. } if source.is_timeout() => Fault::Final,
+            RenderError::MissingFont { .. }
+            | RenderError::Ffmpeg { .. }
+            | RenderError::InvalidJob(_)
+            | RenderError::BadOutput(_)
+            | RenderError::Io(_) => Fault::Infrastructure,
+        }
+    }
+
     pub fn code(&self) -> Code {
         match self {
             RenderError::Image { .. } | RenderError::Overlay { .. } => Code::ImageProcessingFailed,

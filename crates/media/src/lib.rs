@@ -28,10 +28,12 @@ mod audio;
 mod avatar_motion;
 mod caption_stills;
 mod error;
+mod padding;
+mod pictures;
 mod render;
 
 pub use caption_files::Captions;
-pub use error::RenderError;
+pub use error::{Fault, RenderError};
 pub use fonts::FontFamily;
 pub use living::RoomType;
 pub use plan::Mode;
@@ -134,7 +136,7 @@ impl Position {
 /// A logo drawn over the video.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Watermark {
-    /// Local JPEG, PNG or WebP file (PNG alpha is kept).
+    /// Local JPEG, PNG or WebP file (its transparency is kept).
     pub path: PathBuf,
     pub position: Position,
     /// Logo width as 1–100 % of the frame width.

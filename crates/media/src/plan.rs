@@ -120,6 +120,28 @@ fn cycle(base: &[usize], start: Vec<usize>, scenes: usize) -> Vec<usize> {
     order
 }
 
+/// The shortest visible scene a mode allows (api.md §8.2): `standard` 3 s, `artistic` 2 s;
+/// `sequential` has none.
+pub fn shortest_scene(mode: Mode) -> Option<f64> {
+    match mode {
+        Mode::Sequential => None,
+        Mode::Standard => Some(3.0),
+        Mode::Artistic => Some(2.0),
+    }
+}
+
+/// How long a slideshow of `images` photos runs, in seconds, for a narration of
+/// `narration_seconds` (its lead and tail included): the narration's length, unless that
+/// would make scenes shorter than the mode allows; then the video is lengthened so every
+/// photo gets the mode's shortest scene (plus one frame, so whole frames never round a
+/// scene under it), and the caller fills the extra time with a longer lead and tail.
+pub fn slideshow_seconds(mode: Mode, images: usize, narration_seconds: f64) -> f64 {
+    match shortest_scene(mode) {
+        Some(min) => narration_seconds.max(images as f64 * (min + 1.0 / FPS as f64)),
+        None => narration_seconds,
+    }
+}
+
 /// Plans scenes for `images` to fill `total_seconds`.
 pub fn plan(mode: Mode, images: &[ImageMetrics], total_seconds: f64, seed: u64) -> Plan {
     plan_scenes(mode, images, total_seconds, seed, true)
@@ -526,6 +548,29 @@ mod tests {
         check_totals(&p, 90.0);
         let order: Vec<usize> = p.scenes.iter().map(|s| s.image).collect();
         assert_eq!(order, [0, 1, 2, 3, 4, 5]);
+    }
+
+    /// A fast voice over fifteen photos (issue 13): 25 s of narration would give 1.7 s
+    /// scenes; the video is lengthened instead and every scene keeps its mode's range.
+    #[test]
+    fn short_narration_lengthens_the_video_not_shortens_the_scenes() {
+        let many: Vec<ImageMetrics> = (0..15).map(|i| set()[i % 6].clone()).collect();
+        for (mode, lo, hi) in [(Mode::Standard, 3.0, 7.0), (Mode::Artistic, 2.0, 3.0)] {
+            for narration in [9.0, 25.0, 27.0] {
+                let total = slideshow_seconds(mode, many.len(), narration);
+                assert!(total >= narration);
+                let p = plan(mode, &many, total, 3);
+                for (i, s) in seconds(&p).iter().enumerate() {
+                    assert!(
+                        (lo..=hi).contains(s),
+                        "{mode:?}, {narration} s of narration: scene {i} is {s:.3} s"
+                    );
+                }
+            }
+        }
+        // A narration long enough is never padded; sequential never is.
+        assert_eq!(slideshow_seconds(Mode::Standard, 6, 30.0), 30.0);
+        assert_eq!(slideshow_seconds(Mode::Sequential, 15, 9.0), 9.0);
     }
 
     #[test]

@@ -7,12 +7,13 @@ use std::time::Instant;
 use peakreel_speech::process::Cmd;
 use peakreel_speech::{NarrationOptions, Speech};
 
-use crate::analysis::{self, ImageMetrics};
+use crate::analysis::ImageMetrics;
 use crate::audio;
 use crate::caption_stills::{self, CaptionStill};
 use crate::living;
 use crate::plan::{self, Plan, Transition, FPS};
 use crate::subtitles;
+use crate::{padding, pictures};
 use crate::{probe, Position, RenderError, RenderJob, RenderKind, RenderOutput, Stage};
 
 /// The programs and engines a render uses.
@@ -111,8 +112,12 @@ async fn render_inner(
     // A bad image ends the step at once (no voice is synthesised, or paid for, for a
     // render that is lost); otherwise narration errors come before subtitle ones.
     let speech_and_cues = async { Ok(tokio::join!(narration, cue_images)) };
-    let (metrics, (narration, cue_images)) = tokio::try_join!(analyze_all(job), speech_and_cues)?;
-    let (narration, cue_images) = (narration?, cue_images?);
+    let (pictures, (narration, cue_images)) = tokio::try_join!(
+        pictures::prepare(job, dir, (width, height)),
+        speech_and_cues
+    )?;
+    let metrics = &pictures.metrics;
+    let (mut narration, cue_images) = (narration?, cue_images?);
     let timeline = std::sync::Mutex::new(Vec::new());
     let mark = |step: &'static str| {
         if let Ok(mut t) = timeline.lock() {
@@ -123,21 +128,27 @@ async fn render_inner(
     progress(Stage::Narration, 100);
 
     progress(Stage::Rendering, 0);
-    let (plan, pad_audio) = match &job.kind {
-        RenderKind::Slideshow => (
-            plan::plan(job.mode, &metrics, narration.total_duration, job.seed),
-            false,
-        ),
+    let (plan, pad_audio, lead) = match &job.kind {
+        // Scenes keep their mode's lengths: a narration too short for the photos gets a
+        // longer lead and tail (padding.rs) rather than hurried scenes.
+        RenderKind::Slideshow => {
+            let total = plan::slideshow_seconds(job.mode, metrics.len(), narration.total_duration);
+            let lead = padding::extra_lead(total - narration.total_duration);
+            padding::delay(&mut narration, lead);
+            let plan = plan::plan(job.mode, metrics, total, job.seed);
+            (plan, total > narration.total_duration, lead)
+        }
         // Living: one scene per image in order, equal lengths, cross-dissolves; about 3 s
         // each unless the narration needs longer (then the narration is padded with
         // silence to the video's length).
         RenderKind::Living { .. } => (
             plan::plan_each_once(
-                &metrics,
+                metrics,
                 living::total_seconds(metrics.len(), narration.total_duration),
                 job.seed,
             ),
             true,
+            0.0,
         ),
     };
     let seconds = plan.total_frames as f64 / FPS as f64;
@@ -169,6 +180,7 @@ async fn render_inner(
         music: job.music.then_some(job.seed),
         seconds,
         pad: pad_audio,
+        lead,
         deadline,
     });
     let picture = async {
@@ -180,8 +192,8 @@ async fn render_inner(
             None => Vec::new(),
         };
         let graph = build_graph(
-            job,
-            &metrics,
+            &pictures.apply(job),
+            metrics,
             &plan,
             (width, height),
             avatar_corner,
@@ -360,45 +372,6 @@ fn require_font(f: crate::FontFamily, bold: bool) -> Result<(), RenderError> {
             path,
         })
     }
-}
-
-/// Decodes and measures every image (in parallel, off the async threads), and checks the
-/// logo and avatar decode, so a bad file fails as IMAGE_PROCESSING_FAILED with its name.
-async fn analyze_all(job: &RenderJob) -> Result<Vec<ImageMetrics>, RenderError> {
-    let mut tasks = Vec::new();
-    for (i, p) in job.images.iter().enumerate() {
-        let p = p.clone();
-        tasks.push((
-            i,
-            p.clone(),
-            tokio::task::spawn_blocking(move || analysis::analyze_file(&p)),
-        ));
-    }
-    let mut out = Vec::with_capacity(tasks.len());
-    for (index, path, t) in tasks {
-        let r = t
-            .await
-            .map_err(|e| RenderError::Io(std::io::Error::other(e)))?;
-        out.push(r.map_err(|reason| RenderError::Image {
-            index,
-            path,
-            reason,
-        })?);
-    }
-    let overlays = [
-        ("watermark", job.watermark.as_ref().map(|w| w.path.clone())),
-        ("avatar", job.avatar.clone()),
-    ];
-    for (what, path) in overlays {
-        if let Some(path) = path {
-            let p = path.clone();
-            tokio::task::spawn_blocking(move || analysis::decode(&p).map(|_| ()))
-                .await
-                .map_err(|e| RenderError::Io(std::io::Error::other(e)))?
-                .map_err(|reason| RenderError::Overlay { what, path, reason })?;
-        }
-    }
-    Ok(out)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]

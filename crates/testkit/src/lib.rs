@@ -8,6 +8,8 @@ pub mod s3;
 
 pub mod postgres;
 
+pub mod odd_images;
+
 use std::collections::HashMap;
 use std::io::Cursor;
 use std::net::{IpAddr, SocketAddr};
@@ -397,30 +399,32 @@ pub fn encode(img: &image::DynamicImage, fmt: image::ImageFormat) -> Vec<u8> {
 /// A PNG whose header claims `w`×`h` with almost no data behind it: the
 /// classic decompression bomb shape.
 pub fn png_bomb(w: u32, h: u32) -> Vec<u8> {
-    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-        let mut crc_input = kind.to_vec();
-        crc_input.extend_from_slice(data);
-        out.extend_from_slice(&crc_input);
-        out.extend_from_slice(&crc32(&crc_input).to_be_bytes());
-    }
     let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
     let mut ihdr = Vec::new();
     ihdr.extend_from_slice(&w.to_be_bytes());
     ihdr.extend_from_slice(&h.to_be_bytes());
     ihdr.extend_from_slice(&[8, 2, 0, 0, 0]); // 8-bit RGB
-    chunk(&mut out, b"IHDR", &ihdr);
+    png_chunk(&mut out, b"IHDR", &ihdr);
     // A tiny zlib stream (stored, empty) is enough: the size check must
     // fire before anyone reads it.
-    chunk(
+    png_chunk(
         &mut out,
         b"IDAT",
         &[
             0x78, 0x01, 0x01, 0x00, 0x00, 0xff, 0xff, 0x00, 0x00, 0x00, 0x01,
         ],
     );
-    chunk(&mut out, b"IEND", &[]);
+    png_chunk(&mut out, b"IEND", &[]);
     out
+}
+
+/// Appends one PNG chunk (length, type, data, CRC) to `out`.
+pub fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    let mut crc_input = kind.to_vec();
+    crc_input.extend_from_slice(data);
+    out.extend_from_slice(&crc_input);
+    out.extend_from_slice(&crc32(&crc_input).to_be_bytes());
 }
 
 fn crc32(data: &[u8]) -> u32 {
@@ -443,4 +447,37 @@ pub fn peak_rss_kib() -> Option<u64> {
         .find(|l| l.starts_with("VmHWM:"))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
+}
+
+/// Where tests leave files for a person to look at (contact sheets of test renders):
+/// `target/test-artefacts` of the workspace, or of `CARGO_TARGET_DIR`.
+pub fn artefact_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let dir = target.join("test-artefacts");
+    std::fs::create_dir_all(&dir).expect("create the test artefact directory");
+    dir
+}
+
+/// A contact sheet of `video`: one frame every half second, tiled 6 across, written to
+/// [`artefact_dir`] as `NAME.png`. Returns its path.
+pub fn contact_sheet(video: &std::path::Path, name: &str) -> PathBuf {
+    let out = artefact_dir().join(format!("{name}.png"));
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i"])
+        .arg(video)
+        .args([
+            "-vf",
+            "fps=2,scale=240:-2,tile=6x8:padding=4:color=white",
+            "-frames:v",
+            "1",
+            "-update",
+            "1",
+        ])
+        .arg(&out)
+        .status()
+        .expect("run ffmpeg");
+    assert!(status.success(), "contact sheet of {}", video.display());
+    out
 }
