@@ -4,8 +4,10 @@
 
 mod model;
 pub mod sqlite;
+mod uploads;
 
 pub use model::*;
+pub use uploads::{InsertUploadError, UploadRecord, Uploads};
 
 use async_trait::async_trait;
 use peakreel_types::ids::Mode;
@@ -194,6 +196,8 @@ pub trait Webhooks: Send + Sync {
 }
 
 #[async_trait]
-pub trait Store: Accounts + Keys + Catalog + Tasks + JobQueue + TaskLifecycle + Webhooks {
+pub trait Store:
+    Accounts + Keys + Catalog + Tasks + JobQueue + TaskLifecycle + Webhooks + Uploads
+{
     async fn ping(&self) -> StoreResult<()>;
 }

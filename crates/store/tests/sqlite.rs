@@ -131,6 +131,7 @@ store_tests! {
     catalog_seed_is_idempotent => |db| conformance::catalog_seed_is_idempotent(db.store());
     catalog_voice_round_trip => |db| conformance::catalog_voice_round_trip(db.store(), &db);
     catalog_lists_public_and_own_of_the_same_mode => |db| conformance::catalog_lists_public_and_own_of_the_same_mode(db.store(), &db);
+    uploads_quota_round_trip_and_expiry => |db| conformance::uploads_quota_round_trip_and_expiry(db.store());
 }
 
 /// The database is migrated once: reopening an existing file keeps its rows.
