@@ -33,6 +33,26 @@ pub struct Config {
     pub plans: Vec<peakreel_domain::Plan>,
     pub programs: Programs,
     pub staging: StagingSettings,
+    pub uploads: UploadSettings,
+}
+
+/// `POST /v1/uploads` (Extension): how long an upload stays usable, and how many bytes of
+/// unexpired uploads one account may hold (both key modes together).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UploadSettings {
+    pub ttl_secs: i64,
+    pub quota_bytes: u64,
+}
+
+impl Default for UploadSettings {
+    fn default() -> Self {
+        let limits = peakreel_api::UploadLimits::default();
+        UploadSettings {
+            ttl_secs: limits.ttl_secs,
+            quota_bytes: limits.quota_bytes,
+        }
+    }
 }
 
 /// The virtual-staging provider (api.md §10; contract in the README). Without a `url`,
@@ -141,6 +161,7 @@ impl Default for Config {
             plans: PlanTable::default().plans,
             programs: Programs::default(),
             staging: StagingSettings::default(),
+            uploads: UploadSettings::default(),
         }
     }
 }

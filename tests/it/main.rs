@@ -14,6 +14,7 @@ mod ops;
 mod races;
 mod support;
 mod tasks;
+mod uploads;
 mod validation;
 mod webhook_support;
 mod webhooks;

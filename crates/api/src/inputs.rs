@@ -4,9 +4,11 @@
 //! never fetches again.
 
 use crate::state::AppState;
+use crate::upload_refs::{image_from_url, images_from_urls};
 use bytes::Bytes;
 use peakreel_domain::{resolve_orientation, CreateRequest, StoredMedia, TaskInputs};
 use peakreel_fetch::{FetchedImage, Target};
+use peakreel_store::Owner;
 use peakreel_types::{ApiError, Code};
 
 /// Fetched and checked, not yet stored.
@@ -17,18 +19,16 @@ pub struct FetchedInputs {
 
 /// Fetch images, logo and check the webhook URL concurrently. When several fail, the
 /// answer is deterministic: images (lowest index first), then the logo, then the webhook.
+///
+/// Upload references (`upload://upl_…`) of `owner` are read from storage instead of fetched.
 pub async fn fetch_inputs(
     state: &AppState,
+    owner: &Owner,
     request: &CreateRequest,
 ) -> Result<FetchedInputs, ApiError> {
     let urls: Vec<String> = request.images.iter().map(|i| i.url.clone()).collect();
     let fetcher = &state.fetcher;
-    let images = async {
-        fetcher.fetch_images(&urls).await.map_err(|(index, e)| {
-            let url = urls.get(index).cloned().unwrap_or_default();
-            e.into_api_error(&Target::image(index, url))
-        })
-    };
+    let images = images_from_urls(state, owner, &urls);
     let logo_url = request
         .elements
         .as_ref()
@@ -37,9 +37,10 @@ pub async fn fetch_inputs(
     let logo = async {
         match &logo_url {
             None => Ok(None),
-            Some(url) => fetcher.fetch_image(url).await.map(Some).map_err(|e| {
-                e.into_api_error(&Target::field("elements_config.watermark.url", url.clone()))
-            }),
+            Some(url) => {
+                let target = Target::field("elements_config.watermark.url", url.clone());
+                image_from_url(state, owner, url, &target).await.map(Some)
+            }
         }
     };
     let webhook = async {

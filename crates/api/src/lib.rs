@@ -8,20 +8,22 @@ mod catalog_access;
 pub mod error;
 mod inputs;
 pub mod openapi;
+mod openapi_extensions;
 mod path_param;
 pub mod providers;
 mod routes;
 mod state;
+mod upload_body;
+mod upload_refs;
 pub mod views;
 
-pub use state::{ApiConfig, AppState};
+pub use state::{ApiConfig, AppState, UploadLimits};
 
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use utoipa::OpenApi;
 
 pub fn router(state: AppState) -> Router {
-    let openapi = openapi::ApiDoc::openapi();
+    let openapi = openapi::document();
     let routes = Router::new()
         .route("/health", get(routes::health::health))
         .route("/openapi.json", get(move || async move { Json(openapi) }))
@@ -60,6 +62,7 @@ pub fn router(state: AppState) -> Router {
             get(routes::catalog::get_avatar).delete(routes::custom::delete_avatar),
         )
         .route("/v1/account", get(routes::account::get_account))
+        .route("/v1/uploads", post(routes::uploads::create_upload))
         .route("/v1/files/{*path}", get(routes::files::download))
         .fallback(error::not_found)
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(

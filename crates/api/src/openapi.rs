@@ -312,3 +312,10 @@ impl Modify for BearerAuth {
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
+
+/// The whole document: the compatible routes plus PeakReel's extensions.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.merge(crate::openapi_extensions::ExtensionsDoc::openapi());
+    doc
+}

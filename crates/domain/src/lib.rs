@@ -7,6 +7,7 @@ pub mod inputs;
 pub mod json;
 pub mod plans;
 pub mod request;
+pub mod upload_ref;
 pub mod voices;
 
 pub use inputs::{resolve_orientation, StoredMedia, TaskInputs, TaskSpec};

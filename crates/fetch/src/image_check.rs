@@ -34,6 +34,13 @@ impl ImageFormat {
         }
     }
 
+    /// The inverse of [`ImageFormat::extension`].
+    pub fn from_extension(ext: &str) -> Option<ImageFormat> {
+        [ImageFormat::Jpeg, ImageFormat::Png, ImageFormat::Webp]
+            .into_iter()
+            .find(|f| f.extension() == ext)
+    }
+
     fn to_image(self) -> image::ImageFormat {
         match self {
             ImageFormat::Jpeg => image::ImageFormat::Jpeg,

@@ -67,7 +67,7 @@ async fn create(
     // cannot be accepted fails fast, and checked again in the charging transaction,
     // which is what makes them exact under concurrency.
     precheck_credits_and_concurrency(&state, &caller, price).await?;
-    let fetched = fetch_inputs(&state, &request).await?;
+    let fetched = fetch_inputs(&state, &caller.owner(), &request).await?;
 
     let task_id = peakreel_types::ids::new_task_id();
     let prefix = format!("tasks/{task_id}");

@@ -5,4 +5,5 @@ pub mod custom;
 pub mod files;
 pub mod health;
 pub mod tasks;
+pub mod uploads;
 pub mod webhooks;
