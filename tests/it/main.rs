@@ -12,6 +12,7 @@ mod living;
 mod living_support;
 mod ops;
 mod races;
+mod storyboard;
 mod support;
 mod tasks;
 mod uploads;

@@ -6,7 +6,7 @@
 use crate::state::AppState;
 use crate::upload_refs::{image_from_url, images_from_urls};
 use bytes::Bytes;
-use peakreel_domain::{resolve_orientation, CreateRequest, StoredMedia, TaskInputs};
+use peakreel_domain::{resolve_orientation, CreateRequest, Orientation, StoredMedia, TaskInputs};
 use peakreel_fetch::{FetchedImage, Target};
 use peakreel_store::Owner;
 use peakreel_types::{ApiError, Code};
@@ -69,6 +69,17 @@ pub async fn fetch_inputs(
 }
 
 impl FetchedInputs {
+    /// The images' bytes, in request order.
+    pub fn image_bytes(&self) -> Vec<Bytes> {
+        self.images.iter().map(|i| Bytes::clone(&i.bytes)).collect()
+    }
+
+    /// The output orientation these images give (`MIXED_ORIENTATIONS` when they cannot).
+    pub fn orientation(&self, request: &CreateRequest) -> Result<Orientation, ApiError> {
+        let sizes: Vec<(u32, u32)> = self.images.iter().map(|i| i.info.display_size()).collect();
+        resolve_orientation(request.orientation, &sizes)
+    }
+
     /// Decide the orientation (may refuse with `MIXED_ORIENTATIONS`) and store the bytes
     /// under `tasks/{task_id}/input/`. On a storage failure the caller deletes the prefix.
     pub async fn store(
@@ -77,8 +88,7 @@ impl FetchedInputs {
         request: &CreateRequest,
         task_id: &str,
     ) -> Result<TaskInputs, ApiError> {
-        let sizes: Vec<(u32, u32)> = self.images.iter().map(|i| i.info.display_size()).collect();
-        let orientation = resolve_orientation(request.orientation, &sizes)?;
+        let orientation = self.orientation(request)?;
         let mut stored = Vec::with_capacity(self.images.len());
         for (i, image) in self.images.into_iter().enumerate() {
             stored.push(put(state, format!("tasks/{task_id}/input/{i:02}"), image).await?);

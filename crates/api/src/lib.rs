@@ -62,7 +62,16 @@ pub fn router(state: AppState) -> Router {
             get(routes::catalog::get_avatar).delete(routes::custom::delete_avatar),
         )
         .route("/v1/account", get(routes::account::get_account))
+        .route("/v1/account/ledger", get(routes::ledger::get_ledger))
         .route("/v1/uploads", post(routes::uploads::create_upload))
+        .route(
+            "/v1/real-estate/narrated-slideshow/plan",
+            post(routes::plan::narrated_slideshow_plan),
+        )
+        .route(
+            "/v1/real-estate/living-property/plan",
+            post(routes::plan::living_property_plan),
+        )
         .route("/v1/files/{*path}", get(routes::files::download))
         .fallback(error::not_found)
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(

@@ -63,8 +63,13 @@ pub fn analyze_file(path: &Path) -> Result<ImageMetrics, String> {
 /// Decodes by content sniffing; the error is a short human reason.
 pub fn decode(path: &Path) -> Result<DynamicImage, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
+    decode_bytes(&bytes)
+}
+
+/// [`decode`] for bytes already in memory (the storyboard dry run).
+pub fn decode_bytes(bytes: &[u8]) -> Result<DynamicImage, String> {
     let format =
-        image::guess_format(&bytes).map_err(|_| "not a JPEG, PNG or WebP image".to_string())?;
+        image::guess_format(bytes).map_err(|_| "not a JPEG, PNG or WebP image".to_string())?;
     if !matches!(
         format,
         image::ImageFormat::Jpeg | image::ImageFormat::Png | image::ImageFormat::WebP
@@ -79,7 +84,7 @@ pub fn decode(path: &Path) -> Result<DynamicImage, String> {
         return Err("truncated JPEG (no end-of-image marker)".into());
     }
     use image::ImageDecoder as _;
-    let mut reader = image::ImageReader::new(std::io::Cursor::new(&bytes));
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes));
     reader.set_format(format);
     let mut decoder = reader
         .into_decoder()

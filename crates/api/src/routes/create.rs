@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use peakreel_domain::request::parse_create_request;
 use peakreel_domain::{CreateRequest, RequestKind, TaskSpec};
-use peakreel_store::{CreateTaskError, NewTask};
+use peakreel_store::{CreateTaskError, NewTask, VoiceRecord};
 use peakreel_types::{ApiError, Code, FieldError};
 use serde_json::json;
 
@@ -194,11 +194,13 @@ fn create_error(err: CreateTaskError, caller: &Caller) -> ApiError {
     }
 }
 
-async fn lookup_voice_and_avatar(
+/// The voice and avatar checks of creation (shared with the storyboard dry run); returns
+/// the voice.
+pub(crate) async fn lookup_voice_and_avatar(
     state: &AppState,
     caller: &Caller,
     request: &CreateRequest,
-) -> Result<(), Failure> {
+) -> Result<VoiceRecord, Failure> {
     let voice = check_voice(state, caller, &request.voice_id).await?;
     if let Some(language) = &request.language {
         if !voice.languages.iter().any(|l| l == language) {
@@ -217,5 +219,5 @@ async fn lookup_voice_and_avatar(
         let avatar = check_avatar(state, caller, avatar_id).await?;
         crate::catalog_access::avatar_image_url(state, &avatar).await?;
     }
-    Ok(())
+    Ok(voice)
 }
