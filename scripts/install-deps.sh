@@ -10,6 +10,8 @@ APT_PACKAGES=(
   ca-certificates curl build-essential pkg-config python3 python3-pip python3-venv
   ffmpeg espeak-ng sqlite3 openssl
   fonts-inter fonts-roboto fonts-open-sans fonts-lato fonts-dejavu-core fonts-liberation2 fonts-noto-core
+  # The console's browser tests (tests/it/console.rs) drive headless Chromium over WebDriver.
+  chromium chromium-driver
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

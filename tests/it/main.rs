@@ -4,6 +4,7 @@
 
 mod auth;
 mod catalog;
+mod console;
 mod create;
 mod custom_catalog;
 mod fetching;

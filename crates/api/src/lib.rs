@@ -5,6 +5,7 @@ mod auth;
 mod avatar_image;
 mod body;
 mod catalog_access;
+pub mod console;
 pub mod error;
 mod inputs;
 pub mod openapi;
@@ -62,6 +63,7 @@ pub fn router(state: AppState) -> Router {
             get(routes::catalog::get_avatar).delete(routes::custom::delete_avatar),
         )
         .route("/v1/account", get(routes::account::get_account))
+        .merge(console::routes())
         .route("/v1/account/ledger", get(routes::ledger::get_ledger))
         .route("/v1/uploads", post(routes::uploads::create_upload))
         .route(
