@@ -262,14 +262,14 @@ function taskPage(id) {
   poll(refresh, 2000);
 }
 
-async function showDeliveries(id, holder, task) {
+async function showDeliveries(id, holder, task, message) {
   const list = await api("GET", `/v1/tasks/${encodeURIComponent(id)}/webhook-deliveries`);
   const done = task.status === "completed" || task.status === "failed";
-  const note = el("p", { id: "redeliver-note", "aria-live": "polite" });
+  const note = el("p", { id: "redeliver-note", "aria-live": "polite", text: message || "" });
   const button = el("button", { type: "button", class: "secondary", id: "redeliver", disabled: !done,
     onclick: async () => {
       button.disabled = true;
-      try { await api("POST", `/v1/tasks/${encodeURIComponent(id)}/webhook-deliveries/redeliver`); note.textContent = "Sent again as a new delivery."; await showDeliveries(id, holder, task); }
+      try { await api("POST", `/v1/tasks/${encodeURIComponent(id)}/webhook-deliveries/redeliver`); await showDeliveries(id, holder, task, "Sent again as a new delivery."); }
       catch (err) { note.replaceChildren(errorBox(err)); button.disabled = false; }
     }, text: "Redeliver webhook" });
   const rows = list.data.flatMap((d) => d.attempts.length ? d.attempts.map((a) => el("tr", {},
