@@ -288,7 +288,7 @@ async fn console_from_sign_in_to_a_played_video() {
             let path = photos.path().join(format!("photo{i}.jpg"));
             std::fs::write(
                 &path,
-                peakreel_testkit::photo_jpeg(&format!("house12{}_{}.jpg", i / 4, rooms[i])),
+                peakreel_testkit::photo_jpeg(&format!("house10{}_{}.jpg", 4 + i / 4, rooms[i])),
             )
             .unwrap();
             path.display().to_string()
@@ -468,6 +468,9 @@ async fn console_from_sign_in_to_a_played_video() {
         "{facts}"
     );
 
+    b.execute("window.scrollTo(0, 0);", vec![]).await.unwrap();
+    shot(&b, "06-task-page").await;
+
     // Webhook deliveries, and a redelivery shown without a reload.
     wait_js(
         &b,
@@ -505,7 +508,7 @@ async fn console_from_sign_in_to_a_played_video() {
         .unwrap()
         .len();
     assert_eq!(after, before + 1);
-    shot(&b, "06-task-completed").await;
+    shot(&b, "07-task-redelivered").await;
     assert_no_console_errors(&driver.console_log(&b).await, "the live task");
 
     // Account and catalogue pages.
@@ -528,7 +531,7 @@ async fn console_from_sign_in_to_a_played_video() {
         ledger.contains("-5") && ledger.contains(&task_id),
         "{ledger}"
     );
-    shot(&b, "07-account").await;
+    shot(&b, "08-account").await;
     click(&b, "a[data-nav=catalog]").await;
     wait_js(
         &b,
@@ -537,7 +540,7 @@ async fn console_from_sign_in_to_a_played_video() {
         "the voices",
     )
     .await;
-    shot(&b, "08-voices-avatars").await;
+    shot(&b, "09-voices-avatars").await;
 
     // A failed test-mode task, read in the console with the test key.
     let mut body = c.shortest_slideshow();
@@ -566,7 +569,7 @@ async fn console_from_sign_in_to_a_played_video() {
         .await
         .unwrap();
     assert_eq!(message, failed["error"]["message"].as_str().unwrap());
-    shot(&b, "09-task-failed").await;
+    shot(&b, "10-task-failed").await;
 
     // A revoked key: back to sign-in with the API's message.
     p.admin_ok(&["key", "revoke", &acct.test.id]).await;
@@ -586,7 +589,7 @@ async fn console_from_sign_in_to_a_played_video() {
             .unwrap(),
         Value::Null
     );
-    shot(&b, "10-sign-in-revoked").await;
+    shot(&b, "11-sign-in-revoked").await;
 
     assert_no_console_errors(
         &driver.console_log(&b).await,

@@ -61,7 +61,7 @@ pub struct StoryboardView {
     orchestration_mode: String,
     estimated_duration_seconds: f64,
     /// Always `estimated`: narration times come from the script's length and the voice's
-    /// rate (14.5 characters per second at rate 1), not from synthesis.
+    /// rate (16 characters per second at rate 1), not from synthesis.
     narration_timing: String,
     /// What creating the task would charge (0 with a test key), and the current balance.
     credits_required: i64,

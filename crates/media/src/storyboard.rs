@@ -11,10 +11,11 @@ use crate::plan::{self, Mode, FPS};
 use crate::RenderKind;
 use peakreel_speech::{untimed_sentences, NarrationOptions, SentenceTiming};
 
-/// Average speaking speed of the bundled voices at rate 1.0, in characters (spaces and
-/// punctuation included) per second: espeak-ng's default 175 words per minute and Piper's
-/// US voices both land near it on listing scripts.
-pub const CHARS_PER_SECOND: f64 = 14.5;
+/// Average speaking speed at rate 1.0, in characters (spaces and punctuation included)
+/// per second. Measured on a 241-character listing script narrated by espeak-ng for the
+/// public female voice: 14.3 s of speech without the silences, 16.9 characters a second;
+/// rounded down so a preview errs on the long side.
+pub const CHARS_PER_SECOND: f64 = 16.0;
 
 /// One planned scene: which photo shows from when to when (seconds into the video,
 /// measured at transition midpoints) and which sentences are heard over it.
