@@ -14,7 +14,12 @@ pub async fn sweep_uploads(store: &dyn Store, blobs: &Blobs, now: i64) -> anyhow
             return Ok(deleted);
         }
         for upload in batch {
-            match blobs.delete_prefix(&upload.blob_key).await {
+            // The upload route keeps each upload in its own folder.
+            let folder = upload
+                .blob_key
+                .rsplit_once('/')
+                .map_or(upload.blob_key.as_str(), |(dir, _)| dir);
+            match blobs.delete_prefix(folder).await {
                 Ok(()) | Err(BlobError::NotFound(_)) => {}
                 Err(e) => return Err(e.into()),
             }

@@ -161,3 +161,27 @@ async fn ledger_lists_the_callers_grants_and_charges_newest_first() {
         "MISSING_API_KEY",
     );
 }
+
+/// The Extensions are in the generated OpenAPI document with their answers' schemas.
+#[tokio::test]
+async fn extensions_are_in_the_openapi_document() {
+    let p = Proc::start().await;
+    let doc = p.get("/openapi.json", None).await.json;
+    for (method, path, status) in [
+        ("post", "/v1/uploads", "201"),
+        ("post", "/v1/real-estate/narrated-slideshow/plan", "200"),
+        ("post", "/v1/real-estate/living-property/plan", "200"),
+        ("get", "/v1/account/ledger", "200"),
+    ] {
+        let op = &doc["paths"][path][method];
+        assert!(op.is_object(), "{method} {path} missing");
+        let schema = &op["responses"][status]["content"]["application/json"]["schema"]["$ref"];
+        assert!(
+            schema.is_string(),
+            "{method} {path} has no {status} schema: {op}"
+        );
+    }
+    for name in ["UploadView", "StoryboardView", "LedgerView"] {
+        assert!(doc["components"]["schemas"][name].is_object(), "{name}");
+    }
+}

@@ -405,3 +405,31 @@ async fn a_task_made_from_uploads_renders_to_completion() {
         "{probed} vs {r}"
     );
 }
+
+/// The workers' sweep deletes an expired upload's file and row.
+#[tokio::test]
+async fn expired_uploads_are_swept() {
+    let launch = Launch::serve(1).envs(&[
+        ("PEAKREEL__UPLOADS__TTL_SECS", "1"),
+        ("PEAKREEL__TASKS__RETENTION_SWEEP_SECS", "1"),
+    ]);
+    let p = Site::new().await.launch(launch).await;
+    let acct = p.account("Pro", 100).await;
+    let up = upload_ok(&p, &acct.live.key, photo(5)).await;
+    let id = up["upload_id"].as_str().unwrap();
+    let blob = p
+        .sql(&format!("SELECT blob_key FROM uploads WHERE id = '{id}'"))
+        .await;
+    let file = p.data_dir().join("media").join(&blob);
+    assert!(file.is_file(), "{}", file.display());
+    let start = std::time::Instant::now();
+    while upload_rows(&p).await != "0" {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "not swept: {}",
+            p.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(!file.exists(), "the row went but the file stayed");
+}

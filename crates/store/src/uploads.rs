@@ -10,7 +10,7 @@ pub struct UploadRecord {
     /// `upl_` + 24 alphanumerics.
     pub id: String,
     pub owner: Owner,
-    /// Where the bytes are in the blob store.
+    /// Where the bytes are in the blob store (`uploads/{account}/{id}/image.{ext}`).
     pub blob_key: String,
     /// File extension of the format found in the bytes: `jpg`, `png` or `webp`.
     pub format: String,

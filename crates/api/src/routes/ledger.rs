@@ -20,7 +20,7 @@ pub async fn get_ledger(
     // Balance first: it applies a due monthly refresh, which adds a ledger row.
     let balance = state.store.balance(id).await?;
     let mut rows = state.store.ledger(id).await?;
-    rows.sort_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
+    rows.sort_by_key(|e| std::cmp::Reverse((e.created_at, e.id)));
     let entries: Vec<Value> = rows
         .iter()
         .map(|e| {

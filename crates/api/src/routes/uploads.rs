@@ -53,7 +53,10 @@ pub async fn create_upload(
 
     let id = peakreel_types::ids::new_upload_id();
     let ext = info.format.extension();
-    let blob_key = format!("uploads/{}/{id}.{ext}", caller.account.id);
+    // One folder per upload: the blob store deletes by prefix, so the folder is what a
+    // refusal here and the expiry sweep remove.
+    let prefix = format!("uploads/{}/{id}", caller.account.id);
+    let blob_key = format!("{prefix}/image.{ext}");
     state.blobs.put(&blob_key, bytes).await.map_err(|e| {
         tracing::error!(request_id = %current_request_id(), error = %e, "could not store an upload");
         ApiError::service()
@@ -76,7 +79,7 @@ pub async fn create_upload(
         .await
     {
         // Nothing refers to the bytes: remove them so a refusal keeps no storage.
-        if let Err(e) = state.blobs.delete_prefix(&blob_key).await {
+        if let Err(e) = state.blobs.delete_prefix(&prefix).await {
             tracing::error!(request_id = %current_request_id(), error = %e, "could not remove a refused upload");
         }
         return Err(match err {

@@ -1776,7 +1776,7 @@ fn upload(
 ) -> peakreel_store::UploadRecord {
     let id = unique("upl");
     peakreel_store::UploadRecord {
-        blob_key: format!("uploads/{}/{id}.jpg", fx.account.id),
+        blob_key: format!("uploads/{}/{id}/image.jpg", fx.account.id),
         id,
         owner: Owner {
             account_id: fx.account.id.clone(),
