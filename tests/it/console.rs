@@ -301,6 +301,20 @@ async fn console_from_sign_in_to_a_played_video() {
         .await
         .expect("choose files");
     wait_js(&b, "[...document.querySelectorAll('#photo-list li .hint')].filter(n => n.textContent.includes('×')).length === 6", Duration::from_secs(60), "six uploads").await;
+    // A refused request: the API's message appears beside the field it names.
+    fill(&b, "#script", "Three bedrooms.").await;
+    click(&b, "#plan").await;
+    let beside = wait_js(
+        &b,
+        "document.querySelector('[data-error=script]').textContent",
+        Duration::from_secs(30),
+        "the script error",
+    )
+    .await;
+    assert_eq!(
+        beside,
+        "The script has 15 characters; 6 images need at least 240. Lengthen the script or use fewer images."
+    );
     let script = "Welcome to this bright family home with a sunny garden. The open kitchen flows into a calm living room with tall windows. Upstairs, three quiet bedrooms and a modern bathroom wait for you. Book a visit today and picture your next chapter here.";
     fill(&b, "#script", script).await;
     let count = b
