@@ -14,6 +14,8 @@ APT_PACKAGES=(
   # temporary directory, on a free port), and its psql client.
   postgresql
   fonts-inter fonts-roboto fonts-open-sans fonts-lato fonts-dejavu-core fonts-liberation2 fonts-noto-core
+  # The console's browser tests (tests/it/console.rs) drive headless Chromium over WebDriver.
+  chromium chromium-driver
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -38,6 +38,26 @@ pub struct Config {
     pub plans: Vec<peakreel_domain::Plan>,
     pub programs: Programs,
     pub staging: StagingSettings,
+    pub uploads: UploadSettings,
+}
+
+/// `POST /v1/uploads` (Extension): how long an upload stays usable, and how many bytes of
+/// unexpired uploads one account may hold (both key modes together).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UploadSettings {
+    pub ttl_secs: i64,
+    pub quota_bytes: u64,
+}
+
+impl Default for UploadSettings {
+    fn default() -> Self {
+        let limits = peakreel_api::UploadLimits::default();
+        UploadSettings {
+            ttl_secs: limits.ttl_secs,
+            quota_bytes: limits.quota_bytes,
+        }
+    }
 }
 
 /// Where `video_url`, `cover_image_url`, avatar and preview links point when storage is
@@ -164,6 +184,7 @@ impl Default for Config {
             plans: PlanTable::default().plans,
             programs: Programs::default(),
             staging: StagingSettings::default(),
+            uploads: UploadSettings::default(),
         }
     }
 }

@@ -16,6 +16,7 @@ mod seed;
 mod storage;
 mod task_error;
 mod task_voice;
+mod upload_sweep;
 mod voices;
 mod webhook_sender;
 mod worker;
@@ -347,6 +348,10 @@ async fn serve(config: &Config, role: Role) -> Result<()> {
                 rate_per_second: config.limits.rate_per_second,
                 rate_burst: config.limits.rate_burst,
                 file_url_ttl_secs: config.tasks.file_url_ttl_secs,
+                uploads: peakreel_api::UploadLimits {
+                    ttl_secs: config.uploads.ttl_secs.max(1),
+                    quota_bytes: config.uploads.quota_bytes,
+                },
                 ffmpeg_program: config.programs.ffmpeg.clone(),
                 speech_program: config.programs.speech.clone(),
             };
@@ -414,6 +419,12 @@ async fn retention_loop(
             Ok(0) => {}
             Ok(n) => tracing::info!(expired = n, "result files past retention deleted"),
             Err(e) => tracing::error!(error = %format!("{e:#}"), "retention sweep failed"),
+        }
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        match upload_sweep::sweep_uploads(store.as_ref(), &blobs, now).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "expired uploads deleted"),
+            Err(e) => tracing::error!(error = %format!("{e:#}"), "upload sweep failed"),
         }
         tokio::select! {
             _ = tokio::time::sleep(every) => {}

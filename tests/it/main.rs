@@ -5,6 +5,7 @@
 mod auth;
 mod catalog;
 mod compat;
+mod console;
 mod contract_fuzz;
 mod create;
 mod custom_catalog;
@@ -22,8 +23,10 @@ mod privacy;
 mod races;
 mod speakable;
 mod storage_s3;
+mod storyboard;
 mod support;
 mod tasks;
+mod uploads;
 mod validation;
 mod voices;
 mod webhook_support;

@@ -4,10 +4,12 @@
 //! never fetches again.
 
 use crate::state::AppState;
+use crate::upload_refs::{image_from_url, images_from_urls};
 use bytes::Bytes;
 use peakreel_domain::inputs::request_orientation;
-use peakreel_domain::{CreateRequest, StoredMedia, TaskInputs};
+use peakreel_domain::{CreateRequest, Orientation, StoredMedia, TaskInputs};
 use peakreel_fetch::{FetchedImage, Target};
+use peakreel_store::Owner;
 use peakreel_types::{ApiError, Code};
 
 /// Fetched and checked, not yet stored.
@@ -18,18 +20,16 @@ pub struct FetchedInputs {
 
 /// Fetch images, logo and check the webhook URL concurrently. When several fail, the
 /// answer is deterministic: images (lowest index first), then the logo, then the webhook.
+///
+/// Upload references (`upload://upl_…`) of `owner` are read from storage instead of fetched.
 pub async fn fetch_inputs(
     state: &AppState,
+    owner: &Owner,
     request: &CreateRequest,
 ) -> Result<FetchedInputs, ApiError> {
     let urls: Vec<String> = request.images.iter().map(|i| i.url.clone()).collect();
     let fetcher = &state.fetcher;
-    let images = async {
-        fetcher.fetch_images(&urls).await.map_err(|(index, e)| {
-            let url = urls.get(index).cloned().unwrap_or_default();
-            e.into_api_error(&Target::image(index, url))
-        })
-    };
+    let images = images_from_urls(state, owner, &urls);
     let logo_url = request
         .elements
         .as_ref()
@@ -38,9 +38,10 @@ pub async fn fetch_inputs(
     let logo = async {
         match &logo_url {
             None => Ok(None),
-            Some(url) => fetcher.fetch_image(url).await.map(Some).map_err(|e| {
-                e.into_api_error(&Target::field("elements_config.watermark.url", url.clone()))
-            }),
+            Some(url) => {
+                let target = Target::field("elements_config.watermark.url", url.clone());
+                image_from_url(state, owner, url, &target).await.map(Some)
+            }
         }
     };
     let webhook = async {
@@ -69,6 +70,17 @@ pub async fn fetch_inputs(
 }
 
 impl FetchedInputs {
+    /// The images' bytes, in request order.
+    pub fn image_bytes(&self) -> Vec<Bytes> {
+        self.images.iter().map(|i| Bytes::clone(&i.bytes)).collect()
+    }
+
+    /// The output orientation these images give (`MIXED_ORIENTATIONS` when they cannot).
+    pub fn orientation(&self, request: &CreateRequest) -> Result<Orientation, ApiError> {
+        let sizes: Vec<(u32, u32)> = self.images.iter().map(|i| i.info.display_size()).collect();
+        request_orientation(request, &sizes)
+    }
+
     /// Decide the orientation (may refuse with `MIXED_ORIENTATIONS`) and store the bytes
     /// under `tasks/{task_id}/input/`. On a storage failure the caller deletes the prefix.
     pub async fn store(
@@ -77,8 +89,7 @@ impl FetchedInputs {
         request: &CreateRequest,
         task_id: &str,
     ) -> Result<TaskInputs, ApiError> {
-        let sizes: Vec<(u32, u32)> = self.images.iter().map(|i| i.info.display_size()).collect();
-        let orientation = request_orientation(request, &sizes)?;
+        let orientation = self.orientation(request)?;
         let mut stored = Vec::with_capacity(self.images.len());
         for (i, image) in self.images.into_iter().enumerate() {
             stored.push(put(state, format!("tasks/{task_id}/input/{i:02}"), image).await?);

@@ -5,25 +5,28 @@ mod auth;
 mod avatar_image;
 mod body;
 mod catalog_access;
+pub mod console;
 pub mod drain;
 pub mod error;
 mod inputs;
 pub mod openapi;
 mod openapi_compat;
+mod openapi_extensions;
 mod path_param;
 pub mod providers;
 mod routes;
 mod state;
+mod upload_body;
+mod upload_refs;
 pub mod views;
 
-pub use state::{ApiConfig, AppState};
+pub use state::{ApiConfig, AppState, UploadLimits};
 
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use utoipa::OpenApi;
 
 pub fn router(state: AppState) -> Router {
-    let openapi = openapi::ApiDoc::openapi();
+    let openapi = openapi::document();
     let drain = state.drain.clone();
     let routes = Router::new()
         .route("/health", get(routes::health::health))
@@ -64,6 +67,17 @@ pub fn router(state: AppState) -> Router {
             get(routes::catalog::get_avatar).delete(routes::custom::delete_avatar),
         )
         .route("/v1/account", get(routes::account::get_account))
+        .merge(console::routes())
+        .route("/v1/account/ledger", get(routes::ledger::get_ledger))
+        .route("/v1/uploads", post(routes::uploads::create_upload))
+        .route(
+            "/v1/real-estate/narrated-slideshow/plan",
+            post(routes::plan::narrated_slideshow_plan),
+        )
+        .route(
+            "/v1/real-estate/living-property/plan",
+            post(routes::plan::living_property_plan),
+        )
         .route("/v1/files/{*path}", get(routes::files::download))
         .fallback(error::not_found)
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(

@@ -25,9 +25,29 @@ pub struct ApiConfig {
     pub rate_burst: u32,
     /// Signed file URLs stay valid this long.
     pub file_url_ttl_secs: i64,
+    /// Uploaded images' lifetime and the per-account storage quota (Extension).
+    pub uploads: UploadLimits,
     /// Names of the external programs `/health` checks.
     pub ffmpeg_program: String,
     pub speech_program: String,
+}
+
+/// Limits of `POST /v1/uploads`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UploadLimits {
+    /// An upload can be used this many seconds after it was made.
+    pub ttl_secs: i64,
+    /// Bytes of unexpired uploads one account may hold (both key modes together).
+    pub quota_bytes: u64,
+}
+
+impl Default for UploadLimits {
+    fn default() -> Self {
+        UploadLimits {
+            ttl_secs: 7 * 86_400,
+            quota_bytes: 1024 * 1024 * 1024,
+        }
+    }
 }
 
 /// Reads each speech engine's circuit-breaker state as `(engine, state)` pairs.

@@ -9,6 +9,7 @@ mod json_strict;
 pub mod legacy;
 pub mod plans;
 pub mod request;
+pub mod upload_ref;
 pub mod voice_choice;
 pub mod voice_traits;
 pub mod voices;

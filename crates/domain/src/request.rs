@@ -476,7 +476,17 @@ pub fn redact_credentials(url: &str) -> String {
 /// Syntax rules every fetched URL must pass before any network work: it parses, is
 /// absolute `https` (or `http` with the development flag), has a host and no
 /// credentials. Returns the normalised form used to detect duplicates.
+///
+/// An upload reference (`upload://upl_…`, Extension) passes as it is: it is resolved from
+/// storage, never fetched.
 pub fn check_media_url(url: &str, policy: &UrlPolicy) -> Result<String, String> {
+    match crate::upload_ref::parse_upload_ref(url) {
+        crate::upload_ref::UploadRef::Upload(_) => return Ok(url.to_string()),
+        crate::upload_ref::UploadRef::Malformed => {
+            return Err("it is not a valid upload reference (use the `url` that POST /v1/uploads answered, `upload://upl_…`)".into())
+        }
+        crate::upload_ref::UploadRef::NotUpload => {}
+    }
     if policy.allow_local_files && !url.contains("://") {
         return if url.is_empty() {
             Err("the path is empty".into())
@@ -602,6 +612,13 @@ fn check_webhook_url(url: &str, policy: &UrlPolicy, errors: &mut Errors) -> Opti
         allow_local_files: false,
         ..*policy
     };
+    if url.starts_with(crate::upload_ref::UPLOAD_SCHEME_PREFIX) {
+        errors.push(
+            "webhook_url",
+            "is not a usable webhook URL: an upload reference names an image, not a receiver",
+        );
+        return None;
+    }
     match check_media_url(url, &api_policy) {
         Ok(_) => Some(url.to_string()),
         Err(reason) => {

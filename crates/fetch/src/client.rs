@@ -163,6 +163,23 @@ impl SafeClient {
     }
 
     async fn decode(&self, body: FetchedBody) -> Result<FetchedImage, FetchError> {
+        let info = self.inspect_bytes(body.bytes.clone()).await?;
+        Ok(FetchedImage {
+            bytes: body.bytes,
+            info,
+            final_url: body.final_url,
+        })
+    }
+
+    /// The checks a fetched image gets (size limit, format by its bytes, pixel limit
+    /// from the header, full decode), for bytes that arrived another way (uploads).
+    /// Shares this client's decode slots, so uploads and fetches together hold at most
+    /// one decoded bitmap per slot.
+    pub async fn inspect_bytes(&self, bytes: Bytes) -> Result<ImageInfo, FetchError> {
+        let limit_bytes = self.inner.policy.max_bytes;
+        if bytes.len() as u64 > limit_bytes {
+            return Err(FetchError::TooLarge { limit_bytes });
+        }
         let max_pixels = self.inner.policy.max_pixels;
         // One decode per CPU at a time: a decoded photo is ~10x its file.
         let _permit = self
@@ -171,17 +188,11 @@ impl SafeClient {
             .acquire()
             .await
             .expect("the decode semaphore is never closed");
-        let bytes = body.bytes.clone();
-        let info = tokio::task::spawn_blocking(move || inspect_image(&bytes, max_pixels))
+        tokio::task::spawn_blocking(move || inspect_image(&bytes, max_pixels))
             .await
             .map_err(|e| FetchError::Undecodable {
                 reason: format!("the decoder stopped unexpectedly: {e}"),
-            })??;
-        Ok(FetchedImage {
-            bytes: body.bytes,
-            info,
-            final_url: body.final_url,
-        })
+            })?
     }
 
     /// Fetches every URL in parallel (the network part under `total_timeout`), then

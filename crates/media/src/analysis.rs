@@ -69,6 +69,13 @@ pub fn decode(path: &Path) -> Result<DynamicImage, String> {
         .map_err(|e| e.to_string())
 }
 
+/// [`decode`] for bytes already in memory (the storyboard dry run).
+pub fn decode_bytes(bytes: &[u8]) -> Result<DynamicImage, String> {
+    peakreel_photo::decode(bytes, &peakreel_photo::Options::full())
+        .map(|p| p.image)
+        .map_err(|e| e.to_string())
+}
+
 pub fn analyze(img: &DynamicImage) -> ImageMetrics {
     let (width, height) = img.dimensions();
     let thumb: RgbImage = if width > ANALYSIS_WIDTH {

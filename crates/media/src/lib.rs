@@ -22,6 +22,7 @@ pub mod living;
 pub mod music;
 pub mod plan;
 pub mod probe;
+pub mod storyboard;
 pub mod subtitles;
 
 mod audio;

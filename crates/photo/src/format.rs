@@ -25,6 +25,13 @@ impl ImageFormat {
         }
     }
 
+    /// The inverse of [`ImageFormat::extension`].
+    pub fn from_extension(ext: &str) -> Option<ImageFormat> {
+        [ImageFormat::Jpeg, ImageFormat::Png, ImageFormat::Webp]
+            .into_iter()
+            .find(|f| f.extension() == ext)
+    }
+
     pub(crate) fn to_image(self) -> image::ImageFormat {
         match self {
             ImageFormat::Jpeg => image::ImageFormat::Jpeg,

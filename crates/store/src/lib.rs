@@ -8,8 +8,10 @@ mod model;
 pub mod open;
 pub mod postgres;
 pub mod sqlite;
+mod uploads;
 
 pub use model::*;
+pub use uploads::{InsertUploadError, UploadRecord, Uploads};
 
 use async_trait::async_trait;
 use peakreel_types::ids::Mode;
@@ -222,7 +224,7 @@ pub trait SharedSecrets: Send + Sync {
 
 #[async_trait]
 pub trait Store:
-    Accounts + Keys + Catalog + Tasks + JobQueue + TaskLifecycle + Webhooks + SharedSecrets
+    Accounts + Keys + Catalog + Tasks + JobQueue + TaskLifecycle + Webhooks + SharedSecrets + Uploads
 {
     async fn ping(&self) -> StoreResult<()>;
     /// Forward "a job of `kind` was queued" from other processes to `wake`, until the

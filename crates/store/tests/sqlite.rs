@@ -136,6 +136,7 @@ store_tests! {
     lifecycle_result_expiry => |db| conformance::lifecycle_result_expiry(db.store());
     webhooks_attempts_and_redelivery => |db| conformance::webhooks_attempts_and_redelivery(db.store());
     secrets_first_writer_wins => |db| conformance::secrets_first_writer_wins(db.shared());
+    uploads_quota_round_trip_and_expiry => |db| conformance::uploads_quota_round_trip_and_expiry(db.store());
 }
 
 /// The database is migrated once: reopening an existing file keeps its rows.

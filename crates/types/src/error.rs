@@ -42,6 +42,8 @@ codes! {
     VoiceAccessDenied = ("VOICE_ACCESS_DENIED", 403),
     VoiceExpired = ("VOICE_EXPIRED", 403),
     Forbidden = ("FORBIDDEN", 403),
+    // Extension: uploads past the account's storage quota (README "Uploads").
+    UploadQuotaExceeded = ("UPLOAD_QUOTA_EXCEEDED", 403),
     InvalidJson = ("INVALID_JSON", 400),
     ValidationError = ("VALIDATION_ERROR", 400),
     ScriptTooShort = ("SCRIPT_TOO_SHORT", 400),
@@ -206,6 +208,7 @@ mod tests {
         ("VOICE_ACCESS_DENIED", 403),
         ("VOICE_EXPIRED", 403),
         ("FORBIDDEN", 403),
+        ("UPLOAD_QUOTA_EXCEEDED", 403),
         ("INVALID_JSON", 400),
         ("VALIDATION_ERROR", 400),
         ("SCRIPT_TOO_SHORT", 400),

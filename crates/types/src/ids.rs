@@ -9,6 +9,8 @@ pub const REQUEST_PREFIX: &str = "req_";
 pub const LIVE_KEY_PREFIX: &str = "vpk_live_";
 pub const TEST_KEY_PREFIX: &str = "vpk_test_";
 pub const WEBHOOK_SECRET_PREFIX: &str = "whsec_";
+/// Uploaded images (Extension `POST /v1/uploads`): `upl_` + 24 alphanumerics.
+pub const UPLOAD_PREFIX: &str = "upl_";
 
 /// Random alphanumeric string from the OS-seeded thread RNG (ChaCha-based, fit for secrets).
 pub fn random_alphanumeric(len: usize) -> String {
@@ -29,6 +31,15 @@ pub fn new_request_id() -> String {
 
 pub fn new_voice_id() -> String {
     random_alphanumeric(20)
+}
+
+pub fn new_upload_id() -> String {
+    format!("{UPLOAD_PREFIX}{}", random_alphanumeric(24))
+}
+
+pub fn is_upload_id(s: &str) -> bool {
+    s.strip_prefix(UPLOAD_PREFIX)
+        .is_some_and(|rest| rest.len() == 24 && is_alnum(rest))
 }
 
 pub fn new_webhook_secret() -> String {

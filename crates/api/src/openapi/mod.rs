@@ -69,5 +69,15 @@ impl Modify for BearerAuth {
 )]
 pub struct ApiDoc;
 
+/// The whole document: the compatible routes plus PeakReel's extensions, each operation
+/// with the shared answers (401/403/429/405/500/503, `X-Request-Id`).
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    let mut extensions = crate::openapi_extensions::ExtensionsDoc::openapi();
+    SharedRules.modify(&mut extensions);
+    doc.merge(extensions);
+    doc
+}
+
 #[cfg(test)]
 mod drift_tests;

@@ -18,7 +18,7 @@ use axum::Json;
 use peakreel_domain::request::parse_create_request;
 use peakreel_domain::writing_systems::check_voice_fit;
 use peakreel_domain::{CreateRequest, RequestKind, TaskSpec};
-use peakreel_store::{CreateTaskError, NewTask};
+use peakreel_store::{CreateTaskError, NewTask, VoiceRecord};
 use peakreel_types::{ApiError, Code};
 use serde_json::json;
 
@@ -101,7 +101,7 @@ async fn create(
     // cannot be accepted fails fast, and checked again in the charging transaction,
     // which is what makes them exact under concurrency.
     precheck_credits_and_concurrency(&state, &caller, price).await?;
-    let fetched = fetch_inputs(&state, &request).await?;
+    let fetched = fetch_inputs(&state, &caller.owner(), &request).await?;
 
     let task_id = peakreel_types::ids::new_task_id();
     let prefix = format!("tasks/{task_id}");
@@ -231,11 +231,13 @@ fn create_error(err: CreateTaskError, caller: &Caller) -> ApiError {
     }
 }
 
-async fn lookup_voice_and_avatar(
+/// The voice and avatar checks of creation (shared with the storyboard dry run); returns
+/// the voice.
+pub(crate) async fn lookup_voice_and_avatar(
     state: &AppState,
     caller: &Caller,
     request: &CreateRequest,
-) -> Result<(), Failure> {
+) -> Result<VoiceRecord, Failure> {
     let voice = check_voice(state, caller, &request.voice_id).await?;
     let languages: Vec<&str> = voice.languages.iter().map(String::as_str).collect();
     check_voice_fit(request, &voice.id, &languages)?;
@@ -243,5 +245,5 @@ async fn lookup_voice_and_avatar(
         let avatar = check_avatar(state, caller, avatar_id).await?;
         crate::catalog_access::avatar_image_url(state, &avatar).await?;
     }
-    Ok(())
+    Ok(voice)
 }

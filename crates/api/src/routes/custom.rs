@@ -9,6 +9,7 @@ use crate::error::{current_request_id, with_cause, Failure};
 use crate::path_param::PathParam;
 use crate::routes::catalog::preview_url;
 use crate::state::AppState;
+use crate::upload_refs::image_from_url;
 use crate::views::{avatar_view, unix_now, voice_view};
 use axum::body::Body;
 use axum::extract::State;
@@ -163,11 +164,8 @@ pub async fn create_avatar(
         )
         .into());
     }
-    let fetched = state
-        .fetcher
-        .fetch_image(&request.image_url)
-        .await
-        .map_err(|e| e.into_api_error(&Target::field("image_url", request.image_url.clone())))?;
+    let target = Target::field("image_url", request.image_url.clone());
+    let fetched = image_from_url(&state, &caller.owner(), &request.image_url, &target).await?;
     let encoded = fetched.bytes.clone();
     let png = tokio::task::spawn_blocking(move || {
         let img = image::load_from_memory(&encoded).map_err(|e| e.to_string())?;

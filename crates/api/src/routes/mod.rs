@@ -4,5 +4,8 @@ pub mod create;
 pub mod custom;
 pub mod files;
 pub mod health;
+pub mod ledger;
+pub mod plan;
 pub mod tasks;
+pub mod uploads;
 pub mod webhooks;

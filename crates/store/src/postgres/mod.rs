@@ -27,6 +27,7 @@ mod lifecycle;
 mod listen;
 mod queue;
 mod tasks;
+mod uploads;
 mod webhooks;
 
 use crate::{StoreError, StoreResult};
@@ -36,7 +37,13 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio_postgres::NoTls;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/postgres/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/postgres/0001_init.sql")),
+    (
+        2,
+        include_str!("../../migrations/postgres/0002_uploads.sql"),
+    ),
+];
 
 /// The schema version a fully migrated database has.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

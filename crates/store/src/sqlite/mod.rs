@@ -8,6 +8,7 @@ mod catalog;
 mod lifecycle;
 mod queue;
 mod tasks;
+mod uploads;
 mod webhooks;
 
 use crate::{StoreError, StoreResult};
@@ -23,6 +24,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../../migrations/0002_webhooks.sql")),
     (3, include_str!("../../migrations/0003_jobs_open.sql")),
     (4, include_str!("../../migrations/0004_server_secrets.sql")),
+    (5, include_str!("../../migrations/0005_uploads.sql")),
 ];
 
 /// The schema version a fully migrated database has.

@@ -2083,3 +2083,101 @@ pub async fn secrets_first_writer_wins(store: Arc<dyn Store>) {
         b"own".to_vec()
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Uploads
+
+fn upload(
+    fx: &Fixture,
+    mode: Mode,
+    size_bytes: u64,
+    created_at: i64,
+    ttl: i64,
+) -> peakreel_store::UploadRecord {
+    let id = unique("upl");
+    peakreel_store::UploadRecord {
+        blob_key: format!("uploads/{}/{id}/image.jpg", fx.account.id),
+        id,
+        owner: Owner {
+            account_id: fx.account.id.clone(),
+            mode,
+        },
+        format: "jpg".into(),
+        width: 640,
+        height: 480,
+        exif_orientation: 6,
+        size_bytes,
+        created_at,
+        expires_at: created_at + ttl,
+    }
+}
+
+/// The quota counts both modes of one account and only unexpired uploads; a refused
+/// insert writes nothing; rows round-trip whole and the sweeper's query finds the expired.
+pub async fn uploads_quota_round_trip_and_expiry(store: &dyn Store) {
+    use peakreel_store::InsertUploadError;
+    let fx = fixture(store, "Pro", 0).await;
+    let other = fixture(store, "Pro", 0).await;
+    let now = unix_now();
+    let quota = 1000;
+
+    let first = upload(&fx, Mode::Live, 600, now, 3600);
+    store
+        .insert_upload(first.clone(), quota)
+        .await
+        .expect("first fits");
+    assert_eq!(
+        store.get_upload(&first.id).await.unwrap(),
+        Some(first.clone())
+    );
+
+    // 600 + 500 > 1000, whichever mode the second one is in.
+    let refused = upload(&fx, Mode::Test, 500, now, 3600);
+    match store.insert_upload(refused.clone(), quota).await {
+        Err(InsertUploadError::Quota {
+            quota_bytes,
+            used_bytes,
+        }) => {
+            assert_eq!((quota_bytes, used_bytes), (1000, 600));
+        }
+        other => panic!("expected the quota refusal, got {other:?}"),
+    }
+    assert_eq!(store.get_upload(&refused.id).await.unwrap(), None);
+    // Exactly up to the quota is allowed; another account has its own.
+    store
+        .insert_upload(upload(&fx, Mode::Test, 400, now, 3600), quota)
+        .await
+        .expect("fills the quota");
+    store
+        .insert_upload(upload(&other, Mode::Live, 1000, now, 3600), quota)
+        .await
+        .expect("own quota");
+    assert_eq!(
+        store.upload_bytes_used(&fx.account.id, now).await.unwrap(),
+        1000
+    );
+
+    // An expired upload no longer counts, and is what the sweeper finds.
+    let old = upload(&other, Mode::Live, 999, now - 7200, 3600);
+    store
+        .insert_upload(old.clone(), u64::MAX)
+        .await
+        .expect("old");
+    assert_eq!(
+        store
+            .upload_bytes_used(&other.account.id, now)
+            .await
+            .unwrap(),
+        1000
+    );
+    let expired = store.expired_uploads(now, 100).await.unwrap();
+    assert!(expired.iter().any(|u| u.id == old.id));
+    assert!(expired.iter().all(|u| u.expires_at <= now));
+    assert!(!expired.iter().any(|u| u.id == first.id));
+    store.delete_upload(&old.id).await.unwrap();
+    store
+        .delete_upload(&old.id)
+        .await
+        .expect("deleting twice is fine");
+    assert_eq!(store.get_upload(&old.id).await.unwrap(), None);
+}
