@@ -14,10 +14,15 @@ fn mode(path: &Path) -> u32 {
         & 0o7777
 }
 
-/// Every entry under `dir`, depth first.
+/// Every entry under `dir`, depth first; nothing for a directory that does not exist
+/// (the signing secret now lives in the database, so `secrets/` is made only by older
+/// installations) or that a render removed while it was walked.
 fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
             out.extend(walk(&path));

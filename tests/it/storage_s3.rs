@@ -151,9 +151,26 @@ async fn s3_live_render_avatar_and_preview_land_in_the_bucket() {
     let objects = s3
         .objects(&bucket, &format!("reels/eu/tasks/{id}/output/"))
         .await;
+    let caption_size = |name: &str| {
+        let key = format!("reels/eu/tasks/{id}/output/1/{name}");
+        objects
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, size)| *size)
+            .filter(|size| *size > 0)
+            .unwrap_or_else(|| panic!("{key} missing or empty: {objects:?}"))
+    };
     assert_eq!(
         objects,
         vec![
+            (
+                format!("reels/eu/tasks/{id}/output/1/captions.srt"),
+                caption_size("captions.srt")
+            ),
+            (
+                format!("reels/eu/tasks/{id}/output/1/captions.vtt"),
+                caption_size("captions.vtt")
+            ),
             (
                 format!("reels/eu/tasks/{id}/output/1/cover.jpg"),
                 cover.bytes.len() as u64
