@@ -105,6 +105,8 @@ fn candidate(v: &VoiceRecord) -> VoiceCandidate {
                 .and_then(|r| r.as_str())
                 .map(str::to_string),
         },
+        // What the catalogue says speaks it on this server (engine choice, voice packs).
+        neural: crate::views::voice_speaker(v).map(|(_, neural)| neural),
     }
 }
 

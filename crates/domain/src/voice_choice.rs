@@ -210,6 +210,9 @@ pub struct VoiceCandidate {
     pub own: bool,
     /// The public voice it is (or is a variant of), whose age and style words it has.
     pub public_base: Option<String>,
+    /// Whether this server speaks it with a neural engine, when the catalogue knows
+    /// (voice packs, a remote provider); `None` falls back to the built-in model table.
+    pub neural: Option<bool>,
 }
 
 impl VoiceCandidate {
@@ -222,6 +225,7 @@ impl VoiceCandidate {
             languages: v.languages.iter().map(|l| l.to_string()).collect(),
             own: false,
             public_base: Some(v.voice_id.to_string()),
+            neural: None,
         }
     }
 }
@@ -316,7 +320,9 @@ fn rank(
     let spoken = language
         .or(c.languages.first().map(String::as_str))
         .unwrap_or("en");
-    let neural = neural_model(&c.gender, &c.accent, spoken).is_some();
+    let neural = c
+        .neural
+        .unwrap_or_else(|| neural_model(&c.gender, &c.accent, spoken).is_some());
     let traits = c.public_base.as_deref().and_then(public_voice_traits);
     let age = traits.is_some_and(|t| Some(t.age) == attrs.age) as usize;
     let styles = attrs
@@ -436,8 +442,29 @@ mod tests {
             languages: vec!["en".into()],
             own: true,
             public_base: Some("ThT5KcBeYPX3keUQqHPh".into()),
+            neural: None,
         });
         assert_eq!(choose_voice(&a, None, &c).unwrap(), "zzzzzzzzzzzzzzzzzzzz");
+    }
+
+    /// An operator's neural pack voice (the catalogue says so) beats every voice the
+    /// built-in table knows as non-neural, own voices included.
+    #[test]
+    fn a_voice_the_catalogue_marks_neural_is_preferred() {
+        let mut c = catalogue();
+        let a = attrs(Some("female"), Some("british"), &[]);
+        c.push(VoiceCandidate {
+            voice_id: "zzPackFemaleGB000000".into(),
+            gender: "female".into(),
+            accent: "british".into(),
+            languages: vec!["en".into()],
+            own: false,
+            public_base: None,
+            neural: Some(true),
+        });
+        assert_eq!(choose_voice(&a, None, &c).unwrap(), "zzPackFemaleGB000000");
+        c.last_mut().unwrap().neural = Some(false);
+        assert_ne!(choose_voice(&a, None, &c).unwrap(), "zzPackFemaleGB000000");
     }
 
     #[test]

@@ -67,8 +67,16 @@ pub async fn living_property(
 /// The legacy slideshow route: a compatibility route for clients of VibePeak's older
 /// documentation (superseded by narrated-slideshow), on the same create pipeline.
 #[utoipa::path(post, path = "/v1/real-estate/slideshow", tag = "tasks",
+    description = "Compatibility route (VibePeak's older documentation). Rules JSON Schema cannot state (refused with the codes named): every image must be fetchable over https from a public address and decode as a JPEG, PNG or WebP photo (IMAGE_INACCESSIBLE, IMAGE_TIMEOUT, SSRF_BLOCKED, IMAGE_PROCESSING_FAILED, MIXED_ORIENTATIONS); URLs must differ after normalising scheme and host case (VALIDATION_ERROR); the script takes letters, white space and the listed punctuation only (VALIDATION_ERROR); test_scenario is refused with a live key; the voice must exist and be yours or public (VOICE_NOT_FOUND, VOICE_ACCESS_DENIED, VOICE_EXPIRED), or be chosen by attributes (400 VOICE_NOT_FOUND with details.unmet when none matches); change-decoration and furnish-it need a virtual-staging provider (VALIDATION_ERROR without one); a live key needs the credits (INSUFFICIENT_CREDITS).",
     request_body = crate::openapi_compat::LegacySlideshowRequest,
-    responses((status = 202, body = crate::openapi::TaskAccepted), (status = "4XX", body = crate::openapi::ErrorEnvelope)),
+    responses(
+        (status = 202, body = crate::openapi::TaskAccepted, headers(
+            ("Location" = String, description = "/v1/tasks/{task_id}"),
+            ("Retry-After" = u32, description = "Seconds until the first poll is useful (30)"))),
+        (status = 400, body = crate::openapi::ErrorEnvelope),
+        (status = 403, body = crate::openapi::ErrorEnvelope, description = "PLAN_NOT_ALLOWED, INSUFFICIENT_CREDITS, VOICE_ACCESS_DENIED, VOICE_EXPIRED"),
+        (status = 404, body = crate::openapi::ErrorEnvelope, description = "VOICE_NOT_FOUND"),
+    ),
     security(("bearer" = [])))]
 pub async fn slideshow(
     State(state): State<AppState>,
