@@ -36,6 +36,9 @@ pub struct ImageMetrics {
     pub greenery: f64,
     /// Centre of the most detailed region, in 0..1 image coordinates.
     pub detail_center: (f64, f64),
+    /// What the photo shows, when a labeller saw it (`None`: no labeller installed, or
+    /// it was not sure). Filled after the pixel measures, by the caller.
+    pub room: Option<peakreel_rooms::Room>,
 }
 
 impl ImageMetrics {
@@ -171,6 +174,7 @@ pub fn analyze(img: &DynamicImage) -> ImageMetrics {
         blue_sky,
         greenery,
         detail_center: detail_center(&lap, w, h),
+        room: None,
     }
 }
 

@@ -405,6 +405,7 @@ mod tests {
             blue_sky: sky,
             greenery: 0.0,
             detail_center: detail,
+            room: None,
         }
     }
 

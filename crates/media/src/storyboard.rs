@@ -132,6 +132,7 @@ mod tests {
                 blue_sky: 0.0,
                 greenery: 0.0,
                 detail_center: (0.5, 0.5),
+                room: None,
             })
             .collect()
     }
