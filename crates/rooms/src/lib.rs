@@ -1,5 +1,10 @@
 //! The rooms a listing photo can show (issue 13 §1), as the photo labeller reports them
-//! and as the planner matches them against what the narration names. No I/O lives here.
+//! and as the planner matches them against what the narration names ([`mentions`], per
+//! voice language). No I/O lives here.
+
+mod lexicon;
+
+pub use lexicon::{first_mention, mentions, LANGUAGES};
 
 /// What a listing photo shows. Garden and pool are one label: listing narration names
 /// either for the same outdoor-living photos, and the detector cannot tell them apart
