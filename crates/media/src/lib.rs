@@ -22,6 +22,7 @@ pub mod living;
 pub mod music;
 pub mod plan;
 pub mod probe;
+pub mod room_hints;
 pub mod storyboard;
 pub mod subtitles;
 
@@ -32,6 +33,7 @@ mod error;
 mod padding;
 mod pictures;
 mod render;
+mod work_files;
 
 pub use caption_files::Captions;
 pub use error::{Fault, RenderError};

@@ -3,7 +3,9 @@
 //! the extra time is shared between a longer lead (the first picture, and the music,
 //! before the voice) and a longer tail, and the narration's timings move with the lead.
 
-use peakreel_speech::Narration;
+use peakreel_speech::{Narration, SentenceTiming};
+
+use crate::plan::{self, Mode};
 
 /// Of the extra time, this share goes before the voice…
 const LEAD_SHARE: f64 = 1.0 / 3.0;
@@ -18,13 +20,16 @@ pub(crate) fn extra_lead(extra: f64) -> f64 {
     (lead / step).floor() * step
 }
 
-/// Moves every sentence, word and envelope value of `n` `seconds` later (the audio
-/// itself is delayed by the soundtrack).
-pub(crate) fn delay(n: &mut Narration, seconds: f64) {
-    if seconds <= 0.0 {
-        return;
-    }
-    for s in &mut n.sentences {
+/// How long a slideshow of `images` photos runs for a narration of `narration_seconds`
+/// ([`plan::slideshow_seconds`]), and how much of the extra time leads in: (total, lead).
+pub(crate) fn slideshow(mode: Mode, images: usize, narration_seconds: f64) -> (f64, f64) {
+    let total = plan::slideshow_seconds(mode, images, narration_seconds);
+    (total, extra_lead(total - narration_seconds))
+}
+
+/// Moves every sentence and word `seconds` later.
+pub(crate) fn delay_sentences(sentences: &mut [SentenceTiming], seconds: f64) {
+    for s in sentences {
         s.start += seconds;
         s.end += seconds;
         for w in &mut s.words {
@@ -32,6 +37,15 @@ pub(crate) fn delay(n: &mut Narration, seconds: f64) {
             w.end += seconds;
         }
     }
+}
+
+/// Moves every sentence, word and envelope value of `n` `seconds` later (the audio
+/// itself is delayed by the soundtrack).
+pub(crate) fn delay(n: &mut Narration, seconds: f64) {
+    if seconds <= 0.0 {
+        return;
+    }
+    delay_sentences(&mut n.sentences, seconds);
     let steps = (seconds * Narration::ENVELOPE_HZ).round() as usize;
     n.envelope.splice(0..0, std::iter::repeat_n(0.0, steps));
     n.total_duration += seconds;

@@ -3,6 +3,8 @@
 
 use crate::analysis::{strength, ImageMetrics};
 
+pub mod narrated;
+
 pub const FPS: u32 = 30;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

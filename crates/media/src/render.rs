@@ -11,8 +11,9 @@ use crate::analysis::ImageMetrics;
 use crate::audio;
 use crate::caption_stills::{self, CaptionStill};
 use crate::living;
-use crate::plan::{self, Plan, Transition, FPS};
+use crate::plan::{self, narrated, Plan, Transition, FPS};
 use crate::subtitles;
+use crate::work_files::{keep_work_files, part_path, PartFile, WorkDir};
 use crate::{padding, pictures};
 use crate::{probe, Position, RenderError, RenderJob, RenderKind, RenderOutput, Stage};
 
@@ -132,10 +133,11 @@ async fn render_inner(
         // Scenes keep their mode's lengths: a narration too short for the photos gets a
         // longer lead and tail (padding.rs) rather than hurried scenes.
         RenderKind::Slideshow => {
-            let total = plan::slideshow_seconds(job.mode, metrics.len(), narration.total_duration);
-            let lead = padding::extra_lead(total - narration.total_duration);
+            let (total, lead) =
+                padding::slideshow(job.mode, metrics.len(), narration.total_duration);
             padding::delay(&mut narration, lead);
-            let plan = plan::plan(job.mode, metrics, total, job.seed);
+            let (said, language) = (&narration.sentences, &job.voice.language);
+            let plan = narrated::plan(job.mode, metrics, total, job.seed, said, language);
             (plan, total > narration.total_duration, lead)
         }
         // Living: one scene per image in order, equal lengths, cross-dissolves; about 3 s
@@ -279,53 +281,6 @@ async fn render_inner(
         sentences: narration.sentences,
         timeline: timeline.into_inner().unwrap_or_default(),
     })
-}
-
-/// The render's temporary directory, removed on every exit path. A render that ends early
-/// drops its futures, but work already handed to a blocking thread (generating the
-/// music, a file write) runs on and may write into the directory while it is being
-/// removed; the removal is then tried again once such work has had time to finish.
-struct WorkDir(Option<tempfile::TempDir>);
-
-impl WorkDir {
-    fn path(&self) -> &Path {
-        self.0.as_ref().expect("present until dropped").path()
-    }
-}
-
-impl Drop for WorkDir {
-    fn drop(&mut self) {
-        let Some(dir) = self.0.take() else { return };
-        let path = dir.path().to_path_buf();
-        if dir.close().is_ok() && !path.exists() {
-            return;
-        }
-        std::thread::spawn(move || {
-            for _ in 0..40 {
-                std::thread::sleep(std::time::Duration::from_millis(250));
-                if std::fs::remove_dir_all(&path).is_ok() || !path.exists() {
-                    return;
-                }
-            }
-        });
-    }
-}
-
-/// The half-written output. Removed when dropped: after an error, and also when the
-/// render future itself is dropped mid-encode (time limit, cancelled task). After the
-/// rename it no longer exists and the removal is a no-op.
-struct PartFile(PathBuf);
-
-impl Drop for PartFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
-fn part_path(output: &Path) -> PathBuf {
-    let mut name = output.file_name().unwrap_or_default().to_os_string();
-    name.push(".part");
-    output.with_file_name(name)
 }
 
 fn validate(job: &RenderJob) -> Result<(), RenderError> {
@@ -904,23 +859,6 @@ async fn encode_video(
             source,
         })?;
     Ok(video)
-}
-
-/// `PEAKREEL_RENDER_KEEP=DIR`: a copy of the work directory (graph, ASS, audio) to
-/// inspect or re-run by hand. The temporary directory itself is still removed.
-fn keep_work_files(dir: &Path) -> std::io::Result<()> {
-    let Some(keep) = std::env::var_os("PEAKREEL_RENDER_KEEP") else {
-        return Ok(());
-    };
-    let keep = PathBuf::from(keep);
-    std::fs::create_dir_all(&keep)?;
-    for e in std::fs::read_dir(dir)? {
-        let e = e?;
-        if e.file_type()?.is_file() {
-            std::fs::copy(e.path(), keep.join(e.file_name()))?;
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -70,24 +70,19 @@ pub fn storyboard(
     seed: u64,
 ) -> Storyboard {
     let (mut sentences, narration_seconds) = estimated_narration(script, language, voice_rate);
+    // The request's own rooms count as the render's do (room_hints).
+    let mut metrics = metrics.to_vec();
+    crate::room_hints::apply(kind, &mut metrics);
     // As the renderer does: a slideshow too short for its mode's scenes is lengthened,
     // part of the extra time as a longer lead; living scenes show each photo once.
     let plan = match kind {
         RenderKind::Slideshow => {
-            let total = plan::slideshow_seconds(mode, metrics.len(), narration_seconds);
-            let lead = crate::padding::extra_lead(total - narration_seconds);
-            for s in &mut sentences {
-                s.start += lead;
-                s.end += lead;
-                for w in &mut s.words {
-                    w.start += lead;
-                    w.end += lead;
-                }
-            }
-            plan::plan(mode, metrics, total, seed)
+            let (total, lead) = crate::padding::slideshow(mode, metrics.len(), narration_seconds);
+            crate::padding::delay_sentences(&mut sentences, lead);
+            plan::narrated::plan(mode, &metrics, total, seed, &sentences, language)
         }
         RenderKind::Living { .. } => plan::plan_each_once(
-            metrics,
+            &metrics,
             crate::living::total_seconds(metrics.len(), narration_seconds),
             seed,
         ),
