@@ -143,6 +143,7 @@ pub fn render_job(req: &CreateRequest, files: JobFiles, opts: JobOptions) -> Ren
         },
     };
     RenderJob {
+        room_hints: kind.room_hints(files.images.len()),
         kind,
         images: files.images,
         script: req.script.clone(),

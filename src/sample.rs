@@ -36,6 +36,7 @@ pub async fn render_sample(env: &RenderEnv, orientation: WireOrientation) -> Res
     }
     let job = RenderJob {
         kind: peakreel_media::RenderKind::Slideshow,
+        room_hints: Vec::new(),
         images,
         script: SCRIPT.to_string(),
         voice: VoiceProfile::espeak("en-us+f3"),

@@ -61,6 +61,7 @@ async fn main() {
     }
     let job = RenderJob {
         kind: peakreel_media::RenderKind::Slideshow,
+        room_hints: Vec::new(),
         images,
         script: SCRIPT.into(),
         voice: VoiceProfile {

@@ -179,6 +179,12 @@ pub enum RenderKind {
 pub struct RenderJob {
     pub kind: RenderKind,
     pub images: Vec<PathBuf>,
+    /// What each image shows, where known before any labelling (`room_hints[i]` belongs
+    /// to `images[i]`; shorter or empty: the rest unknown). Wins over a labeller's guess
+    /// and leads the narration's scenes ([`room_hints`], [`plan::narrated`]). Job
+    /// building fills it from a living property's room types
+    /// ([`RenderKind::room_hints`]).
+    pub room_hints: Vec<Option<peakreel_rooms::Room>>,
     pub script: String,
     pub voice: VoiceProfile,
     pub orientation: Orientation,

@@ -78,7 +78,7 @@ pub(crate) async fn prepare(
         metrics.push(m);
         images.push(path);
     }
-    crate::room_hints::apply(&job.kind, &mut metrics);
+    crate::room_hints::apply(&job.room_hints, &mut metrics);
     let watermark = match &job.watermark {
         // The logo keeps its alpha and is never drawn wider than the frame.
         Some(w) => Some(overlay("watermark", &w.path, dir, (width, 1), Alpha::Keep).await?),

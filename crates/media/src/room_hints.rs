@@ -1,7 +1,10 @@
-//! Rooms the request itself names (issue 13 §1): a living property's `room_type` per
-//! image. They are written into [`ImageMetrics::room`] before planning, after the pixel
-//! measures, so a room the user gave wins over one a photo labeller guessed; a labeller
-//! fills only the rooms still `None`.
+//! Rooms known before any photo is looked at (issue 13 §1): [`RenderJob::room_hints`],
+//! which job building fills from a living property's `room_type` per image
+//! ([`RenderKind::room_hints`]). They are written into [`ImageMetrics::room`] after the
+//! pixel measures and before planning, so a room the user gave wins over one a photo
+//! labeller guessed; a labeller fills only the rooms still `None`.
+//!
+//! [`RenderJob::room_hints`]: crate::RenderJob::room_hints
 
 use peakreel_rooms::Room;
 
@@ -39,12 +42,12 @@ impl RenderKind {
     }
 }
 
-/// Writes `kind`'s room hints over `metrics` (in the job's image order).
-pub fn apply(kind: &RenderKind, metrics: &mut [ImageMetrics]) {
-    let hints = kind.room_hints(metrics.len());
+/// Writes `hints` (one per image in the job's order; missing ones are `None`) over
+/// `metrics`' rooms wherever a hint is given.
+pub fn apply(hints: &[Option<Room>], metrics: &mut [ImageMetrics]) {
     for (m, hint) in metrics.iter_mut().zip(hints) {
         if hint.is_some() {
-            m.room = hint;
+            m.room = *hint;
         }
     }
 }
@@ -70,5 +73,29 @@ mod tests {
         assert_eq!(room_of(RoomType::Pool), Some(Room::GardenPool));
         assert_eq!(hints.last(), Some(&None), "an image without a room type");
         assert_eq!(RenderKind::Slideshow.room_hints(2), [None, None]);
+    }
+
+    #[test]
+    fn a_hint_wins_over_a_label_and_no_hint_keeps_it() {
+        let measured = |room| ImageMetrics {
+            width: 4,
+            height: 3,
+            sharpness: 1.0,
+            exposure: 0.5,
+            colourfulness: 1.0,
+            sky_fraction: 0.0,
+            blue_sky: 0.0,
+            greenery: 0.0,
+            detail_center: (0.5, 0.5),
+            room,
+        };
+        let mut metrics = vec![
+            measured(Some(Room::Bathroom)),
+            measured(Some(Room::Bedroom)),
+            measured(None),
+        ];
+        apply(&[Some(Room::Kitchen), None], &mut metrics);
+        let rooms: Vec<_> = metrics.iter().map(|m| m.room).collect();
+        assert_eq!(rooms, [Some(Room::Kitchen), Some(Room::Bedroom), None]);
     }
 }

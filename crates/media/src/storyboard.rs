@@ -72,7 +72,7 @@ pub fn storyboard(
     let (mut sentences, narration_seconds) = estimated_narration(script, language, voice_rate);
     // The request's own rooms count as the render's do (room_hints).
     let mut metrics = metrics.to_vec();
-    crate::room_hints::apply(kind, &mut metrics);
+    crate::room_hints::apply(&kind.room_hints(metrics.len()), &mut metrics);
     // As the renderer does: a slideshow too short for its mode's scenes is lengthened,
     // part of the extra time as a longer lead; living scenes show each photo once.
     let plan = match kind {

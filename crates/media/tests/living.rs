@@ -32,6 +32,7 @@ fn env_espeak(temp_root: &Path) -> RenderEnv {
 fn job(images: Vec<PathBuf>, rooms: Vec<RoomType>, script: &str, out: &Path) -> RenderJob {
     RenderJob {
         kind: RenderKind::Living { room_types: rooms },
+        room_hints: Vec::new(),
         images,
         script: script.into(),
         voice: VoiceProfile::espeak("en-us+f3"),

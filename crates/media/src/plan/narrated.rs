@@ -11,7 +11,9 @@
 //!    first, then the strongest. When the only photo of the room is the one already on
 //!    screen, that scene is held on into the next one if the joined scene stays within
 //!    the mode's longest ([`Mode::max_scene_seconds`]); otherwise the scene is left free.
-//! 3. The free scenes take the other photos in the order the mode chose (so `standard`
+//! 3. A cut close to such a sentence's midpoint moves away from it, within the mode's
+//!    scene lengths ([`cuts`]), so the room is on screen, settled, when it is named.
+//! 4. The free scenes take the other photos in the order the mode chose (so `standard`
 //!    still opens and closes on its exteriors and `artistic` on its strongest photo when
 //!    those scenes are free), never the same photo twice in a row.
 //!
@@ -55,7 +57,22 @@ pub fn plan(
     let slots: Vec<(f64, f64)> = base.timeline().iter().map(|&(_, a, b)| (a, b)).collect();
     let wants = claims(&slots, sentences, &named);
     let picks = cast(&base, &slots, &wants, images, mode);
-    rebuild(base, &picks, images, seed)
+    let mut plan = rebuild(base, &picks, images, seed);
+    // The midpoints of the sentences whose room is on screen there.
+    let midpoints: Vec<f64> = sentences
+        .iter()
+        .zip(&named)
+        .map(|(s, rooms)| ((s.start + s.end) / 2.0, rooms))
+        .filter(|(mid, rooms)| {
+            plan.timeline()
+                .iter()
+                .find(|&&(_, a, b)| *mid >= a && *mid < b)
+                .is_some_and(|&(i, _, _)| images[i].room.is_some_and(|r| rooms.contains(&r)))
+        })
+        .map(|(mid, _)| mid)
+        .collect();
+    cuts::clear(&mut plan, &midpoints, mode);
+    plan
 }
 
 /// What scene `k` must show: a room, and whether a sentence's midpoint claimed it (those
@@ -269,6 +286,8 @@ fn rebuild(base: Plan, picks: &[Pick], images: &[ImageMetrics], seed: u64) -> Pl
         total_frames: base.total_frames,
     }
 }
+
+mod cuts;
 
 #[cfg(test)]
 mod tests;

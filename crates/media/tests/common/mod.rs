@@ -45,6 +45,7 @@ pub fn env_espeak(temp_root: &Path) -> RenderEnv {
 pub fn job(images: Vec<PathBuf>, script: &str, out_dir: &Path) -> RenderJob {
     RenderJob {
         kind: peakreel_media::RenderKind::Slideshow,
+        room_hints: Vec::new(),
         images,
         script: script.into(),
         voice: VoiceProfile::espeak("en-us+f3"),

@@ -106,12 +106,25 @@ fn each_room_is_on_screen_while_its_sentence_is_spoken() {
                 let p = plan(mode, &imgs, total, seed, &sentences, "en");
                 keeps_the_modes_rules(&p, mode, total);
                 for (s, room) in sentences[1..4].iter().zip([Bedroom, Bathroom, Kitchen]) {
-                    let shown = on_screen_at(&p, (s.start + s.end) / 2.0);
+                    let mid = (s.start + s.end) / 2.0;
+                    let shown = on_screen_at(&p, mid);
                     assert_eq!(
                         imgs[shown].room,
                         Some(room),
                         "{mode:?} {total} s seed {seed}: `{}` over photo {shown}",
                         s.text
+                    );
+                    // …settled: no transition under the midpoint.
+                    let (a, b) = p
+                        .timeline()
+                        .into_iter()
+                        .find(|&(_, a, b)| mid >= a && mid < b)
+                        .map(|(_, a, b)| (a, b))
+                        .unwrap();
+                    let half = f64::from(p.scenes[0].transition_frames) / 60.0;
+                    assert!(
+                        mid - a > half + 0.2 && b - mid > half + 0.2,
+                        "{mode:?} {total} s seed {seed}: midpoint {mid:.2} in {a:.2}..{b:.2}"
                     );
                 }
                 // Without the narration's claims, the same mode shows another order: the
