@@ -15,6 +15,7 @@ mod legacy;
 mod legacy_render;
 mod living;
 mod living_support;
+mod narration;
 mod operability;
 mod ops;
 mod photos;

@@ -35,6 +35,11 @@ pub struct StoryboardScene {
     image_index: usize,
     /// The request's URL (or `upload://` reference) of that photo.
     image_url: String,
+    /// What the photo shows, as the planner saw it: `exterior`, `living_room`,
+    /// `kitchen`, `dining_room`, `bedroom`, `bathroom`, `garden_pool` or `other`; `null`
+    /// when unknown. A living property's `room_type` sets it (`garden` and `pool` are
+    /// `garden_pool`, `office` and `hallway` are `other`, `other` says nothing).
+    room: Option<String>,
     /// When the photo is the main picture, in seconds, measured at transition midpoints.
     start_seconds: f64,
     end_seconds: f64,

@@ -23,6 +23,9 @@ pub const CHARS_PER_SECOND: f64 = 16.0;
 pub struct StoryboardScene {
     /// Index into the request's `images`.
     pub image: usize,
+    /// What the photo shows, as the planner saw it (the request's room type, or a
+    /// labeller's); `None` when unknown.
+    pub room: Option<peakreel_rooms::Room>,
     pub start: f64,
     pub end: f64,
     /// Indices into [`Storyboard::sentences`] spoken (at least partly) over this scene.
@@ -92,6 +95,7 @@ pub fn storyboard(
         .into_iter()
         .map(|(image, start, end)| StoryboardScene {
             image,
+            room: metrics[image].room,
             start,
             end,
             sentences: sentences
@@ -174,6 +178,43 @@ mod tests {
         // The first scene opens with the first sentence; the last hears the last one or
         // the tail after it.
         assert!(b.scenes[0].sentences.contains(&0));
+    }
+
+    /// The dry run plans with the render's narrated planner: each room-naming sentence's
+    /// estimated midpoint falls in a scene of the room it names, and living room types
+    /// show as the scenes' rooms.
+    #[test]
+    fn named_rooms_lead_the_storyboard_as_they_lead_the_render() {
+        use crate::RoomType;
+        use peakreel_rooms::Room::{Bathroom, Bedroom, Exterior, GardenPool, Kitchen};
+        let rooms = [Some(Exterior), Some(Bathroom), Some(Kitchen), Some(Bedroom)];
+        let mut m = metrics(4);
+        for (m, r) in m.iter_mut().zip(rooms) {
+            m.room = r;
+        }
+        let script = "Welcome to this bright family home on a quiet street. Upstairs, the bedroom is calm and quiet, with soft morning light. The kitchen offers generous counters and a long island. The bathroom has a deep tub and a walk in shower. Book a visit today.";
+        for mode in [Mode::Standard, Mode::Artistic] {
+            let b = storyboard(&RenderKind::Slideshow, mode, &m, script, "en", 1.0, 5);
+            for (i, room) in [(1, Bedroom), (2, Kitchen), (3, Bathroom)] {
+                let s = &b.sentences[i];
+                let mid = (s.start + s.end) / 2.0;
+                let scene = b
+                    .scenes
+                    .iter()
+                    .find(|c| mid >= c.start && mid < c.end)
+                    .unwrap();
+                assert_eq!(scene.room, Some(room), "{mode:?}: {}", s.text);
+                assert_eq!(m[scene.image].room, Some(room));
+                assert!(scene.sentences.contains(&i));
+            }
+        }
+        // A living property keeps the user's order; its room types are the scenes' rooms.
+        let kind = RenderKind::Living {
+            room_types: vec![RoomType::Garden, RoomType::Other, RoomType::Kitchen],
+        };
+        let b = storyboard(&kind, Mode::Artistic, &metrics(3), script, "en", 1.0, 1);
+        let seen: Vec<_> = b.scenes.iter().map(|s| (s.image, s.room)).collect();
+        assert_eq!(seen, [(0, Some(GardenPool)), (1, None), (2, Some(Kitchen))]);
     }
 
     #[test]

@@ -20,7 +20,7 @@ use peakreel_domain::{OrchestrationMode, RequestKind};
 use peakreel_media::analysis::{analyze, decode_bytes};
 use peakreel_media::plan::Mode;
 use peakreel_media::storyboard::storyboard;
-use peakreel_media::RenderKind;
+use peakreel_media::{RenderKind, RoomType};
 use peakreel_types::{ApiError, Code};
 use serde_json::{json, Value};
 
@@ -83,8 +83,13 @@ async fn dry_run(
 
     let render_kind = match kind {
         RequestKind::NarratedSlideshow | RequestKind::Slideshow => RenderKind::Slideshow,
+        // The request's room types are the render's room hints (room_hints.rs).
         RequestKind::LivingProperty => RenderKind::Living {
-            room_types: Vec::new(),
+            room_types: request
+                .images
+                .iter()
+                .map(|i| RoomType::from_name(i.room_type.as_str()).unwrap_or_default())
+                .collect(),
         },
     };
     let mode = match request.orchestration_mode {
@@ -133,6 +138,7 @@ async fn dry_run(
         "scenes": board.scenes.iter().map(|s| json!({
             "image_index": s.image,
             "image_url": request.images[s.image].url,
+            "room": s.room.map(|r| r.as_str()),
             "start_seconds": round(s.start),
             "end_seconds": round(s.end),
             "sentences": s.sentences,
