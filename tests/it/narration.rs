@@ -70,7 +70,7 @@ async fn living_room_types_reach_the_plan_and_the_users_order_is_kept() {
     let thumbs: Vec<Vec<u8>> = (1..=3)
         .map(|i| thumb(&peakreel_testkit::photo_jpeg(PHOTOS[i])))
         .collect();
-    for scene in 0..3 {
+    for (scene, room) in ROOM_TYPES.iter().enumerate() {
         let at = (scene as f64 + 0.5) * d / 3.0;
         let frame = raw_frame(&video, at, "scale=48:27", "rgb24");
         let distances: Vec<f64> = thumbs.iter().map(|t| mad(&frame, t)).collect();
@@ -79,8 +79,7 @@ async fn living_room_types_reach_the_plan_and_the_users_order_is_kept() {
             .unwrap();
         assert_eq!(
             nearest, scene,
-            "at {at:.2} s of {d:.2}: {} expected, distances {distances:.1?}",
-            ROOM_TYPES[scene]
+            "at {at:.2} s of {d:.2}: the {room} expected, distances {distances:.1?}"
         );
     }
 }
