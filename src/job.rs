@@ -289,6 +289,70 @@ mod tests {
         }
     }
 
+    /// A living request's room types become the job's room hints, one per image in
+    /// order (`other`, also the default, says nothing); a slideshow's job has none.
+    #[test]
+    fn living_room_types_are_the_jobs_room_hints() {
+        use peakreel_media::Room;
+        let job_of = |kind: RequestKind, body: serde_json::Value| {
+            let req = peakreel_domain::request::parse_create_request(
+                kind,
+                body.to_string().as_bytes(),
+                true,
+                &Default::default(),
+            )
+            .unwrap();
+            let n = req.images.len();
+            let files = JobFiles {
+                images: (0..n).map(|i| PathBuf::from(format!("{i}.jpg"))).collect(),
+                logo: None,
+                avatar: None,
+                output: "out.mp4".into(),
+                cover: "cover.jpg".into(),
+            };
+            let opts = JobOptions {
+                orientation: WireOrientation::Landscape,
+                voice: VoiceProfile::espeak("en-us"),
+                seed: 1,
+                profile: Profile::Test,
+                time_limit: Duration::from_secs(1),
+            };
+            render_job(&req, files, opts)
+        };
+        let url = |i: usize| format!("https://photos.example.com/{i}.jpg");
+        let living = job_of(
+            RequestKind::LivingProperty,
+            serde_json::json!({
+                "images": [
+                    {"url": url(0), "room_type": "bathroom"},
+                    {"url": url(1)},
+                    {"url": url(2), "room_type": "pool"},
+                    {"url": url(3), "room_type": "kitchen"},
+                ],
+                "voice": {"voice_id": "EXAVITQu4vr4xnSDxMaL"},
+                "script": "Bright rooms and a calm garden make this home feel warm. ".repeat(5),
+            }),
+        );
+        assert_eq!(
+            living.room_hints,
+            [
+                Some(Room::Bathroom),
+                None,
+                Some(Room::GardenPool),
+                Some(Room::Kitchen)
+            ]
+        );
+        let slideshow = job_of(
+            RequestKind::NarratedSlideshow,
+            serde_json::json!({
+                "images": (0..6).map(url).collect::<Vec<_>>(),
+                "voice": {"voice_id": "EXAVITQu4vr4xnSDxMaL"},
+                "script": "Bright rooms and a calm garden make this home feel warm. ".repeat(5),
+            }),
+        );
+        assert_eq!(slideshow.room_hints, [None; 6]);
+    }
+
     #[test]
     fn hex_colours_and_seeds() {
         assert_eq!(parse_hex("#FF8000"), [255, 128, 0]);

@@ -39,6 +39,7 @@ pub use caption_files::Captions;
 pub use error::{Fault, RenderError};
 pub use fonts::FontFamily;
 pub use living::RoomType;
+pub use peakreel_rooms::Room;
 pub use plan::Mode;
 pub use render::{render, RenderEnv, H264_SETTINGS};
 pub use subtitles::SubtitlePreset;
@@ -184,7 +185,7 @@ pub struct RenderJob {
     /// and leads the narration's scenes ([`room_hints`], [`plan::narrated`]). Job
     /// building fills it from a living property's room types
     /// ([`RenderKind::room_hints`]).
-    pub room_hints: Vec<Option<peakreel_rooms::Room>>,
+    pub room_hints: Vec<Option<Room>>,
     pub script: String,
     pub voice: VoiceProfile,
     pub orientation: Orientation,
