@@ -307,3 +307,76 @@ fn a_sentence_naming_two_rooms_shows_both_in_its_order() {
     assert_eq!(during.first(), Some(&Some(Kitchen)), "{during:?}");
     assert_eq!(during.last(), Some(&Some(LivingRoom)), "{during:?}");
 }
+
+/// Many generated listings (3–15 photos, random rooms or none) and narrations (random
+/// sentences naming random rooms): the mode's rules always hold, the plan is the same
+/// for the same seed, and a sentence whose midpoint is the only one in its scene, naming
+/// a room three or more photos show, has that room on screen at its midpoint.
+#[test]
+fn generated_listings_and_narrations_keep_the_rules() {
+    let rooms = [
+        ("the kitchen", Some(Kitchen)),
+        ("the bedroom", Some(Bedroom)),
+        ("the bathroom", Some(Bathroom)),
+        ("the garden", Some(GardenPool)),
+        ("the lounge", Some(LivingRoom)),
+        ("the dining room", Some(DiningRoom)),
+        ("the facade", Some(Exterior)),
+        ("the light", None),
+    ];
+    let mut rng = SplitMix(2026);
+    let mut pick = |n: usize| (rng.next() % n as u64) as usize;
+    for case in 0..300 {
+        let n = 3 + pick(13);
+        let imgs: Vec<ImageMetrics> = (0..n)
+            .map(|i| {
+                let room = rooms[pick(rooms.len())].1;
+                photo(room, 50.0 + (i * 37 % 900) as f64, 0.0)
+            })
+            .collect();
+        let mode = [Mode::Standard, Mode::Artistic][case % 2];
+        let mut t = 0.5;
+        let mut sentences = Vec::new();
+        for _ in 0..2 + pick(8) {
+            let len = 1.0 + pick(60) as f64 / 10.0;
+            let (words, _) = rooms[pick(rooms.len())];
+            sentences.push(SentenceTiming::spoken(
+                &format!("Look at {words}."),
+                t,
+                t + len,
+            ));
+            t += len + 0.3;
+        }
+        let total = super::super::slideshow_seconds(mode, n, t + 1.5);
+        let p = plan(mode, &imgs, total, case as u64, &sentences, "en");
+        keeps_the_modes_rules(&p, mode, total);
+        assert_eq!(p, plan(mode, &imgs, total, case as u64, &sentences, "en"));
+        let mids: Vec<(f64, Option<Room>)> = sentences
+            .iter()
+            .map(|s| {
+                let room = mentions(&s.text, "en").first().copied();
+                ((s.start + s.end) / 2.0, room)
+            })
+            .collect();
+        let scene_of = |t: f64| {
+            p.timeline()
+                .iter()
+                .position(|&(_, a, b)| t >= a && t < b)
+                .unwrap()
+        };
+        for &(mid, room) in &mids {
+            let Some(room) = room else { continue };
+            let photos = imgs.iter().filter(|m| m.room == Some(room)).count();
+            let k = scene_of(mid);
+            let alone = mids
+                .iter()
+                .filter(|(m, r)| r.is_some() && scene_of(*m) == k)
+                .count()
+                == 1;
+            if photos >= 3 && alone {
+                let shown = p.scenes[k].image;
+                assert_eq!(imgs[shown].room, Some(room), "case {case} at {mid:.2}");
+            }
+        }
+    }
+}
