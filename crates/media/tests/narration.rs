@@ -1,10 +1,10 @@
 //! The narration shows the room it names (issue 13 §1), rendered for real: four test
 //! photos whose rooms come through the job's room hints, a script that names the
-//! bedroom, the kitchen and the bathroom in an order the photos do not follow, the
-//! default `artistic` mode, espeak-ng's voice. At the midpoint of each room-naming
+//! bedroom, the kitchen and the bathroom in an order the photos do not follow, in the
+//! default `artistic` mode and in `standard`, espeak-ng's voice. At the midpoint of each room-naming
 //! sentence (its time from the narration itself) a frame is taken from the video and
 //! matched to the input photo it looks most like. The frames, each over the photo it had
-//! to show, are kept in `target/test-artefacts/narration_rooms.png`.
+//! to show, are kept in `target/test-artefacts/narration_rooms_{artistic,standard}.png`.
 
 use std::path::{Path, PathBuf};
 
@@ -84,57 +84,66 @@ async fn each_named_room_is_on_screen_while_its_sentence_is_spoken() {
         Book a visit today and picture your next chapter here.";
     let named = [(1, Room::Bedroom), (2, Room::Kitchen), (3, Room::Bathroom)];
 
-    let mut j = job(
-        inputs.iter().map(|(n, _)| test_photo(n)).collect(),
-        script,
-        tmp.path(),
-    );
-    j.mode = Mode::Artistic;
-    j.room_hints = inputs.iter().map(|(_, r)| Some(*r)).collect();
-    let out = render(&j, &env_espeak(temp_root.path()), &|_, _| {})
-        .await
-        .unwrap();
-    eprintln!(
-        "contact sheet: {}",
-        peakreel_testkit::contact_sheet(&out.video_path, "narration_rooms_video").display()
-    );
-    assert_eq!(out.sentences.len(), 5, "{:?}", out.sentences);
-
-    let photos: Vec<RgbImage> = inputs
-        .iter()
-        .map(|(n, _)| image::open(test_photo(n)).unwrap().to_rgb8())
-        .collect();
-    let thumbs: Vec<RgbImage> = photos.iter().map(thumb).collect();
-    let (mut frames, mut wanted) = (Vec::new(), Vec::new());
     let mut failures = Vec::new();
-    for (sentence, room) in named {
-        let s = &out.sentences[sentence];
-        let mid = (s.start + s.end) / 2.0;
-        let frame = frame(&out.video_path, mid, out.width, out.height);
-        let f = thumb(&frame);
-        let distances: Vec<f64> = thumbs.iter().map(|t| mad(&f, t)).collect();
-        let nearest = (0..thumbs.len())
-            .min_by(|&a, &b| distances[a].total_cmp(&distances[b]))
-            .unwrap();
-        let want = inputs.iter().position(|(_, r)| *r == room).unwrap();
-        eprintln!(
-            "{mid:.2} s `{}`: nearest photo {nearest} ({}), distances {distances:.1?}",
-            s.text, inputs[nearest].0
+    for mode in [Mode::Artistic, Mode::Standard] {
+        let out_dir = tmp.path().join(format!("{mode:?}"));
+        std::fs::create_dir_all(&out_dir).unwrap();
+        let mut j = job(
+            inputs.iter().map(|(n, _)| test_photo(n)).collect(),
+            script,
+            &out_dir,
         );
-        if nearest != want {
-            failures.push(format!(
-                "at {mid:.2} s (`{}`) photo {nearest} ({}) is on screen, not the {room:?}",
+        j.mode = mode;
+        j.room_hints = inputs.iter().map(|(_, r)| Some(*r)).collect();
+        let out = render(&j, &env_espeak(temp_root.path()), &|_, _| {})
+            .await
+            .unwrap();
+        eprintln!(
+            "contact sheet: {}",
+            peakreel_testkit::contact_sheet(
+                &out.video_path,
+                &format!("narration_rooms_video_{mode:?}").to_lowercase()
+            )
+            .display()
+        );
+        assert_eq!(out.sentences.len(), 5, "{:?}", out.sentences);
+
+        let photos: Vec<RgbImage> = inputs
+            .iter()
+            .map(|(n, _)| image::open(test_photo(n)).unwrap().to_rgb8())
+            .collect();
+        let thumbs: Vec<RgbImage> = photos.iter().map(thumb).collect();
+        let (mut frames, mut wanted) = (Vec::new(), Vec::new());
+        for (sentence, room) in named {
+            let s = &out.sentences[sentence];
+            let mid = (s.start + s.end) / 2.0;
+            let frame = frame(&out.video_path, mid, out.width, out.height);
+            let f = thumb(&frame);
+            let distances: Vec<f64> = thumbs.iter().map(|t| mad(&f, t)).collect();
+            let nearest = (0..thumbs.len())
+                .min_by(|&a, &b| distances[a].total_cmp(&distances[b]))
+                .unwrap();
+            let want = inputs.iter().position(|(_, r)| *r == room).unwrap();
+            eprintln!(
+                "{mid:.2} s `{}`: nearest photo {nearest} ({}), distances {distances:.1?}",
+                s.text, inputs[nearest].0
+            );
+            if nearest != want {
+                failures.push(format!(
+                "{mode:?}: at {mid:.2} s (`{}`) photo {nearest} ({}) is on screen, not the {room:?}",
                 s.text, inputs[nearest].0
             ));
+            }
+            frames.push(frame);
+            wanted.push(photos[want].clone());
         }
-        frames.push(frame);
-        wanted.push(photos[want].clone());
+        let artefact = peakreel_testkit::artefact_dir()
+            .join(format!("narration_rooms_{mode:?}.png").to_lowercase());
+        sheet(&frames, &wanted, &artefact);
+        eprintln!(
+            "frames over the photos they must show: {}",
+            artefact.display()
+        );
     }
-    let artefact = peakreel_testkit::artefact_dir().join("narration_rooms.png");
-    sheet(&frames, &wanted, &artefact);
-    eprintln!(
-        "frames over the photos they must show: {}",
-        artefact.display()
-    );
     assert!(failures.is_empty(), "{failures:#?}");
 }

@@ -2,7 +2,10 @@
 //! photo of that room is on screen. Used by the render and the storyboard alike.
 //!
 //! The mode's own plan ([`super::plan`]) fixes how many scenes there are, how long each
-//! is and how they hand over; this module only changes which photo each scene shows:
+//! is and how they hand over; this module changes which photo each scene shows, and
+//! moves or adds cuts only where the narration needs it, within the mode's lengths:
+//! 0. A scene in which two room-naming sentences have their midpoints is cut in two
+//!    between them ([`cuts::split_crowded`]).
 //! 1. Each room-naming sentence claims the scene its midpoint falls in (the one heard
 //!    over it longest wins when two midpoints share a scene), then every scene it covers
 //!    for at least half its length. A sentence naming several rooms shows them in the
@@ -54,6 +57,14 @@ pub fn plan(
     if named.iter().all(Vec::is_empty) {
         return base;
     }
+    let mut base = base;
+    let spans: Vec<(f64, f64)> = sentences
+        .iter()
+        .zip(&named)
+        .filter(|(_, rooms)| !rooms.is_empty())
+        .map(|(s, _)| (s.start, s.end))
+        .collect();
+    cuts::split_crowded(&mut base, &spans, mode);
     let slots: Vec<(f64, f64)> = base.timeline().iter().map(|&(_, a, b)| (a, b)).collect();
     let wants = claims(&slots, sentences, &named);
     let picks = cast(&base, &slots, &wants, images, mode);

@@ -380,3 +380,50 @@ fn generated_listings_and_narrations_keep_the_rules() {
         }
     }
 }
+
+/// Four photos in `standard` (four 5-second scenes): the kitchen's and the bathroom's
+/// sentences both have their midpoints in the third scene. It is cut in two between
+/// them (the time for the kitchen's half comes from the bedroom's scene), so each room
+/// is on screen when it is named, and every scene keeps 3–7 s.
+#[test]
+fn two_rooms_named_within_one_scene_get_a_scene_each() {
+    let imgs = vec![
+        photo(Some(Exterior), 900.0, 0.6),
+        photo(Some(Bathroom), 300.0, 0.0),
+        photo(Some(Kitchen), 500.0, 0.0),
+        photo(Some(Bedroom), 200.0, 0.0),
+    ];
+    let texts = [
+        "Welcome to this bright family home on a quiet street.",
+        "Upstairs, the bedroom is calm and quiet, with soft morning light.",
+        "The kitchen offers generous counters and a long island for breakfast.",
+        "The bathroom has a deep tub and a walk in shower.",
+        "Book a visit today and picture your next chapter here.",
+    ];
+    let times = [
+        (0.5, 3.43),
+        (3.73, 7.98),
+        (8.28, 11.90),
+        (12.2, 14.9),
+        (15.2, 18.58),
+    ];
+    let sentences: Vec<SentenceTiming> = texts
+        .iter()
+        .zip(times)
+        .map(|(s, (a, b))| SentenceTiming::spoken(s, a, b))
+        .collect();
+    let base = super::super::plan(Mode::Standard, &imgs, 20.075, 7);
+    assert_eq!(base.scenes.len(), 4);
+    let p = plan(Mode::Standard, &imgs, 20.075, 7, &sentences, "en");
+    keeps_the_modes_rules(&p, Mode::Standard, 20.075);
+    for (s, room) in sentences[1..4].iter().zip([Bedroom, Kitchen, Bathroom]) {
+        let shown = on_screen_at(&p, (s.start + s.end) / 2.0);
+        assert_eq!(
+            imgs[shown].room,
+            Some(room),
+            "{}: {:?}",
+            s.text,
+            p.timeline()
+        );
+    }
+}
