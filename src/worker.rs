@@ -359,7 +359,8 @@ impl Worker {
                 .request
                 .images
                 .get(i)
-                .map_or("other", |img| img.room_type.as_str())
+                .and_then(|img| img.room_type)
+                .map_or("other", |room| room.as_str())
                 .to_string();
             let (provider, path, dir) = (provider.clone(), path.clone(), dir.to_path_buf());
             set.spawn(async move {

@@ -40,6 +40,11 @@ pub struct StoryboardScene {
     end_seconds: f64,
     /// Indices into `sentences` heard over this scene for at least 0.25 s.
     sentences: Vec<usize>,
+    /// What the photo shows, as the vision sidecar labelled it: `exterior`, `living_room`,
+    /// `kitchen`, `dining_room`, `bedroom`, `bathroom`, `garden_pool` or `other`; null when
+    /// the sidecar is unavailable (see `/health`'s `vision`) or saw nothing decisive.
+    #[schema(nullable)]
+    room: Option<String>,
 }
 
 /// One sentence of the script with its estimated times.

@@ -11,6 +11,7 @@ use image::{DynamicImage, ImageEncoder};
 use peakreel_photo::{Alpha, Options};
 
 use crate::analysis::{self, ImageMetrics};
+use crate::labels::{self, SharedDetector};
 use crate::{RenderError, RenderJob};
 
 /// How much larger than the frame a photo is kept: room for the slideshow's pans (2 px a
@@ -40,17 +41,20 @@ impl Pictures {
 }
 
 /// Decodes, measures and writes every picture of `job` into `dir` (all at once, off the
-/// async threads; `peakreel-photo`'s budget bounds the memory). The first bad photo, in
-/// index order, is the error.
+/// async threads; `peakreel-photo`'s budget bounds the memory), and labels each photo's
+/// room with `detector` when there is one. The first bad photo, in index order, is the
+/// error.
 pub(crate) async fn prepare(
     job: &RenderJob,
     dir: &Path,
     (width, height): (u32, u32),
+    detector: Option<&SharedDetector>,
 ) -> Result<Pictures, RenderError> {
     let room = (
         (width as f64 * ROOM).ceil() as u32,
         (height as f64 * ROOM).ceil() as u32,
     );
+    let detector_wanted = detector.is_some_and(|d| d.availability().is_ok());
     let mut photos = Vec::new();
     for (index, src) in job.images.iter().enumerate() {
         let (src, out) = (src.clone(), dir.join(format!("photo{index:02}.png")));
@@ -67,17 +71,22 @@ pub(crate) async fn prepare(
                     reason: e.to_string(),
                 })?;
             let metrics = analysis::analyze(&photo.image);
+            // The labeller's copy is made while the photo is decoded anyway; it is small.
+            let copy = detector_wanted.then(|| labels::label_copy(&photo.image));
             write_png(&photo.image, &out)?;
-            Ok::<_, RenderError>((metrics, out))
+            Ok::<_, RenderError>((metrics, out, copy))
         }));
     }
     let mut metrics = Vec::with_capacity(photos.len());
     let mut images = Vec::with_capacity(photos.len());
+    let mut copies = Vec::new();
     for task in photos {
-        let (m, path) = task.await.map_err(joined)??;
+        let (m, path, copy) = task.await.map_err(joined)??;
         metrics.push(m);
         images.push(path);
+        copies.extend(copy);
     }
+    labels::label_all(detector, &copies, &mut metrics).await;
     let watermark = match &job.watermark {
         // The logo keeps its alpha and is never drawn wider than the frame.
         Some(w) => Some(overlay("watermark", &w.path, dir, (width, 1), Alpha::Keep).await?),

@@ -24,6 +24,8 @@ pub struct RenderEnv {
     pub ffprobe: PathBuf,
     /// Parent of the per-render temporary directory (the system default when `None`).
     pub temp_root: Option<PathBuf>,
+    /// Labels each photo's room (`None`: photos stay unlabelled).
+    pub vision: Option<crate::labels::SharedDetector>,
 }
 
 impl RenderEnv {
@@ -34,6 +36,7 @@ impl RenderEnv {
             ffmpeg: "ffmpeg".into(),
             ffprobe: "ffprobe".into(),
             temp_root: None,
+            vision: None,
         }
     }
 }
@@ -113,7 +116,7 @@ async fn render_inner(
     // render that is lost); otherwise narration errors come before subtitle ones.
     let speech_and_cues = async { Ok(tokio::join!(narration, cue_images)) };
     let (pictures, (narration, cue_images)) = tokio::try_join!(
-        pictures::prepare(job, dir, (width, height)),
+        pictures::prepare(job, dir, (width, height), env.vision.as_ref()),
         speech_and_cues
     )?;
     let metrics = &pictures.metrics;
@@ -481,7 +484,7 @@ fn build_graph(
                 &mut g,
                 input,
                 img,
-                room_types[img],
+                living::room_for(room_types[img], &metrics[img]),
                 &metrics[img],
                 &uses,
                 parts,

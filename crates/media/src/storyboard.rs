@@ -27,6 +27,8 @@ pub struct StoryboardScene {
     pub end: f64,
     /// Indices into [`Storyboard::sentences`] spoken (at least partly) over this scene.
     pub sentences: Vec<usize>,
+    /// The photo's room label (`ImageMetrics::room`).
+    pub room: Option<peakreel_rooms::Room>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -99,6 +101,7 @@ pub fn storyboard(
             image,
             start,
             end,
+            room: metrics[image].room,
             sentences: sentences
                 .iter()
                 .enumerate()

@@ -26,12 +26,15 @@ fn env_espeak(temp_root: &Path) -> RenderEnv {
         ffmpeg: "ffmpeg".into(),
         ffprobe: "ffprobe".into(),
         temp_root: Some(temp_root.to_path_buf()),
+        vision: None,
     }
 }
 
 fn job(images: Vec<PathBuf>, rooms: Vec<RoomType>, script: &str, out: &Path) -> RenderJob {
     RenderJob {
-        kind: RenderKind::Living { room_types: rooms },
+        kind: RenderKind::Living {
+            room_types: rooms.into_iter().map(Some).collect(),
+        },
         images,
         script: script.into(),
         voice: VoiceProfile::espeak("en-us+f3"),
