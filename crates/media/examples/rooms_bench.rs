@@ -31,8 +31,12 @@ fn expected(name: &str) -> Option<Room> {
 #[tokio::main]
 async fn main() {
     let mut args = std::env::args().skip(1);
-    let dir = args.next().expect("usage: rooms_bench PHOTO_DIR [VISION_DIR]");
-    let vision = args.next().map_or_else(SidecarConfig::default_dir, Into::into);
+    let dir = args
+        .next()
+        .expect("usage: rooms_bench PHOTO_DIR [VISION_DIR]");
+    let vision = args
+        .next()
+        .map_or_else(SidecarConfig::default_dir, Into::into);
     let sidecar = NodeSidecar::new(SidecarConfig::new(vision));
     if let Err(reason) = sidecar.availability() {
         eprintln!("vision sidecar unavailable: {reason}");
@@ -41,7 +45,12 @@ async fn main() {
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .expect("photo dir")
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.file_name().and_then(|n| n.to_str()).and_then(expected).is_some())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .and_then(expected)
+                .is_some()
+        })
         .collect();
     files.sort();
     // The first answer includes loading the models: measured apart.

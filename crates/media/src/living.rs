@@ -312,6 +312,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_label_stands_in_for_a_missing_room_type() {
+        let mut m = crate::analysis::analyze(&image::DynamicImage::new_rgb8(8, 8));
+        assert_eq!(room_for(None, &m), RoomType::Other);
+        for (label, room) in [
+            (Room::Exterior, RoomType::Exterior),
+            (Room::LivingRoom, RoomType::LivingRoom),
+            (Room::Kitchen, RoomType::Kitchen),
+            (Room::DiningRoom, RoomType::DiningRoom),
+            (Room::Bedroom, RoomType::Bedroom),
+            (Room::Bathroom, RoomType::Bathroom),
+            (Room::GardenPool, RoomType::Garden),
+            (Room::Other, RoomType::Other),
+        ] {
+            m.room = Some(label);
+            assert_eq!(room_for(None, &m), room);
+            assert_eq!(room_for(Some(RoomType::Hallway), &m), RoomType::Hallway);
+        }
+    }
+
+    #[test]
     fn easing_starts_and_ends_at_rest() {
         assert_eq!(ease(0.0), 0.0);
         assert!((ease(1.0) - 1.0).abs() < 1e-12);
