@@ -73,6 +73,9 @@ async fn health_reports_a_missing_vision_sidecar_and_plans_go_on_unlabelled() {
         "house100_kitchen.jpg",
         "house100_bedroom.jpg",
         "house100_bathroom.jpg",
+        "house101_kitchen.jpg",
+        "house101_bedroom.jpg",
+        "house101_bathroom.jpg",
     ] {
         let rb = s
             .request(Method::POST, "/v1/uploads")
@@ -86,7 +89,7 @@ async fn health_reports_a_missing_vision_sidecar_and_plans_go_on_unlabelled() {
     let body = json!({
         "images": refs,
         "voice": {"voice_id": VOICE},
-        "script": "A bright kitchen with long counters, a calm bedroom under the eaves and a modern bathroom wait for you in this lovely family home.",
+        "script": "Welcome to this bright family home with a sunny garden. The open kitchen flows into a calm living room with tall windows. Upstairs, three quiet bedrooms and a modern bathroom wait for you. Book a visit today and picture your next chapter here, close to parks and schools.",
         "orchestration_mode": "sequential",
     });
     let plan = s
