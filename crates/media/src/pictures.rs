@@ -79,14 +79,16 @@ pub(crate) async fn prepare(
     }
     let mut metrics = Vec::with_capacity(photos.len());
     let mut images = Vec::with_capacity(photos.len());
-    let mut copies = Vec::new();
     for task in photos {
-        let (m, path, copy) = task.await.map_err(joined)??;
+        let (mut m, path, copy) = task.await.map_err(joined)??;
+        // Each photo is labelled as soon as it is decoded, while the later ones still
+        // decode: the sidecar's time overlaps the decoding instead of following it.
+        if let (Some(detector), Some(copy)) = (detector, copy) {
+            m.room = labels::label(detector.as_ref(), &copy, &m).await;
+        }
         metrics.push(m);
         images.push(path);
-        copies.extend(copy);
     }
-    labels::label_all(detector, &copies, &mut metrics).await;
     let watermark = match &job.watermark {
         // The logo keeps its alpha and is never drawn wider than the frame.
         Some(w) => Some(overlay("watermark", &w.path, dir, (width, 1), Alpha::Keep).await?),
