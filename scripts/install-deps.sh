@@ -16,6 +16,8 @@ APT_PACKAGES=(
   fonts-inter fonts-roboto fonts-open-sans fonts-lato fonts-dejavu-core fonts-liberation2 fonts-noto-core
   # The console's browser tests (tests/it/console.rs) drive headless Chromium over WebDriver.
   chromium chromium-driver
+  # The vision sidecar (room labels, presenter faces) runs in node; see below.
+  nodejs
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -67,4 +69,22 @@ fi
 # model) aligns audio no engine timed, and measures voices in bench/voices.sh and tests.
 if [ -x "$PIPER_VENV/bin/pip" ] && ! "$PIPER_VENV/bin/python" -c "import onnx, pocketsphinx" 2>/dev/null; then
   "$PIPER_VENV/bin/pip" install -q onnx pocketsphinx
+fi
+
+# The vision sidecar's detectors (crates/vision): npm `@vladmandic/human` ships a COCO
+# object detector and BlazeFace with their weights, run on tfjs's WebAssembly backend
+# (its .wasm ships in the npm package), installed at the versions pinned in
+# crates/vision/sidecar/package-lock.json. Without them the server still works (no room
+# labels, presenter crops centred) and says so in /health; the test suite needs them.
+if ! command -v npm >/dev/null 2>&1; then
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends npm
+fi
+VISION_DIR=${PEAKREEL_VISION_DIR:-$HOME/.local/share/peakreel/vision}
+SIDECAR_SRC="$(cd "$(dirname "$0")/.." && pwd)/crates/vision/sidecar"
+if ! cmp -s "$SIDECAR_SRC/package-lock.json" "$VISION_DIR/package-lock.json" \
+   || [ ! -f "$VISION_DIR/node_modules/@vladmandic/human/models/centernet.bin" ]; then
+  mkdir -p "$VISION_DIR"
+  cp "$SIDECAR_SRC/package.json" "$SIDECAR_SRC/package-lock.json" "$VISION_DIR/"
+  (cd "$VISION_DIR" && npm ci --no-audit --no-fund --loglevel=error)
+  echo "vision models installed in $VISION_DIR"
 fi

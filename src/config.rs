@@ -8,6 +8,7 @@ use peakreel_domain::{PlanTable, Prices};
 use peakreel_store::open::DatabaseUrl;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -39,6 +40,49 @@ pub struct Config {
     pub programs: Programs,
     pub staging: StagingSettings,
     pub uploads: UploadSettings,
+    pub vision: VisionSettings,
+}
+
+/// The vision sidecar (room labels for photos, faces for presenter crops; README
+/// "Room labels and faces"). Off, or not installed: photos stay unlabelled, presenter
+/// crops are centred, and `/health` says why.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VisionSettings {
+    pub enabled: bool,
+    /// The npm prefix `scripts/install-deps.sh` installed the detectors into.
+    /// Default: `PEAKREEL_VISION_DIR`, else `~/.local/share/peakreel/vision`.
+    pub dir: Option<PathBuf>,
+    /// The node program.
+    pub node: String,
+}
+
+impl Default for VisionSettings {
+    fn default() -> Self {
+        VisionSettings {
+            enabled: true,
+            dir: None,
+            node: "node".into(),
+        }
+    }
+}
+
+impl VisionSettings {
+    /// The detector these settings describe; `None` when switched off.
+    pub fn detector(&self) -> Option<Arc<dyn peakreel_vision::Detector>> {
+        if !self.enabled {
+            return None;
+        }
+        let dir = self
+            .dir
+            .clone()
+            .unwrap_or_else(peakreel_vision::SidecarConfig::default_dir);
+        let config = peakreel_vision::SidecarConfig {
+            node: self.node.clone().into(),
+            ..peakreel_vision::SidecarConfig::new(dir)
+        };
+        Some(Arc::new(peakreel_vision::NodeSidecar::new(config)))
+    }
 }
 
 /// `POST /v1/uploads` (Extension): how long an upload stays usable, and how many bytes of
@@ -185,6 +229,7 @@ impl Default for Config {
             programs: Programs::default(),
             staging: StagingSettings::default(),
             uploads: UploadSettings::default(),
+            vision: VisionSettings::default(),
         }
     }
 }

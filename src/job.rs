@@ -139,7 +139,7 @@ pub fn render_job(req: &CreateRequest, files: JobFiles, opts: JobOptions) -> Ren
     let kind = match req.kind {
         RequestKind::NarratedSlideshow | RequestKind::Slideshow => RenderKind::Slideshow,
         RequestKind::LivingProperty => RenderKind::Living {
-            room_types: req.images.iter().map(|i| room(i.room_type)).collect(),
+            room_types: req.images.iter().map(|i| i.room_type.map(room)).collect(),
         },
     };
     RenderJob {

@@ -204,6 +204,8 @@ async fn serve(config: &Config, role: Role) -> Result<()> {
     };
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());
     let mut background = Vec::new();
+    // One sidecar for the process: renders and avatar uploads share its loaded models.
+    let vision = config.vision.detector();
     let env = {
         let mut env = peakreel_media::RenderEnv::detect().await;
         if workers > 0 {
@@ -213,6 +215,7 @@ async fn serve(config: &Config, role: Role) -> Result<()> {
         crate::voices::add_voice_packs(&mut env.speech, config.speech.voices_dir.as_deref());
         env.ffmpeg = config.programs.ffmpeg.clone().into();
         env.ffprobe = config.programs.ffprobe.clone().into();
+        env.vision = vision.clone();
         if let Some(url) = &config.speech.remote_url {
             let mut remote = peakreel_speech::RemoteConfig::new(
                 url,
@@ -358,6 +361,7 @@ async fn serve(config: &Config, role: Role) -> Result<()> {
             let mut state = AppState::new(store, api_config, signer, blobs, fetcher);
             state.work_notify = wake;
             state.voice_previewer = Some(previewer);
+            state.vision = vision.clone();
             let breakers = env.speech.breakers.clone();
             state.speech_breakers = Some(Arc::new(move || {
                 breakers

@@ -130,6 +130,7 @@ pub async fn run(args: RenderArgs) -> anyhow::Result<()> {
         None => None,
     };
     let mut env = RenderEnv::detect().await;
+    env.vision = crate::config::VisionSettings::default().detector();
     crate::voices::add_voice_packs(
         &mut env.speech,
         crate::voices::voices_dir_from_env().as_deref(),

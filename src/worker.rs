@@ -355,12 +355,8 @@ impl Worker {
         };
         let mut set = tokio::task::JoinSet::new();
         for (i, path) in images.iter().enumerate() {
-            let room_type = spec
-                .request
-                .images
-                .get(i)
-                .map_or("other", |img| img.room_type.as_str())
-                .to_string();
+            let room_type = spec.request.images.get(i).and_then(|img| img.room_type);
+            let room_type = room_type.map_or("other", |r| r.as_str()).to_string();
             let (provider, path, dir) = (provider.clone(), path.clone(), dir.to_path_buf());
             set.spawn(async move {
                 let bytes = tokio::fs::read(&path)

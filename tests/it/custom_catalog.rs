@@ -575,11 +575,11 @@ async fn custom_voice_requests_are_validated() {
     assert_eq!(own, [id]);
 }
 
-/// A wide picture with a skin-toned disc right of centre, in the upper part: a centred
-/// crop would show only background at its middle; a face-following one shows skin.
+/// A wide picture with a skin-toned disc at the centre of the upper part, where the crop
+/// of a picture without a detectable face centres (the disc is no face to BlazeFace).
 fn portrait_png() -> Vec<u8> {
     let img = image::RgbImage::from_fn(1500, 500, |x, y| {
-        let d = (f64::from(x) - 1000.0).hypot(f64::from(y) - 200.0);
+        let d = (f64::from(x) - 750.0).hypot(f64::from(y) - 200.0);
         if d < 110.0 {
             image::Rgb(SKIN)
         } else {
@@ -590,6 +590,26 @@ fn portrait_png() -> Vec<u8> {
         &image::DynamicImage::ImageRgb8(img),
         image::ImageFormat::Png,
     )
+}
+
+/// A real face, far right of centre in a wide picture: the face region of the sample
+/// photo that ships in the vision package (`@vladmandic/human`'s `assets/`, installed by
+/// scripts/install-deps.sh; nothing personal is committed), pasted at (750..1050,
+/// 150..450) of a 1200×600 plain background. Also the picture's pixel at (x, y).
+fn face_portrait() -> (Vec<u8>, image::RgbImage) {
+    let sample = peakreel_vision::SidecarConfig::default_dir()
+        .join("node_modules/@vladmandic/human/assets/screenshot-facedetect.jpg");
+    let sample = image::open(&sample)
+        .unwrap_or_else(|e| panic!("the vision package's sample {}: {e}", sample.display()))
+        .to_rgb8();
+    let mut canvas = image::RgbImage::from_pixel(1200, 600, image::Rgb(BACKGROUND));
+    let face = image::imageops::crop_imm(&sample, 93, 267, 300, 300).to_image();
+    image::imageops::replace(&mut canvas, &face, 750, 150);
+    let png = peakreel_testkit::encode(
+        &image::DynamicImage::ImageRgb8(canvas.clone()),
+        image::ImageFormat::Png,
+    );
+    (png, canvas)
 }
 
 /// `IMAGE_PROCESSING_FAILED` for an avatar image: `reason`, and no `index` (there is no
@@ -619,13 +639,14 @@ async fn custom_avatars_are_face_centred_owned_and_guarded() {
     let s = Server::start_guarded().await;
     let a = s.account("Pro", 100).await;
     let b = s.account("Pro", 100).await;
+    let (face_png, face_canvas) = face_portrait();
     let images = s.images();
     images.route(
         "/portrait.png",
         peakreel_testkit::Reply::Full {
             status: 200,
             content_type: "image/png",
-            body: bytes::Bytes::from(portrait_png()),
+            body: bytes::Bytes::from(face_png.clone()),
         },
     );
     images.route(
@@ -638,7 +659,7 @@ async fn custom_avatars_are_face_centred_owned_and_guarded() {
             ),
         },
     );
-    let mut cut = portrait_png();
+    let mut cut = face_png.clone();
     cut.truncate(cut.len() / 3);
     images.route(
         "/cut.png",
@@ -686,11 +707,16 @@ async fn custom_avatars_are_face_centred_owned_and_guarded() {
         .expect("decodable")
         .to_rgb8();
     assert_eq!(decoded.dimensions(), (512, 512));
-    let centre = decoded.get_pixel(256, 256).0;
+    // The face's middle is the crop's middle (BlazeFace finds it within a few pixels of
+    // the pasted region's (899, 300)); a centred crop would show the background there.
+    let scale = 600.0 / 512.0;
+    let centre = patch_mean(&decoded, 256, 256, 12);
+    let want = patch_mean(&face_canvas, 899, 300, (12.0 * scale) as u32);
     assert!(
-        near(centre, SKIN, 6),
-        "centre pixel {centre:?} is not the face"
+        distance(centre, want) <= 60 && distance(centre, BACKGROUND) > 60,
+        "crop centre {centre:?}, the face's middle {want:?}"
     );
+    // The crop is the 600-px square around the face: its left quarter is background.
     let corner = decoded.get_pixel(5, 5).0;
     assert!(near(corner, BACKGROUND, 6), "corner pixel {corner:?}");
 

@@ -19,6 +19,90 @@ async fn health() {
         r.json["checks"],
         json!({ "database": "ok", "storage": "ok", "ffmpeg": "ok", "speech": "ok" })
     );
+    // The vision sidecar is installed by scripts/install-deps.sh: the suite needs it.
+    assert_eq!(
+        r.json["vision"],
+        json!({ "room_labels": "ok", "faces": "ok" }),
+        "{}",
+        r.json
+    );
+}
+
+/// Without the detectors installed the server stays healthy, says what is missing, and
+/// plans photos without room labels (issue 13 §1).
+#[tokio::test]
+async fn health_reports_a_missing_vision_sidecar_and_plans_go_on_unlabelled() {
+    let empty = tempfile::tempdir().unwrap();
+    let s = Site::new()
+        .await
+        .launch(Launch::serve(0).env("PEAKREEL__VISION__DIR", &empty.path().to_string_lossy()))
+        .await;
+    let r = s.get("/health", None).await;
+    assert_eq!(
+        (r.status, &r.json["status"]),
+        (200, &json!("ok")),
+        "{}",
+        r.json
+    );
+    let vision = &r.json["vision"];
+    assert_eq!(
+        (&vision["room_labels"], &vision["faces"]),
+        (&json!("unavailable"), &json!("unavailable")),
+        "{}",
+        r.json
+    );
+    let reason = vision["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains(&*empty.path().to_string_lossy()) && reason.contains("missing"),
+        "{reason}"
+    );
+
+    let off = Site::new()
+        .await
+        .launch(Launch::serve(0).env("PEAKREEL__VISION__ENABLED", "false"))
+        .await;
+    let r = off.get("/health", None).await;
+    assert_eq!(r.json["vision"]["room_labels"], "unavailable", "{}", r.json);
+    assert!(r.json["vision"]["reason"]
+        .as_str()
+        .is_some_and(|why| why.contains("switched off")));
+
+    let acct = s.account("Pro", 50).await;
+    let mut refs = Vec::new();
+    for name in [
+        "house100_kitchen.jpg",
+        "house100_bedroom.jpg",
+        "house100_bathroom.jpg",
+        "house101_kitchen.jpg",
+        "house101_bedroom.jpg",
+        "house101_bathroom.jpg",
+    ] {
+        let rb = s
+            .request(Method::POST, "/v1/uploads")
+            .bearer_auth(&acct.live.key)
+            .header("content-type", "image/jpeg")
+            .body(peakreel_testkit::photo_jpeg(name));
+        let up = s.send(rb).await;
+        assert_eq!(up.status, 201, "{}", up.json);
+        refs.push(up.json["url"].clone());
+    }
+    let body = json!({
+        "images": refs,
+        "voice": {"voice_id": VOICE},
+        "script": "Welcome to this bright family home with a sunny garden. The open kitchen flows into a calm living room with tall windows. Upstairs, three quiet bedrooms and a modern bathroom wait for you. Book a visit today and picture your next chapter here, close to parks and schools.",
+        "orchestration_mode": "sequential",
+    });
+    let plan = s
+        .post(
+            "/v1/real-estate/narrated-slideshow/plan",
+            &acct.live.key,
+            &body,
+        )
+        .await;
+    assert_eq!(plan.status, 200, "{}", plan.json);
+    for scene in plan.json["scenes"].as_array().unwrap() {
+        assert_eq!(scene["room"], serde_json::Value::Null, "{}", plan.json);
+    }
 }
 
 /// `GET /metrics` answers on the admin listener and nowhere else: Prometheus text with the

@@ -54,6 +54,16 @@ async fn storyboard_plans_the_photos_validates_like_create_and_charges_nothing()
         .map(|s| s["image_index"].as_u64().unwrap())
         .collect();
     assert_eq!(order, [0, 1, 2, 3, 4, 5], "sequential keeps the order: {b}");
+    // Each scene names its photo's room, as the vision sidecar labelled it (issue 13 §1).
+    let rooms: Vec<&str> = scenes
+        .iter()
+        .map(|s| s["room"].as_str().unwrap_or("(none)"))
+        .collect();
+    assert_eq!(
+        rooms,
+        ["exterior", "kitchen", "bedroom", "bathroom", "exterior", "kitchen"],
+        "{b}"
+    );
     assert_eq!(scenes[2]["image_url"], json!(refs[2]));
     let total = b["estimated_duration_seconds"].as_f64().unwrap();
     assert_eq!(scenes[0]["start_seconds"], 0.0);

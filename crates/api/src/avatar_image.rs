@@ -1,48 +1,51 @@
-//! The stored form of a custom avatar: a square portrait centred on the face.
-//!
-//! No face detector ships with PeakReel, so "the face" is located by skin-toned pixels
-//! (a classic YCbCr range) in the upper two thirds of the picture, where presenter
-//! photos put it; with too few such pixels the crop centres on the upper middle.
+//! The stored form of a custom avatar: a square portrait centred on the face (issue 13
+//! §8). The face is found by BlazeFace through the vision sidecar (`peakreel-vision`);
+//! without a face, or without the sidecar, the crop is centred on the image.
 
 use image::{imageops::FilterType, DynamicImage, GenericImageView};
+use peakreel_vision::{Detection, Detector};
 
 pub const AVATAR_SIZE: u32 = 512;
 
-fn is_skin(r: u8, g: u8, b: u8) -> bool {
-    let (r, g, b) = (f32::from(r), f32::from(g), f32::from(b));
-    let cb = 128.0 - 0.168_736 * r - 0.331_264 * g + 0.5 * b;
-    let cr = 128.0 + 0.5 * r - 0.418_688 * g - 0.081_312 * b;
-    (77.0..=127.0).contains(&cb) && (133.0..=173.0).contains(&cr)
+/// Faces less sure than this are not followed (BlazeFace's own cut is 0.3; a presenter
+/// photo's face scores above 0.7 when it is there).
+const MIN_FACE_SCORE: f32 = 0.5;
+
+/// The faces `detector` sees in `img`; none when there is no detector or it fails (the
+/// crop then centres, which is what an upload got before faces were detected).
+pub async fn faces(detector: Option<&dyn Detector>, img: &DynamicImage) -> Vec<Detection> {
+    let Some(detector) = detector.filter(|d| d.availability().is_ok()) else {
+        return Vec::new();
+    };
+    let copy = peakreel_media::labels::label_copy(img);
+    detector.faces(&copy).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "avatar cropped without face detection");
+        Vec::new()
+    })
 }
 
-/// Centre of the face estimate, in image coordinates.
-pub fn face_centre(img: &DynamicImage) -> (u32, u32) {
-    let (w, h) = img.dimensions();
-    // Measure on a small copy: the centroid does not need full resolution.
-    let small = img.resize(128, 128, FilterType::Triangle).to_rgb8();
-    let (sw, sh) = small.dimensions();
-    let (mut sx, mut sy, mut n) = (0u64, 0u64, 0u64);
-    for (x, y, p) in small.enumerate_pixels() {
-        if y * 3 <= sh * 2 && is_skin(p[0], p[1], p[2]) {
-            sx += u64::from(x);
-            sy += u64::from(y);
-            n += 1;
-        }
-    }
-    let enough = n * 100 >= u64::from(sw * sh); // at least 1 % of the picture
-    if !enough {
-        return (w / 2, h * 2 / 5);
-    }
-    let cx = (sx as f64 / n as f64 + 0.5) * f64::from(w) / f64::from(sw);
-    let cy = (sy as f64 / n as f64 + 0.5) * f64::from(h) / f64::from(sh);
-    (cx as u32, cy as u32)
+/// Where the crop centres, in pixels of a `width`×`height` image: the centre of the
+/// largest confident face of `faces` (boxes in 0..1), else the image centre.
+pub fn crop_centre(faces: &[Detection], (width, height): (u32, u32)) -> (u32, u32) {
+    let face = faces
+        .iter()
+        .filter(|f| f.score >= MIN_FACE_SCORE)
+        .max_by(|a, b| a.area().total_cmp(&b.area()));
+    let Some(face) = face else {
+        return (width / 2, height / 2);
+    };
+    let (cx, cy) = face.centre();
+    let px = |v: f32, size: u32| ((v.clamp(0.0, 1.0) * size as f32) as u32).min(size - 1);
+    (px(cx, width), px(cy, height))
 }
 
-/// The largest square around the face that fits, scaled to `AVATAR_SIZE`, as PNG bytes.
-pub fn square_portrait(img: &DynamicImage) -> Result<Vec<u8>, image::ImageError> {
+/// The largest square around `centre` that fits, scaled to `AVATAR_SIZE`, as PNG bytes.
+pub fn square_portrait(
+    img: &DynamicImage,
+    (cx, cy): (u32, u32),
+) -> Result<Vec<u8>, image::ImageError> {
     let (w, h) = img.dimensions();
     let side = w.min(h);
-    let (cx, cy) = face_centre(img);
     let x = cx.saturating_sub(side / 2).min(w - side);
     let y = cy.saturating_sub(side / 2).min(h - side);
     let square =
@@ -58,35 +61,65 @@ mod tests {
     use super::*;
     use image::{Rgb, RgbImage};
 
+    fn face(score: f32, bbox: [f32; 4]) -> Detection {
+        Detection {
+            label: "face".into(),
+            score,
+            bbox,
+        }
+    }
+
     #[test]
-    fn the_crop_follows_a_skin_toned_region() {
-        // A wide grey picture with a skin-toned disc on the right.
+    fn the_crop_centres_on_the_largest_confident_face() {
+        let faces = [
+            face(0.9, [0.70, 0.20, 0.10, 0.10]),
+            face(0.8, [0.05, 0.30, 0.20, 0.25]),
+            // Largest, but not a face the detector is sure of.
+            face(0.35, [0.40, 0.40, 0.50, 0.50]),
+        ];
+        assert_eq!(crop_centre(&faces, (2000, 1000)), (300, 425));
+        assert_eq!(crop_centre(&[], (2000, 1000)), (1000, 500));
+        assert_eq!(crop_centre(&faces[2..], (2000, 1000)), (1000, 500));
+    }
+
+    #[test]
+    fn the_square_holds_the_face_even_at_the_edge() {
+        // A wide grey picture with a red square where the "face" is, at the right edge.
         let img = RgbImage::from_fn(1200, 600, |x, y| {
-            let d = (f64::from(x) - 900.0).hypot(f64::from(y) - 250.0);
-            if d < 120.0 {
-                Rgb([224, 172, 140])
+            if (1100..1180).contains(&x) && (200..280).contains(&y) {
+                Rgb([220, 30, 30])
             } else {
                 Rgb([90, 90, 100])
             }
         });
         let img = DynamicImage::ImageRgb8(img);
-        let (cx, cy) = face_centre(&img);
-        assert!(
-            (cx as i64 - 900).abs() < 30 && (cy as i64 - 250).abs() < 30,
-            "{cx},{cy}"
-        );
-        let png = square_portrait(&img).unwrap();
-        let out = image::load_from_memory(&png).unwrap();
+        let faces = [face(
+            0.9,
+            [1100.0 / 1200.0, 200.0 / 600.0, 80.0 / 1200.0, 80.0 / 600.0],
+        )];
+        let png = square_portrait(&img, crop_centre(&faces, (1200, 600))).unwrap();
+        let out = image::load_from_memory(&png).unwrap().to_rgb8();
         assert_eq!(out.dimensions(), (AVATAR_SIZE, AVATAR_SIZE));
-        // The disc is inside the crop: the centre pixel is skin-toned.
-        let p = out.to_rgb8().get_pixel(AVATAR_SIZE / 2, AVATAR_SIZE / 2).0;
-        assert!(is_skin(p[0], p[1], p[2]), "{p:?}");
+        // The crop is the right-most 600 px: the face sits at x 500..580 → 427..495 of 512.
+        let p = out.get_pixel(460, face_row()).0;
+        assert!(p[0] > 180 && p[1] < 80, "{p:?}");
+        // The crop's left edge is grey (the picture's x = 600).
+        assert_eq!(out.get_pixel(2, 2).0, [90, 90, 100]);
+    }
+
+    /// Row 240 of 600 in the 512-px square.
+    fn face_row() -> u32 {
+        240 * AVATAR_SIZE / 600
     }
 
     #[test]
-    fn without_a_face_the_crop_centres_on_the_upper_middle() {
-        let img = DynamicImage::ImageRgb8(RgbImage::from_pixel(400, 800, Rgb([30, 60, 200])));
-        assert_eq!(face_centre(&img), (200, 320));
-        assert!(square_portrait(&img).is_ok());
+    fn without_a_face_the_crop_is_the_centre() {
+        let img = DynamicImage::ImageRgb8(RgbImage::from_fn(400, 800, |_, y| {
+            Rgb([(y / 4) as u8, 60, 200])
+        }));
+        let png = square_portrait(&img, crop_centre(&[], (400, 800))).unwrap();
+        let out = image::load_from_memory(&png).unwrap().to_rgb8();
+        // Rows 200..600 of the picture: the top row's red is 50.
+        assert_eq!(out.get_pixel(0, 0).0[0], 50);
     }
 }

@@ -35,16 +35,32 @@ pub struct StoryboardScene {
     image_index: usize,
     /// The request's URL (or `upload://` reference) of that photo.
     image_url: String,
-    /// What the photo shows, as the planner saw it: `exterior`, `living_room`,
-    /// `kitchen`, `dining_room`, `bedroom`, `bathroom`, `garden_pool` or `other`; `null`
-    /// when unknown. A living property's `room_type` sets it (`garden` and `pool` are
-    /// `garden_pool`, `office` and `hallway` are `other`, `other` says nothing).
-    room: Option<String>,
+    /// What the photo shows, as the planner saw it; `null` when unknown. A living
+    /// property's `room_type` sets it (`garden` and `pool` are `garden_pool`, `office` and
+    /// `hallway` are `other`, `other` says nothing); otherwise the vision sidecar's label,
+    /// `null` when the sidecar is unavailable (see `/health`'s `vision`) or saw nothing
+    /// decisive.
+    #[schema(nullable)]
+    room: Option<SceneRoom>,
     /// When the photo is the main picture, in seconds, measured at transition midpoints.
     start_seconds: f64,
     end_seconds: f64,
     /// Indices into `sentences` heard over this scene for at least 0.25 s.
     sentences: Vec<usize>,
+}
+
+/// A scene's room label (issue 13's rooms, `peakreel_rooms::Room`).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SceneRoom {
+    Exterior,
+    LivingRoom,
+    Kitchen,
+    DiningRoom,
+    Bedroom,
+    Bathroom,
+    GardenPool,
+    Other,
 }
 
 /// One sentence of the script with its estimated times.

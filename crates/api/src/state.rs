@@ -67,6 +67,8 @@ pub struct AppState {
     pub talking_avatars: Option<Arc<dyn crate::providers::TalkingAvatarProvider>>,
     /// Circuit-breaker state of each speech engine in this process: (engine, state).
     pub speech_breakers: Option<BreakerStates>,
+    /// Faces for presenter crops and `/health`'s vision report (`None`: switched off).
+    pub vision: Option<Arc<dyn peakreel_vision::Detector>>,
     /// Wakes an idle render worker when a task is queued (polling is the fallback).
     pub work_notify: Arc<tokio::sync::Notify>,
     pub rate_limiter: Arc<KeyRateLimiter>,
@@ -99,6 +101,7 @@ impl AppState {
             work_notify: Arc::new(tokio::sync::Notify::new()),
             voice_previewer: None,
             speech_breakers: None,
+            vision: None,
             voice_cloner: None,
             talking_avatars: None,
             rate_limiter: Arc::new(RateLimiter::keyed(quota)),

@@ -123,7 +123,10 @@ wire_enum!(FontFamily {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageInput {
     pub url: String,
-    pub room_type: RoomType,
+    /// `None` when the request left it out: the renderer then uses the photo's room
+    /// label, if a labeller saw one (`other` before labels existed).
+    #[serde(default)]
+    pub room_type: Option<RoomType>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -446,7 +449,7 @@ fn read_images(
         }
         images.push(ImageInput {
             url: url.to_string(),
-            room_type: room_type.unwrap_or(RoomType::Other),
+            room_type,
         });
     }
     Some(images)

@@ -56,6 +56,14 @@ async fn main() {
     // RENDER_BENCH_WARM=1: as a worker renders, with Piper kept running; one untimed render
     // first starts it.
     let warm = std::env::var_os("RENDER_BENCH_WARM").is_some();
+    // RENDER_BENCH_VISION=1: photos are room-labelled by the vision sidecar, as a server
+    // does (off by default, so figures compare with earlier runs).
+    if std::env::var_os("RENDER_BENCH_VISION").is_some() {
+        let dir = peakreel_vision::SidecarConfig::default_dir();
+        env.vision = Some(std::sync::Arc::new(peakreel_vision::NodeSidecar::new(
+            peakreel_vision::SidecarConfig::new(dir),
+        )));
+    }
     if warm {
         env.speech.piper = env.speech.piper.take().map(|p| p.keep_warm());
     }

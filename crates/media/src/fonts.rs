@@ -108,6 +108,20 @@ impl FontFamily {
 
 pub const FONT_ROOT: &str = "/usr/share/fonts";
 
+/// `Ok` when `family`'s file (bold or regular) is installed; else the setup fault that
+/// fails a render before any work is done.
+pub(crate) fn require(family: FontFamily, bold: bool) -> Result<(), crate::RenderError> {
+    let path = family.file(bold);
+    if path.is_file() {
+        Ok(())
+    } else {
+        Err(crate::RenderError::MissingFont {
+            family: family.name().to_string(),
+            path,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

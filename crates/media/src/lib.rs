@@ -18,6 +18,7 @@
 pub mod analysis;
 pub mod caption_files;
 pub mod fonts;
+pub mod labels;
 pub mod living;
 pub mod music;
 pub mod plan;
@@ -171,8 +172,9 @@ pub enum RenderKind {
     /// Living property video (api.md §8.3): one scene per image in the given order, about
     /// 3 s each (stretched to the narration), with eased camera motion chosen by each
     /// image's room type ([`living`]) and cross-dissolves. `room_types[i]` belongs to
-    /// `images[i]`; [`RenderJob::mode`] is ignored.
-    Living { room_types: Vec<RoomType> },
+    /// `images[i]`; `None` (not given) takes the photo's room label ([`living::room_for`]).
+    /// [`RenderJob::mode`] is ignored.
+    Living { room_types: Vec<Option<RoomType>> },
 }
 
 /// A fully resolved render: every input is a local file, every choice is made.

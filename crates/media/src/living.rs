@@ -22,6 +22,9 @@
 //! per frame on a 1.12× still, roughly twice the encoder's cost per frame; a constant-speed
 //! whole-pixel crop (the slideshow's Ken Burns) is nearly free.
 
+use peakreel_rooms::Room;
+
+use crate::analysis::ImageMetrics;
 use crate::plan::SplitMix;
 
 /// The room types of api.md §4.
@@ -87,6 +90,29 @@ impl RoomType {
             RoomType::Bedroom => CameraMove::PullOut,
             RoomType::DiningRoom => CameraMove::Drift,
             RoomType::Office | RoomType::Other => CameraMove::GentlePush,
+        }
+    }
+}
+
+/// The room type a living-property scene moves for: the request's when it gave one, else
+/// the photo's room label (issue 13 §1), else `Other`.
+pub fn room_for(given: Option<RoomType>, metrics: &ImageMetrics) -> RoomType {
+    given.unwrap_or_else(|| RoomType::from_label(metrics.room))
+}
+
+impl RoomType {
+    /// The request's room type for a photo labelled `label` (garden and pool are one label;
+    /// they share a camera move).
+    pub fn from_label(label: Option<Room>) -> RoomType {
+        match label {
+            Some(Room::Exterior) => RoomType::Exterior,
+            Some(Room::LivingRoom) => RoomType::LivingRoom,
+            Some(Room::Kitchen) => RoomType::Kitchen,
+            Some(Room::DiningRoom) => RoomType::DiningRoom,
+            Some(Room::Bedroom) => RoomType::Bedroom,
+            Some(Room::Bathroom) => RoomType::Bathroom,
+            Some(Room::GardenPool) => RoomType::Garden,
+            Some(Room::Other) | None => RoomType::Other,
         }
     }
 }
@@ -284,6 +310,26 @@ pub const SCENE_SECONDS: f64 = 3.0;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_label_stands_in_for_a_missing_room_type() {
+        let mut m = crate::analysis::analyze(&image::DynamicImage::new_rgb8(8, 8));
+        assert_eq!(room_for(None, &m), RoomType::Other);
+        for (label, room) in [
+            (Room::Exterior, RoomType::Exterior),
+            (Room::LivingRoom, RoomType::LivingRoom),
+            (Room::Kitchen, RoomType::Kitchen),
+            (Room::DiningRoom, RoomType::DiningRoom),
+            (Room::Bedroom, RoomType::Bedroom),
+            (Room::Bathroom, RoomType::Bathroom),
+            (Room::GardenPool, RoomType::Garden),
+            (Room::Other, RoomType::Other),
+        ] {
+            m.room = Some(label);
+            assert_eq!(room_for(None, &m), room);
+            assert_eq!(room_for(Some(RoomType::Hallway), &m), RoomType::Hallway);
+        }
+    }
 
     #[test]
     fn easing_starts_and_ends_at_rest() {

@@ -11,6 +11,7 @@ use image::{DynamicImage, ImageEncoder};
 use peakreel_photo::{Alpha, Options};
 
 use crate::analysis::{self, ImageMetrics};
+use crate::labels::{self, SharedDetector};
 use crate::{RenderError, RenderJob};
 
 /// How much larger than the frame a photo is kept: room for the slideshow's pans (2 px a
@@ -40,20 +41,25 @@ impl Pictures {
 }
 
 /// Decodes, measures and writes every picture of `job` into `dir` (all at once, off the
-/// async threads; `peakreel-photo`'s budget bounds the memory). The first bad photo, in
-/// index order, is the error.
+/// async threads; `peakreel-photo`'s budget bounds the memory), and labels each photo's
+/// room with `detector` when there is one. The first bad photo, in index order, is the
+/// error.
 pub(crate) async fn prepare(
     job: &RenderJob,
     dir: &Path,
     (width, height): (u32, u32),
+    detector: Option<&SharedDetector>,
 ) -> Result<Pictures, RenderError> {
     let room = (
         (width as f64 * ROOM).ceil() as u32,
         (height as f64 * ROOM).ceil() as u32,
     );
+    let detector_wanted = detector.is_some_and(|d| d.availability().is_ok());
     let mut photos = Vec::new();
     for (index, src) in job.images.iter().enumerate() {
         let (src, out) = (src.clone(), dir.join(format!("photo{index:02}.png")));
+        // A photo whose room the request already gave is not labelled at all.
+        let label_it = detector_wanted && !job.room_hints.get(index).is_some_and(Option::is_some);
         let options = Options {
             max_pixels: u64::MAX,
             cover: Some(room),
@@ -67,14 +73,21 @@ pub(crate) async fn prepare(
                     reason: e.to_string(),
                 })?;
             let metrics = analysis::analyze(&photo.image);
+            // The labeller's copy is made while the photo is decoded anyway; it is small.
+            let copy = label_it.then(|| labels::label_copy(&photo.image));
             write_png(&photo.image, &out)?;
-            Ok::<_, RenderError>((metrics, out))
+            Ok::<_, RenderError>((metrics, out, copy))
         }));
     }
     let mut metrics = Vec::with_capacity(photos.len());
     let mut images = Vec::with_capacity(photos.len());
     for task in photos {
-        let (m, path) = task.await.map_err(joined)??;
+        let (mut m, path, copy) = task.await.map_err(joined)??;
+        // Each photo is labelled as soon as it is decoded, while the later ones still
+        // decode: the sidecar's time overlaps the decoding instead of following it.
+        if let (Some(detector), Some(copy)) = (detector, copy) {
+            m.room = labels::label(detector.as_ref(), &copy, &m).await;
+        }
         metrics.push(m);
         images.push(path);
     }

@@ -25,6 +25,8 @@ pub struct RenderEnv {
     pub ffprobe: PathBuf,
     /// Parent of the per-render temporary directory (the system default when `None`).
     pub temp_root: Option<PathBuf>,
+    /// Labels each photo's room (`None`: photos stay unlabelled).
+    pub vision: Option<crate::labels::SharedDetector>,
 }
 
 impl RenderEnv {
@@ -35,6 +37,7 @@ impl RenderEnv {
             ffmpeg: "ffmpeg".into(),
             ffprobe: "ffprobe".into(),
             temp_root: None,
+            vision: None,
         }
     }
 }
@@ -77,10 +80,10 @@ async fn render_inner(
     // Fonts first: a missing font is a setup fault that should fail before any work.
     if let Some(p) = job.subtitle {
         let (f, bold) = p.font();
-        require_font(f, bold)?;
+        crate::fonts::require(f, bold)?;
     }
     if let Some(t) = &job.text {
-        require_font(t.font, false)?;
+        crate::fonts::require(t.font, false)?;
     }
 
     progress(Stage::Narration, 0);
@@ -114,7 +117,7 @@ async fn render_inner(
     // render that is lost); otherwise narration errors come before subtitle ones.
     let speech_and_cues = async { Ok(tokio::join!(narration, cue_images)) };
     let (pictures, (narration, cue_images)) = tokio::try_join!(
-        pictures::prepare(job, dir, (width, height)),
+        pictures::prepare(job, dir, (width, height), env.vision.as_ref()),
         speech_and_cues
     )?;
     let metrics = &pictures.metrics;
@@ -317,18 +320,6 @@ fn validate(job: &RenderJob) -> Result<(), RenderError> {
     Ok(())
 }
 
-fn require_font(f: crate::FontFamily, bold: bool) -> Result<(), RenderError> {
-    let path = f.file(bold);
-    if path.is_file() {
-        Ok(())
-    } else {
-        Err(RenderError::MissingFont {
-            family: f.name().to_string(),
-            path,
-        })
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Corner {
     Left,
@@ -436,7 +427,7 @@ fn build_graph(
                 &mut g,
                 input,
                 img,
-                room_types[img],
+                living::room_for(room_types[img], &metrics[img]),
                 &metrics[img],
                 &uses,
                 parts,

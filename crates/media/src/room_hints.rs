@@ -36,7 +36,7 @@ impl RenderKind {
         match self {
             RenderKind::Slideshow => vec![None; images],
             RenderKind::Living { room_types } => (0..images)
-                .map(|i| room_types.get(i).copied().and_then(room_of))
+                .map(|i| room_types.get(i).copied().flatten().and_then(room_of))
                 .collect(),
         }
     }

@@ -26,12 +26,15 @@ fn env_espeak(temp_root: &Path) -> RenderEnv {
         ffmpeg: "ffmpeg".into(),
         ffprobe: "ffprobe".into(),
         temp_root: Some(temp_root.to_path_buf()),
+        vision: None,
     }
 }
 
 fn job(images: Vec<PathBuf>, rooms: Vec<RoomType>, script: &str, out: &Path) -> RenderJob {
     RenderJob {
-        kind: RenderKind::Living { room_types: rooms },
+        kind: RenderKind::Living {
+            room_types: rooms.into_iter().map(Some).collect(),
+        },
         room_hints: Vec::new(),
         images,
         script: script.into(),
@@ -204,4 +207,51 @@ fn every_room_has_a_distinct_enough_shot() {
         .collect();
     assert!(moves.len() >= 6);
     assert_eq!(living::total_seconds(9, 20.0), 27.0);
+}
+
+/// Without a `room_type`, the photo's room label from the real vision sidecar chooses
+/// the move (issue 13 §1): the render of a bedroom photo with no room type is the render
+/// with `bedroom` given, frame for frame, and not the one with `other`.
+#[tokio::test]
+async fn a_missing_room_type_takes_the_move_of_the_photos_label() {
+    let sidecar = std::sync::Arc::new(peakreel_vision::NodeSidecar::new(
+        peakreel_vision::SidecarConfig::new(peakreel_vision::SidecarConfig::default_dir()),
+    ));
+    if let Err(reason) = peakreel_vision::Detector::availability(sidecar.as_ref()) {
+        panic!("the vision sidecar is needed (scripts/install-deps.sh): {reason}");
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let script = "A calm bedroom under the eaves.";
+    let mut frames = Vec::new();
+    for (name, room) in [
+        ("labelled", None),
+        ("bedroom", Some(RoomType::Bedroom)),
+        ("other", Some(RoomType::Other)),
+    ] {
+        let out = tmp.path().join(name);
+        std::fs::create_dir_all(&out).unwrap();
+        let mut j = job(vec![photo("house103_bedroom.jpg")], vec![], script, &out);
+        j.kind = RenderKind::Living {
+            room_types: vec![room],
+        };
+        let mut env = env_espeak(tmp.path());
+        env.vision = Some(sidecar.clone());
+        let r = render(&j, &env, &|_, _| {}).await.unwrap();
+        frames.push(grey_frames(&r.video_path, r.width, r.height));
+    }
+    let diff = |a: &[Vec<u8>], b: &[Vec<u8>]| {
+        let (mut sum, mut n) = (0u64, 0u64);
+        for (fa, fb) in a.iter().zip(b) {
+            for (x, y) in fa.iter().zip(fb) {
+                sum += u64::from(x.abs_diff(*y));
+                n += 1;
+            }
+        }
+        sum as f64 / n.max(1) as f64
+    };
+    assert_eq!(frames[0].len(), frames[1].len());
+    let same = diff(&frames[0], &frames[1]);
+    let other = diff(&frames[0], &frames[2]);
+    assert!(same < 0.5, "labelled vs bedroom: mean difference {same}");
+    assert!(other > 2.0, "labelled vs other: mean difference {other}");
 }

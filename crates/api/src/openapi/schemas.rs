@@ -436,6 +436,21 @@ pub struct Health {
     checks: HealthChecks,
     /// Circuit-breaker state of each speech engine: closed, half-open or open.
     speech_breakers: Option<BTreeMap<String, String>>,
+    /// (Extension) Whether photos get room labels and presenter crops find faces. Never
+    /// makes the server unhealthy: without the vision sidecar photos stay unlabelled and
+    /// crops are centred.
+    vision: Option<VisionHealth>,
+}
+
+/// (Extension) The vision sidecar's state in `/health`.
+#[derive(Serialize, ToSchema)]
+pub struct VisionHealth {
+    /// `ok` or `unavailable`.
+    room_labels: String,
+    /// `ok` or `unavailable`.
+    faces: String,
+    /// Why it is unavailable (switched off, node or the detector packages not installed).
+    reason: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]

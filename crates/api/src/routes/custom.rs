@@ -2,7 +2,7 @@
 //! by one account in one key mode.
 
 use crate::auth::Caller;
-use crate::avatar_image::square_portrait;
+use crate::avatar_image::{crop_centre, faces, square_portrait};
 use crate::body::read_json_body;
 use crate::catalog_access::{avatar_image_url, check_avatar, check_voice, visible_voice};
 use crate::error::{current_request_id, with_cause, Failure};
@@ -16,8 +16,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use bytes::Bytes;
+use image::GenericImageView;
 use peakreel_domain::catalog_requests::{parse_create_avatar, parse_create_voice, CreateVoice};
 use peakreel_fetch::Target;
+use peakreel_media::analysis::decode_bytes;
 use peakreel_store::{AvatarRecord, VoiceRecord};
 use peakreel_types::{ApiError, Code};
 use serde_json::{json, Value};
@@ -167,18 +169,20 @@ pub async fn create_avatar(
     let target = Target::field("image_url", request.image_url.clone());
     let fetched = image_from_url(&state, &caller.owner(), &request.image_url, &target).await?;
     let encoded = fetched.bytes.clone();
-    let png = tokio::task::spawn_blocking(move || {
-        let img = image::load_from_memory(&encoded).map_err(|e| e.to_string())?;
-        square_portrait(&img).map_err(|e| e.to_string())
-    })
-    .await
-    .map_err(|e| {
-        with_cause(
-            ApiError::internal(),
-            format_args!("portrait decoding task: {e}"),
-        )
-    })?
-    .map_err(|reason| {
+    let portrait = async {
+        // The one decode path (EXIF orientation, colour profile) so the face is found
+        // where it is shown.
+        let img = tokio::task::spawn_blocking(move || decode_bytes(&encoded))
+            .await
+            .map_err(|e| e.to_string())??;
+        let faces = faces(state.vision.as_deref(), &img).await;
+        let centre = crop_centre(&faces, img.dimensions());
+        tokio::task::spawn_blocking(move || square_portrait(&img, centre))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())
+    };
+    let png = portrait.await.map_err(|reason| {
         ApiError::new(
             Code::ImageProcessingFailed,
             "image_url could not be decoded as a portrait image.",

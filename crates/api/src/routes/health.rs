@@ -36,6 +36,7 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
                 && !breakers.iter().any(|(_, s)| *s == "open");
             let checks = json!({
                 "storage": label(storage), "ffmpeg": label(ffmpeg), "speech": label(speech),
+                "vision": vision_report(&state),
                 "speech_breakers": breakers.iter().map(|(e, s)| (e.to_string(), json!(s))).collect::<serde_json::Map<String, Value>>(),
             });
             let ok = storage && ffmpeg && speech;
@@ -80,8 +81,24 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
             "ffmpeg": slow["ffmpeg"], "speech": slow["speech"],
         },
         "speech_breakers": slow["speech_breakers"],
+        "vision": slow["vision"],
     });
     (status_of(healthy && !draining), Json(body))
+}
+
+/// Extension: whether photos get room labels and presenter crops find faces. Never makes
+/// the server unhealthy: without the detectors it renders as it did before them.
+fn vision_report(state: &AppState) -> Value {
+    let availability = match &state.vision {
+        None => Err("switched off ([vision] enabled = false)".to_string()),
+        Some(detector) => detector.availability(),
+    };
+    match availability {
+        Ok(()) => json!({ "room_labels": "ok", "faces": "ok" }),
+        Err(reason) => json!({
+            "room_labels": "unavailable", "faces": "unavailable", "reason": reason,
+        }),
+    }
 }
 
 fn label(ok: bool) -> &'static str {

@@ -18,6 +18,7 @@ use axum::Json;
 use peakreel_domain::request::parse_create_request;
 use peakreel_domain::{OrchestrationMode, RequestKind};
 use peakreel_media::analysis::{analyze, decode_bytes};
+use peakreel_media::labels;
 use peakreel_media::plan::Mode;
 use peakreel_media::storyboard::storyboard;
 use peakreel_media::{RenderKind, RoomType};
@@ -64,11 +65,15 @@ async fn dry_run(
     let orientation = fetched.orientation(&request)?;
 
     let images = fetched.image_bytes();
-    let metrics = tokio::task::spawn_blocking(move || {
+    let (mut metrics, copies): (Vec<_>, Vec<_>) = tokio::task::spawn_blocking(move || {
         images
             .iter()
             .enumerate()
-            .map(|(i, b)| decode_bytes(b).map(|img| analyze(&img)).map_err(|r| (i, r)))
+            .map(|(i, b)| {
+                decode_bytes(b)
+                    .map(|img| (analyze(&img), labels::label_copy(&img)))
+                    .map_err(|r| (i, r))
+            })
             .collect::<Result<Vec<_>, _>>()
     })
     .await
@@ -79,7 +84,10 @@ async fn dry_run(
             format!("`images[{index}]` could not be decoded ({reason}). Use a complete JPEG, PNG or WebP file."),
         )
         .with_details(json!({ "index": index, "reason": "decode_failed" }))
-    })?;
+    })?
+    .into_iter()
+    .unzip();
+    labels::label_all(state.vision.as_ref(), &copies, &mut metrics).await;
 
     let render_kind = match kind {
         RequestKind::NarratedSlideshow | RequestKind::Slideshow => RenderKind::Slideshow,
@@ -88,7 +96,7 @@ async fn dry_run(
             room_types: request
                 .images
                 .iter()
-                .map(|i| RoomType::from_name(i.room_type.as_str()).unwrap_or_default())
+                .map(|i| i.room_type.and_then(|r| RoomType::from_name(r.as_str())))
                 .collect(),
         },
     };

@@ -39,6 +39,7 @@ pub fn env_espeak(temp_root: &Path) -> RenderEnv {
         ffmpeg: "ffmpeg".into(),
         ffprobe: "ffprobe".into(),
         temp_root: Some(temp_root.to_path_buf()),
+        vision: None,
     }
 }
 
