@@ -59,7 +59,7 @@ mod tests {
     #[test]
     fn every_user_room_type_maps_and_other_says_nothing() {
         let kind = RenderKind::Living {
-            room_types: RoomType::ALL.to_vec(),
+            room_types: RoomType::ALL.iter().copied().map(Some).collect(),
         };
         let hints = kind.room_hints(RoomType::ALL.len() + 1);
         for (t, h) in RoomType::ALL.iter().zip(&hints) {

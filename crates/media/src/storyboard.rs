@@ -210,7 +210,11 @@ mod tests {
         }
         // A living property keeps the user's order; its room types are the scenes' rooms.
         let kind = RenderKind::Living {
-            room_types: vec![RoomType::Garden, RoomType::Other, RoomType::Kitchen],
+            room_types: vec![
+                Some(RoomType::Garden),
+                Some(RoomType::Other),
+                Some(RoomType::Kitchen),
+            ],
         };
         let b = storyboard(&kind, Mode::Artistic, &metrics(3), script, "en", 1.0, 1);
         let seen: Vec<_> = b.scenes.iter().map(|s| (s.image, s.room)).collect();
