@@ -18,6 +18,7 @@
 pub mod analysis;
 pub mod caption_files;
 pub mod fonts;
+pub mod glyphs;
 pub mod living;
 pub mod music;
 pub mod plan;
@@ -29,6 +30,7 @@ mod audio;
 mod avatar_motion;
 mod caption_stills;
 mod error;
+mod overlay;
 mod padding;
 mod pictures;
 mod render;
