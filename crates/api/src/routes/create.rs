@@ -249,6 +249,7 @@ pub(crate) async fn lookup_voice_and_avatar(
     let voice = check_voice(state, caller, &request.voice_id).await?;
     let languages: Vec<&str> = voice.languages.iter().map(String::as_str).collect();
     check_voice_fit(request, &voice.id, &languages)?;
+    crate::drawable::check_drawable(request).await?;
     if let Some(avatar_id) = &request.avatar_id {
         let avatar = check_avatar(state, caller, avatar_id).await?;
         crate::catalog_access::avatar_image_url(state, &avatar).await?;
