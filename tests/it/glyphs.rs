@@ -36,7 +36,11 @@ async fn undrawable_overlay_text_is_refused_naming_the_character() {
         );
         assert_eq!(errors.len(), 1, "{}", r.json);
     }
-    assert_eq!(s.assert_ledger_consistent(&acct).await, 100, "nothing charged");
+    assert_eq!(
+        s.assert_ledger_consistent(&acct).await,
+        100,
+        "nothing charged"
+    );
 
     // Every listed writing system draws, so it is accepted (and charged as usual).
     let r = s

@@ -18,7 +18,12 @@ fn drawn_texts(request: &CreateRequest) -> Vec<(&'static str, String, FontFamily
     if let Some(t) = request.elements.as_ref().and_then(|e| e.text.as_ref()) {
         let font =
             FontFamily::from_name(t.font.as_str()).expect("the wire fonts are the renderer's");
-        texts.push(("elements_config.text.content", t.content.clone(), font, false));
+        texts.push((
+            "elements_config.text.content",
+            t.content.clone(),
+            font,
+            false,
+        ));
     }
     if let Some(p) = request.subtitle {
         let preset =

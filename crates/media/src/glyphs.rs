@@ -66,10 +66,9 @@ impl Undrawable {
                 "contains the emoji {}; emoji cannot be drawn, remove it",
                 name(&c.to_string())
             ),
-            Undrawable::NoGlyph(s) => format!(
-                "contains {}, which no installed font can draw",
-                name(s)
-            ),
+            Undrawable::NoGlyph(s) => {
+                format!("contains {}, which no installed font can draw", name(s))
+            }
         }
     }
 }
@@ -119,10 +118,7 @@ pub fn line_width(text: &str, family: FontFamily, bold: bool, em_px: f32) -> f32
     buffer.set_size(None, None);
     buffer.set_text(text, &attrs(family, bold), Shaping::Advanced, None);
     buffer.shape_until_scroll(fonts, false);
-    buffer
-        .layout_runs()
-        .map(|r| r.line_w)
-        .fold(0.0, f32::max)
+    buffer.layout_runs().map(|r| r.line_w).fold(0.0, f32::max)
 }
 
 #[cfg(test)]
@@ -144,7 +140,11 @@ mod tests {
             "ยินดีต้อนรับสู่บ้านใหม่",
         ] {
             for family in FontFamily::ALL {
-                assert_eq!(undrawable(sample, family, false), None, "{sample} in {family:?}");
+                assert_eq!(
+                    undrawable(sample, family, false),
+                    None,
+                    "{sample} in {family:?}"
+                );
             }
         }
         assert_eq!(

@@ -34,6 +34,7 @@ mod overlay;
 mod padding;
 mod pictures;
 mod render;
+mod subtitle_fit;
 
 pub use caption_files::Captions;
 pub use error::{Fault, RenderError};

@@ -96,7 +96,13 @@ fn fit(
 
 /// Draws the text (colour, with a half-opaque black drop shadow) laid out at `size` px
 /// in lines at most `line_w` wide, cropped to its visible pixels.
-fn rasterise(stack: &mut Stack, text: &TextOverlay, size: f32, wrap: Wrap, line_w: f32) -> RgbaImage {
+fn rasterise(
+    stack: &mut Stack,
+    text: &TextOverlay,
+    size: f32,
+    wrap: Wrap,
+    line_w: f32,
+) -> RgbaImage {
     let Stack { fonts, raster } = stack;
     let mut buffer = Buffer::new(fonts, Metrics::new(size, size * LINE_HEIGHT));
     buffer.set_wrap(wrap);
@@ -230,7 +236,12 @@ mod tests {
 
     #[test]
     fn short_text_keeps_its_size_and_long_text_wraps_or_shrinks() {
-        let short = fit(&overlay("Open house", 48, Position::TopLeft), (1834, 994), 1080).unwrap();
+        let short = fit(
+            &overlay("Open house", 48, Position::TopLeft),
+            (1834, 994),
+            1080,
+        )
+        .unwrap();
         assert_eq!(short.1, 48.0);
         let long = "Spacious family home with a sunny garden, a new kitchen and three bright bedrooms near the park";
         let wrapped = fit(&overlay(long, 48, Position::Center), (1834, 994), 1080).unwrap();
@@ -238,7 +249,12 @@ mod tests {
         assert!(wrapped.0.height() > 2 * 48, "more than one line");
         assert!(wrapped.0.width() <= 1834);
         // 100 characters at the largest size in portrait: must shrink to fit the height.
-        let huge = fit(&overlay(&format!("{long}!!!!"), 200, Position::Center), (994, 1834), 1080).unwrap();
+        let huge = fit(
+            &overlay(&format!("{long}!!!!"), 200, Position::Center),
+            (994, 1834),
+            1080,
+        )
+        .unwrap();
         assert!(huge.1 < 200.0);
         assert!(huge.0.width() <= 994 && huge.0.height() <= 1834);
         // One word wider than the frame is broken or shrunk, never cut.

@@ -161,7 +161,12 @@ async fn render_inner(
         tokio::fs::write(dir.join("subs.ass"), ass).await?;
     }
     let text_layer = match &job.text {
-        Some(t) => Some(overlay::draw(t, (width, height), margin(width, height), dir)?),
+        Some(t) => Some(overlay::draw(
+            t,
+            (width, height),
+            margin(width, height),
+            dir,
+        )?),
         None => None,
     };
     let avatar_corner = avatar_corner(job);
