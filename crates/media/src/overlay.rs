@@ -216,6 +216,187 @@ mod tests {
         }
     }
 
+    const ALL: [Position; 7] = [
+        Position::TopLeft,
+        Position::TopCenter,
+        Position::TopRight,
+        Position::Center,
+        Position::BottomLeft,
+        Position::BottomCenter,
+        Position::BottomRight,
+    ];
+
+    /// 100 characters, the contract's maximum.
+    const HUNDRED: &str = "Sunlit family home with a walled garden, new kitchens, three bedrooms and a calm street near a park.";
+
+    fn ink_count(img: &RgbaImage) -> usize {
+        img.pixels().filter(|p| p.0[3] > 0).count()
+    }
+
+    /// The text drawn on one line with no width limit, at `size`: nothing can be cut.
+    fn unconstrained(text: &TextOverlay, size: f32) -> RgbaImage {
+        let line_w = glyphs::line_width(&text.content, text.font, false, size) + size;
+        rasterise(&mut glyphs::stack(), text, size, Wrap::None, line_w)
+    }
+
+    /// Every size, position and orientation of the longest text: the ink (shadow
+    /// included) lies inside the frame less the margin, and all of it is there (as many
+    /// ink pixels as the same text drawn on one unlimited line at the size used).
+    #[test]
+    fn the_longest_text_fits_inside_the_margin_everywhere_and_loses_nothing() {
+        assert_eq!(HUNDRED.chars().count(), 100);
+        for (fw, fh) in [(1920u32, 1080u32), (1080, 1920)] {
+            let m = crate::render::margin(fw, fh);
+            let mut sheet = RgbaImage::from_pixel(fw / 4 * 4, fh / 4 * 2, Rgba([40, 90, 160, 255]));
+            for size in [48, 120, 200] {
+                let mut used = Vec::new();
+                // The largest size once: where it is anchored does not change its fit.
+                let positions = if size == 200 { &ALL[3..4] } else { &ALL[..] };
+                for (i, &position) in positions.iter().enumerate() {
+                    let mut text = overlay(HUNDRED, size, position);
+                    text.color = [255, 220, 0];
+                    let dir = tempfile::tempdir().unwrap();
+                    let drawn = draw(&text, (fw, fh), m, dir.path()).unwrap();
+                    let img = image::open(&drawn.file).unwrap().to_rgba8();
+                    let (w, h) = img.dimensions();
+                    let what = format!("{fw}×{fh} size {size} {position:?}");
+                    assert!(
+                        drawn.x >= m && drawn.y >= m,
+                        "{what}: at {},{}",
+                        drawn.x,
+                        drawn.y
+                    );
+                    assert!(
+                        drawn.x + w <= fw - m && drawn.y + h <= fh - m,
+                        "{what}: {w}×{h} at {},{}",
+                        drawn.x,
+                        drawn.y
+                    );
+                    let whole = ink_count(&unconstrained(&text, drawn.size_px));
+                    let shown = ink_count(&img);
+                    assert!(
+                        (shown as f64 / whole as f64 - 1.0).abs() < 0.03,
+                        "{what}: {shown} ink pixels, {whole} unwrapped"
+                    );
+                    used.push(drawn.size_px);
+                    if size == 120 {
+                        // A quarter-size frame of each position, for a person to look at.
+                        let mut frame = RgbaImage::from_pixel(fw, fh, Rgba([40, 90, 160, 255]));
+                        image::imageops::overlay(&mut frame, &img, drawn.x as i64, drawn.y as i64);
+                        let small = image::imageops::thumbnail(&frame, fw / 4, fh / 4);
+                        let (tx, ty) = ((i as u32 % 4) * fw / 4, (i as u32 / 4) * fh / 4);
+                        image::imageops::replace(&mut sheet, &small, tx as i64, ty as i64);
+                    }
+                }
+                // The size depends on the frame, not on where the text is anchored.
+                assert!(used.iter().all(|u| *u == used[0]), "{used:?}");
+                let scaled = size as f32 * fw.min(fh) as f32 / 1080.0;
+                if size == 48 {
+                    assert_eq!(used[0], scaled, "48 px fits without shrinking");
+                }
+                if size == 200 && fw < fh {
+                    assert!(used[0] < scaled, "200 px in portrait must shrink");
+                }
+            }
+            let name = format!(
+                "overlay-{}.png",
+                if fw > fh { "landscape" } else { "portrait" }
+            );
+            sheet
+                .save(peakreel_testkit::artefact_dir().join(name))
+                .unwrap();
+        }
+    }
+
+    /// Right-to-left text is laid out right to left, punctuation included: the final
+    /// full stop of a Hebrew or Arabic sentence is the leftmost ink, and the first
+    /// letter is on the right.
+    #[test]
+    fn right_to_left_text_runs_right_to_left() {
+        // The full stop is the run of inked columns, set apart by empty ones, that is
+        // small and sits low: nothing else in these words is.
+        fn dot_side(img: &RgbaImage) -> Option<&'static str> {
+            let (w, h) = img.dimensions();
+            let inked = |x: u32| (0..h).filter(move |&y| img.get_pixel(x, y).0[3] > 128);
+            let mut runs: Vec<(u32, u32)> = Vec::new();
+            for x in (0..w).filter(|&x| inked(x).next().is_some()) {
+                match runs.last_mut() {
+                    Some(run) if run.1 + 1 == x => run.1 = x,
+                    _ => runs.push((x, x)),
+                }
+            }
+            let dot_like = |&(x0, x1): &(u32, u32)| {
+                let top = (x0..=x1).filter_map(|x| inked(x).next()).min().unwrap_or(0);
+                top > h / 2 && x1 - x0 < h / 3
+            };
+            match (dot_like(runs.first()?), dot_like(runs.last()?)) {
+                (true, false) => Some("left"),
+                (false, true) => Some("right"),
+                _ => None,
+            }
+        }
+        let plain = |content: &str| {
+            let mut t = overlay(content, 120, Position::Center);
+            t.color = [255, 255, 255];
+            // No shadow in the way: measure the letters alone.
+            fit_plain(&t)
+        };
+        assert_eq!(dot_side(&plain("Home.")), Some("right"), "LTR control");
+        assert_eq!(dot_side(&plain("בית.")), Some("left"), "Hebrew");
+        assert_eq!(dot_side(&plain("منزل.")), Some("left"), "Arabic");
+        // The first logical letter is on the right: "בא" shows alef (drawn first in
+        // logical order second) left of bet.
+        let ab = plain("אב");
+        let ba = plain("בא");
+        assert_ne!(ab, ba);
+        let (a, b) = (plain("א"), plain("ב"));
+        let right_half = |img: &RgbaImage| {
+            let (w, h) = img.dimensions();
+            image::imageops::crop_imm(img, w - b.width().min(w), 0, b.width().min(w), h).to_image()
+        };
+        // In "בא" (bet first) the right edge is bet's shape, in "אב" it is alef's.
+        let similar = |x: &RgbaImage, y: &RgbaImage| {
+            let (w, h) = (x.width().min(y.width()), x.height().min(y.height()));
+            let mut same = 0;
+            for yy in 0..h {
+                for xx in 0..w {
+                    same += usize::from(
+                        (x.get_pixel(xx, yy).0[3] > 128) == (y.get_pixel(xx, yy).0[3] > 128),
+                    );
+                }
+            }
+            same as f64 / (w * h) as f64
+        };
+        assert!(
+            similar(&right_half(&ba), &b) > similar(&right_half(&ba), &a),
+            "bet first is on the right"
+        );
+    }
+
+    /// The letters alone (no shadow), on one line, cropped to their ink.
+    fn fit_plain(text: &TextOverlay) -> RgbaImage {
+        let mut stack = glyphs::stack();
+        let Stack { fonts, raster } = &mut *stack;
+        let mut buffer = Buffer::new(fonts, Metrics::new(120.0, 150.0));
+        buffer.set_size(Some(1800.0), None);
+        buffer.set_text(
+            &text.content,
+            &glyphs::attrs(text.font, false),
+            Shaping::Advanced,
+            None,
+        );
+        let mut img = RgbaImage::new(2000, 400);
+        buffer.draw(fonts, raster, Color::rgb(255, 255, 255), |x, y, w, h, c| {
+            for yy in y.max(0)..(y + h as i32).min(400) {
+                for xx in x.max(0)..(x + w as i32).min(2000) {
+                    let p = img.get_pixel_mut(xx as u32, yy as u32);
+                    p.0 = [255, 255, 255, p.0[3].max(c.a())];
+                }
+            }
+        });
+        crop_to_ink(&img)
+    }
+
     #[test]
     fn placement_keeps_the_margin_and_even_corners() {
         for p in [
