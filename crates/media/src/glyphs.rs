@@ -162,6 +162,67 @@ mod tests {
         assert!(missing.unwrap().message().contains("U+0378"));
     }
 
+    /// Missing glyphs and the ink mask of `text` laid out by `fonts`.
+    fn shaped(fonts: &mut FontSystem, text: &str) -> (usize, Vec<u8>) {
+        let mut raster = SwashCache::new();
+        let mut buffer = Buffer::new(fonts, Metrics::new(40.0, 50.0));
+        buffer.set_size(Some(2000.0), None);
+        buffer.set_text(
+            text,
+            &attrs(FontFamily::Inter, false),
+            Shaping::Advanced,
+            None,
+        );
+        buffer.shape_until_scroll(fonts, false);
+        let missing = buffer
+            .layout_runs()
+            .flat_map(|r| r.glyphs.iter())
+            .filter(|g| g.glyph_id == 0)
+            .count();
+        let mut mask = vec![0u8; 2000 * 100];
+        buffer.draw(
+            fonts,
+            &mut raster,
+            cosmic_text::Color::rgb(255, 255, 255),
+            |x, y, w, h, c| {
+                for yy in y.max(0)..(y + h as i32).min(100) {
+                    for xx in x.max(0)..(x + w as i32).min(2000) {
+                        let cell = &mut mask[yy as usize * 2000 + xx as usize];
+                        *cell = (*cell).max(c.a());
+                    }
+                }
+            },
+        );
+        (missing, mask)
+    }
+
+    /// With only the requested font, other scripts are .notdef boxes; with the installed
+    /// fonts as fallback, every glyph is real and the picture differs from the boxes.
+    #[test]
+    fn fallback_fonts_replace_the_boxes() {
+        let sample = "Дом Ωραίο 阳光 منزل בית घर บ้าน";
+        let mut only_inter = cosmic_text::fontdb::Database::new();
+        only_inter
+            .load_font_file(FontFamily::Inter.file(false))
+            .unwrap();
+        let mut alone = FontSystem::new_with_locale_and_db("en-US".into(), only_inter);
+        let (missing_alone, boxes) = shaped(&mut alone, sample);
+        let mut stack = stack();
+        let (missing, drawn) = shaped(&mut stack.fonts, sample);
+        // Inter has Cyrillic and Greek but none of the other five scripts.
+        assert!(
+            missing_alone >= 15,
+            "{missing_alone} boxes without fallback"
+        );
+        assert_eq!(missing, 0);
+        let differing = boxes
+            .iter()
+            .zip(&drawn)
+            .filter(|(a, b)| (**a > 128) != (**b > 128))
+            .count();
+        assert!(differing > 2000, "{differing} pixels differ");
+    }
+
     #[test]
     fn widths_grow_with_size_and_text() {
         let w = line_width("Sunny kitchen", FontFamily::Inter, false, 40.0);
