@@ -5,6 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::RenderError;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FontFamily {
     Inter,
@@ -107,6 +109,22 @@ impl FontFamily {
 }
 
 pub const FONT_ROOT: &str = "/usr/share/fonts";
+
+impl FontFamily {
+    /// `Ok` when the font file of [`FontFamily::file`] is installed, else
+    /// [`RenderError::MissingFont`] (a setup fault, retried as infrastructure).
+    pub(crate) fn require(self, bold: bool) -> Result<(), RenderError> {
+        let path = self.file(bold);
+        if path.is_file() {
+            Ok(())
+        } else {
+            Err(RenderError::MissingFont {
+                family: self.name().to_string(),
+                path,
+            })
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {

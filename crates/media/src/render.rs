@@ -77,10 +77,10 @@ async fn render_inner(
     // Fonts first: a missing font is a setup fault that should fail before any work.
     if let Some(p) = job.subtitle {
         let (f, bold) = p.font();
-        require_font(f, bold)?;
+        f.require(bold)?;
     }
     if let Some(t) = &job.text {
-        require_font(t.font, false)?;
+        t.font.require(false)?;
     }
 
     progress(Stage::Narration, 0);
@@ -367,18 +367,6 @@ fn validate(job: &RenderJob) -> Result<(), RenderError> {
         }
     }
     Ok(())
-}
-
-fn require_font(f: crate::FontFamily, bold: bool) -> Result<(), RenderError> {
-    let path = f.file(bold);
-    if path.is_file() {
-        Ok(())
-    } else {
-        Err(RenderError::MissingFont {
-            family: f.name().to_string(),
-            path,
-        })
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
