@@ -214,7 +214,7 @@ async fn long_overlay_text_and_long_words_stay_inside_the_frame() {
     }
 }
 
-/// Overlay text in seven writing systems and subtitles in four render with glyphs from
+/// Overlay text and subtitles in seven writing systems render with glyphs from
 /// the fallback fonts, inside the margin (coverage itself is asserted glyph by glyph in
 /// `glyphs`; the contact sheet shows the result).
 #[tokio::test]
@@ -223,7 +223,7 @@ async fn other_writing_systems_render_inside_the_frame() {
         name: "scripts",
         orientation: Orientation::Landscape,
         subtitle: Some(SubtitlePreset::Classic),
-        script: "Καλό σπίτι. Хороший дом. בית יפה. بيت جميل.".into(),
+        script: "Καλό σπίτι. Хороший дом. בית יפה. بيت جميل. 阳光厨房. सुंदर घर. บ้านสวย.".into(),
         text: Some(overlay(
             "Ωραίο σπίτι · Дом · 阳光厨房 · منزل جميل! · בית יפה. · सुंदर घर · บ้านสวย",
             72,
