@@ -13,7 +13,7 @@ APT_PACKAGES=(
   # The PostgreSQL server the store and integration tests start for themselves (in a
   # temporary directory, on a free port), and its psql client.
   postgresql
-  fonts-inter fonts-roboto fonts-open-sans fonts-lato fonts-dejavu-core fonts-liberation2 fonts-noto-core
+  fonts-inter fonts-roboto fonts-open-sans fonts-lato fonts-dejavu-core fonts-liberation2 fonts-noto-core fonts-noto-cjk
   # The console's browser tests (tests/it/console.rs) drive headless Chromium over WebDriver.
   chromium chromium-driver
   # The vision sidecar (room labels, presenter faces) runs in node; see below.

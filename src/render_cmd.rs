@@ -87,6 +87,9 @@ pub async fn run(args: RenderArgs) -> anyhow::Result<()> {
     let catalogue: Vec<VoiceCandidate> = PUBLIC_VOICES.iter().map(VoiceCandidate::public).collect();
     req.choose_voice(&catalogue).map_err(refuse)?;
     let voice = lookup_voice(&req).map_err(refuse)?;
+    peakreel_api::drawable::check_drawable(&req)
+        .await
+        .map_err(refuse)?;
     let avatar = match &req.avatar_id {
         Some(id) => Some(
             PUBLIC_AVATARS

@@ -7,6 +7,7 @@ mod body;
 mod catalog_access;
 pub mod console;
 pub mod drain;
+pub mod drawable;
 pub mod error;
 mod inputs;
 pub mod openapi;

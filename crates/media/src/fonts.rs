@@ -5,6 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::RenderError;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FontFamily {
     Inter,
@@ -108,17 +110,19 @@ impl FontFamily {
 
 pub const FONT_ROOT: &str = "/usr/share/fonts";
 
-/// `Ok` when `family`'s file (bold or regular) is installed; else the setup fault that
-/// fails a render before any work is done.
-pub(crate) fn require(family: FontFamily, bold: bool) -> Result<(), crate::RenderError> {
-    let path = family.file(bold);
-    if path.is_file() {
-        Ok(())
-    } else {
-        Err(crate::RenderError::MissingFont {
-            family: family.name().to_string(),
-            path,
-        })
+impl FontFamily {
+    /// `Ok` when the font file of [`FontFamily::file`] is installed, else
+    /// [`RenderError::MissingFont`] (a setup fault, retried as infrastructure).
+    pub(crate) fn require(self, bold: bool) -> Result<(), RenderError> {
+        let path = self.file(bold);
+        if path.is_file() {
+            Ok(())
+        } else {
+            Err(RenderError::MissingFont {
+                family: self.name().to_string(),
+                path,
+            })
+        }
     }
 }
 

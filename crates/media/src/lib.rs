@@ -18,6 +18,7 @@
 pub mod analysis;
 pub mod caption_files;
 pub mod fonts;
+pub mod glyphs;
 pub mod labels;
 pub mod living;
 pub mod music;
@@ -31,9 +32,11 @@ mod audio;
 mod avatar_motion;
 mod caption_stills;
 mod error;
+mod overlay;
 mod padding;
 mod pictures;
 mod render;
+mod subtitle_fit;
 mod work_files;
 
 pub use caption_files::Captions;

@@ -11,6 +11,7 @@ use crate::analysis::ImageMetrics;
 use crate::audio;
 use crate::caption_stills::{self, CaptionStill};
 use crate::living;
+use crate::overlay::{self, OverlayImage};
 use crate::plan::{self, narrated, Plan, Transition, FPS};
 use crate::subtitles;
 use crate::work_files::{keep_work_files, part_path, PartFile, WorkDir};
@@ -80,10 +81,10 @@ async fn render_inner(
     // Fonts first: a missing font is a setup fault that should fail before any work.
     if let Some(p) = job.subtitle {
         let (f, bold) = p.font();
-        crate::fonts::require(f, bold)?;
+        f.require(bold)?;
     }
     if let Some(t) = &job.text {
-        crate::fonts::require(t.font, false)?;
+        t.font.require(false)?;
     }
 
     progress(Stage::Narration, 0);
@@ -164,10 +165,15 @@ async fn render_inner(
         let ass = subtitles::ass(preset, &narration.sentences, width, height);
         tokio::fs::write(dir.join("subs.ass"), ass).await?;
     }
-    if let Some(t) = &job.text {
-        // drawtext reads the text from a file: no escaping of user text in the graph.
-        tokio::fs::write(dir.join("text.txt"), &t.content).await?;
-    }
+    let text_layer = match &job.text {
+        Some(t) => Some(overlay::draw(
+            t,
+            (width, height),
+            margin(width, height),
+            dir,
+        )?),
+        None => None,
+    };
     let avatar_corner = avatar_corner(job);
     if job.avatar.is_some() {
         let cmds = crate::avatar_motion::commands(&narration, width, height);
@@ -202,6 +208,7 @@ async fn render_inner(
             &plan,
             (width, height),
             avatar_corner,
+            text_layer.as_ref(),
             &captions,
         );
         tokio::fs::write(dir.join("graph.txt"), &graph.filter).await?;
@@ -363,6 +370,7 @@ fn build_graph(
     plan: &Plan,
     (width, height): (u32, u32),
     corner: Corner,
+    text: Option<&OverlayImage>,
     captions: &[CaptionStill],
 ) -> Graph {
     let mut g = String::new();
@@ -506,18 +514,10 @@ fn build_graph(
         );
         cur = "vw".into();
     }
-    if let Some(t) = &job.text {
-        let size = (t.size_px as f64 * width.min(height) as f64 / 1080.0)
-            .round()
-            .max(4.0);
-        let (x, y) = t.position.exprs("w", "h", "text_w", "text_h", mg);
-        let [r, gg, b] = t.color;
-        let shadow = (size / 24.0).ceil();
-        let _ = writeln!(
-            g,
-            "[{cur}]drawtext=fontfile='{}':textfile='text.txt':expansion=none:fontcolor=0x{r:02X}{gg:02X}{b:02X}:fontsize={size}:x={x}:y={y}:shadowx={shadow}:shadowy={shadow}:shadowcolor=black@0.5[vt];",
-            t.font.file(false).display()
-        );
+    if let Some(t) = text {
+        let idx = inputs.len();
+        inputs.push((vec![], t.file.clone()));
+        let _ = writeln!(g, "[{cur}][{idx}:v]overlay=x={}:y={}[vt];", t.x, t.y);
         cur = "vt".into();
     }
     if let Some(a) = &job.avatar {

@@ -93,16 +93,52 @@ fn break_lines(lens: &[usize], width: usize) -> Vec<usize> {
     lines
 }
 
+/// A word longer than a line, in even pieces of at most `max_chars` characters, each
+/// but the last ending in a hyphen. Shorter words are returned whole.
+fn split_long_word(word: &str, max_chars: usize) -> Vec<String> {
+    let chars: Vec<char> = word.chars().collect();
+    if chars.len() <= max_chars || max_chars < 2 {
+        return vec![word.to_string()];
+    }
+    // Room for the hyphen on every piece; the first `extra` pieces take one more letter.
+    let pieces = chars.len().div_ceil(max_chars - 1);
+    let (per, extra) = (chars.len() / pieces, chars.len() % pieces);
+    let mut rest = &chars[..];
+    let mut out: Vec<String> = (0..pieces)
+        .map(|i| {
+            let (piece, tail) = rest.split_at(per + usize::from(i < extra));
+            rest = tail;
+            piece.iter().collect()
+        })
+        .collect();
+    let last = out.len() - 1;
+    for piece in &mut out[..last] {
+        piece.push('-');
+    }
+    out
+}
+
 /// Breaks sentences into cues. A sentence always starts a new cue; a word longer than a
-/// line gets a line to itself. Lines are balanced: a sentence that needs three lines at
-/// full width is set in four shorter ones, so no cue is left holding a lone last word.
+/// line is broken into hyphenated pieces that each fit one. Lines are balanced: a
+/// sentence that needs three lines at full width is set in four shorter ones, so no cue
+/// is left holding a lone last word.
 pub fn cues(sentences: &[SentenceTiming], max_chars: usize) -> Vec<Cue> {
     let mut out: Vec<Cue> = Vec::new();
     for s in sentences {
-        if s.words.is_empty() {
+        // Pieces of a broken word share its times.
+        let words: Vec<(String, f64, f64)> = s
+            .words
+            .iter()
+            .flat_map(|w| {
+                split_long_word(&w.word, max_chars)
+                    .into_iter()
+                    .map(move |piece| (piece, w.start, w.end))
+            })
+            .collect();
+        if words.is_empty() {
             continue;
         }
-        let lens: Vec<usize> = s.words.iter().map(|w| w.word.chars().count()).collect();
+        let lens: Vec<usize> = words.iter().map(|w| w.0.chars().count()).collect();
         let full = break_lines(&lens, max_chars).len();
         let target = if full > 1 { full + full % 2 } else { 1 };
         let total = lens.iter().sum::<usize>() + lens.len() - 1;
@@ -111,16 +147,10 @@ pub fn cues(sentences: &[SentenceTiming], max_chars: usize) -> Vec<Cue> {
         while break_lines(&lens, width).len() > target && width < max_chars {
             width += 1;
         }
-        let mut words = s.words.iter();
+        let mut words = words.into_iter();
         let lines: Vec<Vec<(String, f64, f64)>> = break_lines(&lens, width)
             .into_iter()
-            .map(|n| {
-                words
-                    .by_ref()
-                    .take(n)
-                    .map(|w| (w.word.clone(), w.start, w.end))
-                    .collect()
-            })
+            .map(|n| words.by_ref().take(n).collect())
             .collect();
         for pair in lines.chunks(2) {
             out.push(cue_of(pair.to_vec()));
@@ -224,24 +254,37 @@ fn script(
     let b = if bold { -1 } else { 0 };
     let px = |f: f64| (base * f).round() as i64;
     let margin_h = px(0.06);
+    // Font size, outline and shadow (px) of each preset.
+    let (size, outline, shadow) = match preset {
+        SubtitlePreset::Classic => (px(0.05), px(0.012), 0),
+        SubtitlePreset::Modern => (px(0.056), px(0.004).max(2), px(0.002).max(1)),
+        SubtitlePreset::Bold => (px(0.085), px(0.006).max(2), px(0.003).max(1)),
+        SubtitlePreset::Karaoke => (px(0.058), px(0.004).max(2), px(0.002).max(1)),
+    };
     // Colours are &HAABBGGRR, alpha 00 = opaque.
     let style = match preset {
         SubtitlePreset::Classic => format!(
-            "Style: Main,{font},{},&H00FFFFFF,&H00FFFFFF,&H80000000,&H80000000,{b},0,0,0,100,100,0,0,3,{},0,2,{margin_h},{margin_h},{},1",
-            px(0.05), px(0.012), (height as f64 * 0.06).round()
+            "Style: Main,{font},{size},&H00FFFFFF,&H00FFFFFF,&H80000000,&H80000000,{b},0,0,0,100,100,0,0,3,{outline},{shadow},2,{margin_h},{margin_h},{},1",
+            (height as f64 * 0.06).round()
         ),
         SubtitlePreset::Modern => format!(
-            "Style: Main,{font},{},&H00FFFFFF,&H00FFFFFF,&H00000000,&H64000000,{b},0,0,0,100,100,0,0,1,{},{},2,{margin_h},{margin_h},{},1",
-            px(0.056), px(0.004).max(2), px(0.002).max(1), (height as f64 * 0.24).round()
+            "Style: Main,{font},{size},&H00FFFFFF,&H00FFFFFF,&H00000000,&H64000000,{b},0,0,0,100,100,0,0,1,{outline},{shadow},2,{margin_h},{margin_h},{},1",
+            (height as f64 * 0.24).round()
         ),
         SubtitlePreset::Bold => format!(
-            "Style: Main,{font},{},&H00FFFFFF,&H00FFFFFF,&H00000000,&H80000000,{b},0,0,0,100,100,1,0,1,{},{},5,{margin_h},{margin_h},0,1",
-            px(0.085), px(0.006).max(2), px(0.003).max(1)
+            "Style: Main,{font},{size},&H00FFFFFF,&H00FFFFFF,&H00000000,&H80000000,{b},0,0,0,100,100,1,0,1,{outline},{shadow},5,{margin_h},{margin_h},0,1"
         ),
         SubtitlePreset::Karaoke => format!(
-            "Style: Main,{font},{},&H0000D7FF,&H00FFFFFF,&H00000000,&H80000000,{b},0,0,0,100,100,0,0,1,{},{},2,{margin_h},{margin_h},{},1",
-            px(0.058), px(0.004).max(2), px(0.002).max(1), (height as f64 * 0.08).round()
+            "Style: Main,{font},{size},&H0000D7FF,&H00FFFFFF,&H00000000,&H80000000,{b},0,0,0,100,100,0,0,1,{outline},{shadow},2,{margin_h},{margin_h},{},1",
+            (height as f64 * 0.08).round()
         ),
+    };
+    // What a line may span: the frame less the side margins, the outline (or the box's
+    // padding) on both sides and the shadow's offset.
+    let avail = width as f64 - 2.0 * (margin_h + outline) as f64 - shadow as f64;
+    let fit = |lines: Vec<String>| {
+        crate::subtitle_fit::shrink_percent(&lines, family, bold, size as f64, avail)
+            .map_or(String::new(), |p| format!("{{\\fscx{p}\\fscy{p}}}"))
     };
     let mut s = String::new();
     let _ = write!(
@@ -276,6 +319,18 @@ fn script(
             SubtitlePreset::Bold => clean(&cue.text().to_uppercase()).replace('\n', "\\N"),
             _ => clean(&cue.text()).replace('\n', "\\N"),
         };
+        let shown: Vec<String> = cue
+            .lines
+            .iter()
+            .map(|l| {
+                let line = l.iter().map(|w| w.0.as_str()).collect::<Vec<_>>().join(" ");
+                match preset {
+                    SubtitlePreset::Bold => line.to_uppercase(),
+                    _ => line,
+                }
+            })
+            .collect();
+        let text = fit(shown) + &text;
         let (start, end) = match timing {
             Timing::Narration => (cue.start, cue.end),
             Timing::OnePerSecond => (i as f64, i as f64 + 1.0),
@@ -314,6 +369,54 @@ mod tests {
             // All words kept, in order.
             let joined: Vec<String> = cs.iter().map(|c| c.text().replace('\n', " ")).collect();
             assert_eq!(joined.join(" "), long);
+        }
+    }
+
+    #[test]
+    fn a_word_longer_than_a_line_is_broken_into_hyphenated_pieces() {
+        let word = "Donaudampfschifffahrtsgesellschaftskapitän";
+        assert_eq!(word.chars().count(), 42);
+        let s = format!("Ein {word} wohnt hier.");
+        for preset in [
+            SubtitlePreset::Classic,
+            SubtitlePreset::Modern,
+            SubtitlePreset::Bold,
+            SubtitlePreset::Karaoke,
+        ] {
+            let max = preset.max_chars(true);
+            let cs = cues(&[sentence(&s, 0.5, 4.0)], max);
+            let mut pieces = Vec::new();
+            for c in &cs {
+                assert!(c.lines.len() <= 2);
+                for line in c.text().lines() {
+                    assert!(line.chars().count() <= max, "{preset:?}: {line:?} > {max}");
+                }
+                pieces.extend(c.lines.iter().flatten().map(|w| w.0.clone()));
+            }
+            let joined: String = pieces.concat();
+            assert!(
+                joined.replace('-', "").contains(word),
+                "{preset:?}: {pieces:?}"
+            );
+            assert!(pieces.iter().filter(|p| p.ends_with('-')).count() >= 1);
+        }
+        // Words that fit are never broken.
+        assert_eq!(split_long_word("kitchen", 7), ["kitchen"]);
+        assert_eq!(
+            split_long_word("abcdefghij", 4),
+            ["abc-", "def-", "gh-", "ij"]
+        );
+    }
+
+    #[test]
+    fn a_cue_wider_than_the_frame_is_drawn_smaller_and_others_are_not() {
+        // Sixteen wide capitals fill the bold preset's line count but not its width.
+        let wide = [sentence("WWWWWWWWWWWWWWW.", 0.5, 2.0)];
+        let b = ass(SubtitlePreset::Bold, &wide, 1080, 1920);
+        assert!(b.contains("\\fscx"), "{b}");
+        let plain = [sentence("A bright home.", 0.5, 2.0)];
+        for preset in [SubtitlePreset::Classic, SubtitlePreset::Bold] {
+            assert!(!ass(preset, &plain, 1080, 1920).contains("fscx"));
         }
     }
 

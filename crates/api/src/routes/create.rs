@@ -23,7 +23,7 @@ use peakreel_types::{ApiError, Code};
 use serde_json::json;
 
 #[utoipa::path(post, path = "/v1/real-estate/narrated-slideshow", tag = "tasks",
-    description = "Rules JSON Schema cannot state (refused with the codes named): every image must be fetchable over https from a public address and decode as a JPEG, PNG or WebP photo (IMAGE_INACCESSIBLE, IMAGE_TIMEOUT, SSRF_BLOCKED, IMAGE_PROCESSING_FAILED, MIXED_ORIENTATIONS); URLs must differ after normalising scheme and host case (VALIDATION_ERROR); the script's length is bounded per image (SCRIPT_TOO_SHORT, SCRIPT_TOO_LONG) and takes letters, white space and the listed punctuation only (VALIDATION_ERROR); test_scenario is refused with a live key; the voice and avatar must exist and be yours or public (VOICE_NOT_FOUND, AVATAR_NOT_FOUND, *_ACCESS_DENIED, VOICE_EXPIRED); a live key needs the credits (INSUFFICIENT_CREDITS).",
+    description = "Rules JSON Schema cannot state (refused with the codes named): every image must be fetchable over https from a public address and decode as a JPEG, PNG or WebP photo (IMAGE_INACCESSIBLE, IMAGE_TIMEOUT, SSRF_BLOCKED, IMAGE_PROCESSING_FAILED, MIXED_ORIENTATIONS); URLs must differ after normalising scheme and host case (VALIDATION_ERROR); the script's length is bounded per image (SCRIPT_TOO_SHORT, SCRIPT_TOO_LONG) and takes letters, white space and the listed punctuation only (VALIDATION_ERROR); overlay text, and the script when subtitles show it, must be drawable by the installed fonts and hold no emoji (VALIDATION_ERROR naming the character); test_scenario is refused with a live key; the voice and avatar must exist and be yours or public (VOICE_NOT_FOUND, AVATAR_NOT_FOUND, *_ACCESS_DENIED, VOICE_EXPIRED); a live key needs the credits (INSUFFICIENT_CREDITS).",
     request_body = crate::openapi::NarratedSlideshowRequest,
     responses(
         (status = 202, body = crate::openapi::TaskAccepted, headers(
@@ -44,7 +44,7 @@ pub async fn narrated_slideshow(
 }
 
 #[utoipa::path(post, path = "/v1/real-estate/living-property", tag = "tasks",
-    description = "Rules JSON Schema cannot state (refused with the codes named): every image must be fetchable over https from a public address and decode as a JPEG, PNG or WebP photo (IMAGE_INACCESSIBLE, IMAGE_TIMEOUT, SSRF_BLOCKED, IMAGE_PROCESSING_FAILED, MIXED_ORIENTATIONS); URLs must differ after normalising scheme and host case (VALIDATION_ERROR); the script's length is bounded per image (SCRIPT_TOO_SHORT, SCRIPT_TOO_LONG) and takes letters, white space and the listed punctuation only (VALIDATION_ERROR); test_scenario is refused with a live key; the voice and avatar must exist and be yours or public (VOICE_NOT_FOUND, AVATAR_NOT_FOUND, *_ACCESS_DENIED, VOICE_EXPIRED); a live key needs the credits (INSUFFICIENT_CREDITS). change_decoration and furnish need a virtual-staging provider (VALIDATION_ERROR without one).",
+    description = "Rules JSON Schema cannot state (refused with the codes named): every image must be fetchable over https from a public address and decode as a JPEG, PNG or WebP photo (IMAGE_INACCESSIBLE, IMAGE_TIMEOUT, SSRF_BLOCKED, IMAGE_PROCESSING_FAILED, MIXED_ORIENTATIONS); URLs must differ after normalising scheme and host case (VALIDATION_ERROR); the script's length is bounded per image (SCRIPT_TOO_SHORT, SCRIPT_TOO_LONG) and takes letters, white space and the listed punctuation only (VALIDATION_ERROR); overlay text, and the script when subtitles show it, must be drawable by the installed fonts and hold no emoji (VALIDATION_ERROR naming the character); test_scenario is refused with a live key; the voice and avatar must exist and be yours or public (VOICE_NOT_FOUND, AVATAR_NOT_FOUND, *_ACCESS_DENIED, VOICE_EXPIRED); a live key needs the credits (INSUFFICIENT_CREDITS). change_decoration and furnish need a virtual-staging provider (VALIDATION_ERROR without one).",
     request_body = crate::openapi::LivingPropertyRequest,
     responses(
         (status = 202, body = crate::openapi::TaskAccepted, headers(
@@ -67,7 +67,7 @@ pub async fn living_property(
 /// The legacy slideshow route: a compatibility route for clients of VibePeak's older
 /// documentation (superseded by narrated-slideshow), on the same create pipeline.
 #[utoipa::path(post, path = "/v1/real-estate/slideshow", tag = "tasks",
-    description = "Compatibility route (VibePeak's older documentation). Rules JSON Schema cannot state (refused with the codes named): every image must be fetchable over https from a public address and decode as a JPEG, PNG or WebP photo (IMAGE_INACCESSIBLE, IMAGE_TIMEOUT, SSRF_BLOCKED, IMAGE_PROCESSING_FAILED, MIXED_ORIENTATIONS); URLs must differ after normalising scheme and host case (VALIDATION_ERROR); the script takes letters, white space and the listed punctuation only (VALIDATION_ERROR); test_scenario is refused with a live key; the voice must exist and be yours or public (VOICE_NOT_FOUND, VOICE_ACCESS_DENIED, VOICE_EXPIRED), or be chosen by attributes (400 VOICE_NOT_FOUND with details.unmet when none matches); change-decoration and furnish-it need a virtual-staging provider (VALIDATION_ERROR without one); a live key needs the credits (INSUFFICIENT_CREDITS).",
+    description = "Compatibility route (VibePeak's older documentation). Rules JSON Schema cannot state (refused with the codes named): every image must be fetchable over https from a public address and decode as a JPEG, PNG or WebP photo (IMAGE_INACCESSIBLE, IMAGE_TIMEOUT, SSRF_BLOCKED, IMAGE_PROCESSING_FAILED, MIXED_ORIENTATIONS); URLs must differ after normalising scheme and host case (VALIDATION_ERROR); the script takes letters, white space and the listed punctuation only (VALIDATION_ERROR); overlay text, and the script when subtitles show it, must be drawable by the installed fonts and hold no emoji (VALIDATION_ERROR naming the character); test_scenario is refused with a live key; the voice must exist and be yours or public (VOICE_NOT_FOUND, VOICE_ACCESS_DENIED, VOICE_EXPIRED), or be chosen by attributes (400 VOICE_NOT_FOUND with details.unmet when none matches); change-decoration and furnish-it need a virtual-staging provider (VALIDATION_ERROR without one); a live key needs the credits (INSUFFICIENT_CREDITS).",
     request_body = crate::openapi_compat::LegacySlideshowRequest,
     responses(
         (status = 202, body = crate::openapi::TaskAccepted, headers(
@@ -249,6 +249,7 @@ pub(crate) async fn lookup_voice_and_avatar(
     let voice = check_voice(state, caller, &request.voice_id).await?;
     let languages: Vec<&str> = voice.languages.iter().map(String::as_str).collect();
     check_voice_fit(request, &voice.id, &languages)?;
+    crate::drawable::check_drawable(request).await?;
     if let Some(avatar_id) = &request.avatar_id {
         let avatar = check_avatar(state, caller, avatar_id).await?;
         crate::catalog_access::avatar_image_url(state, &avatar).await?;
