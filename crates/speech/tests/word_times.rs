@@ -8,7 +8,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 const SCRIPT: &str = "Welcome to this bright family home on a quiet street. \
-    The open kitchen flows into a sunny living room with tall windows.";
+    The open kitchen flows into a sunny living room with tall windows. \
+    Quiet streets, good schools, and a big garden are close.";
 
 fn python() -> std::path::PathBuf {
     let home = std::env::var("HOME").unwrap();
@@ -159,6 +160,7 @@ async fn piper_alignments_match_the_audio() {
         piper_model: Some("en_US-joe-medium".into()),
         ..slow(VoiceProfile::espeak("en-us"))
     };
-    // Piper's durations vary from run to run; single words were seen up to 89 ms off.
-    check(&speech, voice, "piper", 0.100, 0.040).await;
+    // Piper's durations vary from run to run; the words after a comma are the ones its
+    // pause used to put up to 235 ms early (see python/piper_timed.py).
+    check(&speech, voice, "piper", 0.080, 0.040).await;
 }
