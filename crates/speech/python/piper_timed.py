@@ -4,8 +4,7 @@ FILE` on stderr when a sentence's WAV is complete), plus FILE's word start times
 seconds written first to FILE with `.words.json` for `.wav`: `{"starts": [...]}`.
 
 Word starts come from Piper's phoneme alignments (`include_alignments`, which patches the
-model in memory and needs the `onnx` package): a word starts where the word break before
-it starts. Without alignments no `.words.json` is written and PeakReel aligns the audio
+model in memory and needs the `onnx` package; see `word_starts`). Without alignments no `.words.json` is written and PeakReel aligns the audio
 itself.
 """
 import argparse
