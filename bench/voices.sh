@@ -4,6 +4,13 @@
 # <= 150 Hz) and pocketsphinx's word error rate on the fixed 60-word listing paragraph
 # (bench/listing-paragraph.txt). Each voice is rendered through `peakreel render`'s
 # narration path: the engine and voice the catalogue chose, at rate 1.
+#
+# Piper samples its durations and noise at random, so one narration is one draw: the same
+# model gave WERs from 0.30 to 0.45 on eight runs. Each distinct speaker (engine + model)
+# is therefore narrated RUNS times (default 5) and the table gives the mean WER, its
+# range, and the mean word accuracy (recognised words / 60, which ignores insertions);
+# catalogue voices that share a speaker share its figures. flite and espeak-ng are
+# deterministic: their range is one value.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${PEAKREEL_PIPER_VENV:-$HOME/.local/share/peakreel/piper-venv}
@@ -11,20 +18,39 @@ VENV=${PEAKREEL_PIPER_VENV:-$HOME/.local/share/peakreel/piper-venv}
 PY=$VENV/bin/python
 METER=crates/speech/python/sphinx.py
 TEXT=$(cat bench/listing-paragraph.txt)
+RUNS=${RUNS:-5}
 cargo build -q -j2 --example say -p peakreel-speech
 SAY=target/debug/examples/say
 BIN=target/debug/peakreel
 cargo build -q -j2 --bin peakreel
 WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT
 
-printf '%-20s %-9s %-6s %-6s %-18s %6s %7s %6s\n' voice_id name gender engine model rtf f0_hz wer
+# measure ENGINE MODEL -> "rtf f0 wer_mean wer_min-wer_max accuracy_mean"
+measure() {
+  local engine=$1 model=$2 i out cpu=0 audio=0 wers=() accs=() f0 r
+  for ((i = 0; i < RUNS; i++)); do
+    out=$("$SAY" "$engine" "$model" "$WORK/$i.wav" "$TEXT")   # "cpu_seconds audio_seconds"
+    cpu=$(awk -v a="$cpu" '{print a + $1}' <<<"$out"); audio=$(awk -v a="$audio" '{print a + $2}' <<<"$out")
+    r=$("$PY" "$METER" wer "$WORK/$i.wav" "$TEXT")
+    wers+=("$(jq -r .wer <<<"$r")"); accs+=("$(jq -r .accuracy <<<"$r")")
+  done
+  f0=$("$PY" "$METER" f0 "$WORK/0.wav" | jq -r .median_f0)
+  printf '%s\n' "${wers[@]}" | awk -v rtf="$(awk -v c="$cpu" -v a="$audio" 'BEGIN{printf "%.3f", c / a}')" \
+    -v f0="$f0" -v acc="$(printf '%s\n' "${accs[@]}" | awk '{s += $1} END {printf "%.3f", s / NR}')" \
+    'NR == 1 {lo = hi = $1} {s += $1; if ($1 < lo) lo = $1; if ($1 > hi) hi = $1}
+     END {printf "%s %s %.3f %.3f-%.3f %s\n", rtf, f0, s / NR, lo, hi, acc}'
+}
+
+printf '%-20s %-9s %-6s %-6s %-18s %6s %7s %6s %-11s %6s\n' \
+  voice_id name gender engine model rtf f0_hz wer wer_range acc
+declare -A SEEN
 mapfile -t VOICES < <("$BIN" voices --json)
 for line in "${VOICES[@]}"; do
   id=$(jq -r .voice_id <<<"$line"); name=$(jq -r .name <<<"$line")
   gender=$(jq -r .gender <<<"$line"); engine=$(jq -r .engine <<<"$line"); model=$(jq -r .model <<<"$line")
-  out=$("$SAY" "$engine" "$model" "$WORK/$id.wav" "$TEXT")   # prints "cpu_seconds audio_seconds"
-  rtf=$(awk '{printf "%.3f", $1 / $2}' <<<"$out")
-  f0=$("$PY" "$METER" f0 "$WORK/$id.wav" | jq -r .median_f0)
-  wer=$("$PY" "$METER" wer "$WORK/$id.wav" "$TEXT" | jq -r .wer)
-  printf '%-20s %-9s %-6s %-6s %-18s %6s %7s %6s\n' "$id" "$name" "$gender" "$engine" "$model" "$rtf" "$f0" "$wer"
+  key="$engine/$model"
+  [ -n "${SEEN[$key]:-}" ] || SEEN[$key]=$(measure "$engine" "$model")
+  read -r rtf f0 wer range acc <<<"${SEEN[$key]}"
+  printf '%-20s %-9s %-6s %-6s %-18s %6s %7s %6s %-11s %6s\n' \
+    "$id" "$name" "$gender" "$engine" "$model" "$rtf" "$f0" "$wer" "$range" "$acc"
 done

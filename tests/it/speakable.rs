@@ -26,11 +26,11 @@ const SENTENCES: [&str; 2] = [
 /// One cue of a caption file: times in seconds, text lines joined by `\n`, and (WebVTT)
 /// the word timestamp tags inside it.
 #[derive(Debug, Clone, PartialEq)]
-struct ParsedCue {
-    start: f64,
-    end: f64,
-    text: String,
-    tags: Vec<f64>,
+pub(crate) struct ParsedCue {
+    pub start: f64,
+    pub end: f64,
+    pub text: String,
+    pub tags: Vec<f64>,
 }
 
 /// `hh:mm:ss.mmm` (WebVTT) or `hh:mm:ss,mmm` (SRT) in seconds.
@@ -105,8 +105,19 @@ fn parse_vtt(text: &str) -> Vec<ParsedCue> {
         .collect()
 }
 
-/// Downloads both caption files of a completed task and checks they agree.
+/// Downloads both caption files of a completed task and checks they agree: the SRT cues.
 async fn captions_of(s: &Server, task: &Value) -> Vec<ParsedCue> {
+    caption_files(s, task).await.1
+}
+
+/// The WebVTT cues of a completed task, with their word timestamps (checked against the
+/// SRT file as [`captions_of`] does).
+pub(crate) async fn word_cues(s: &Server, task: &Value) -> Vec<ParsedCue> {
+    caption_files(s, task).await.0
+}
+
+/// Both caption files of a completed task, (WebVTT, SRT), checked to agree.
+async fn caption_files(s: &Server, task: &Value) -> (Vec<ParsedCue>, Vec<ParsedCue>) {
     let captions = &task["result"]["captions"];
     let fetch = |field: &str| {
         let url = captions[field]
@@ -154,7 +165,7 @@ async fn captions_of(s: &Server, task: &Value) -> Vec<ParsedCue> {
             "cues overlap: {pair:?}"
         );
     }
-    srt
+    (vtt, srt)
 }
 
 /// The middle half of the frame's bottom third (where the classic preset draws) at `t`

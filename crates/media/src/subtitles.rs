@@ -300,16 +300,20 @@ fn script(
         let text = match preset {
             SubtitlePreset::Karaoke => {
                 // \k durations in centiseconds; each word lights up when it is spoken.
+                // libass adds the durations up from the cue's (rounded) start, so they
+                // are differences of rounded times: rounding each duration on its own
+                // let the errors add up along a cue (a word lit 50 ms early was seen).
                 let mut t = String::new();
-                let mut clock = cue.start;
+                let centis = |s: f64| (s.max(0.0) * 100.0).round() as i64;
+                let mut clock = centis(cue.start);
                 for (li, line) in cue.lines.iter().enumerate() {
                     if li > 0 {
                         t.push_str("\\N");
                     }
                     for (wi, (w, ws, we)) in line.iter().enumerate() {
                         // Any pause before the word is folded into its highlight time.
-                        let cs = ((we.max(*ws) - clock) * 100.0).round().max(1.0) as i64;
-                        clock = *we;
+                        let cs = (centis(we.max(*ws)) - clock).max(1);
+                        clock += cs;
                         let sep = if wi > 0 { " " } else { "" };
                         let _ = write!(t, "{sep}{{\\k{cs}}}{}", clean(w));
                     }
@@ -453,6 +457,38 @@ mod tests {
         assert_eq!(cs.len(), 2);
         assert_eq!(cs[0].end, cs[1].start, "short pause is bridged");
         assert!((cs[1].end - 2.9).abs() < 1e-9);
+    }
+
+    #[test]
+    fn karaoke_durations_add_up_to_the_word_starts() {
+        // Words of 125 ms: each duration rounded alone is 13 cs, 5 ms too long a word.
+        let words: Vec<(String, f64, f64)> = (0..12)
+            .map(|i| {
+                (
+                    format!("w{i}"),
+                    0.5 + 0.125 * i as f64,
+                    0.5 + 0.125 * (i + 1) as f64,
+                )
+            })
+            .collect();
+        let text = words
+            .iter()
+            .map(|w| w.0.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut s = sentence(&text, 0.5, 2.0);
+        for (w, (_, a, b)) in s.words.iter_mut().zip(&words) {
+            (w.start, w.end) = (*a, *b);
+        }
+        let k = ass(SubtitlePreset::Karaoke, &[s], 1920, 1080);
+        let mut lit_at = 50; // the cue's start, in centiseconds
+        let mut starts = Vec::new();
+        for part in k.split("{\\k").skip(1) {
+            starts.push(lit_at);
+            lit_at += part.split('}').next().unwrap().parse::<i64>().unwrap();
+        }
+        let expected: Vec<i64> = words.iter().map(|w| (w.1 * 100.0).round() as i64).collect();
+        assert_eq!(starts, expected, "{k}");
     }
 
     #[test]

@@ -20,6 +20,7 @@ mod engines;
 mod espeak;
 mod flite;
 mod narrate;
+pub mod numbers;
 pub mod packs;
 mod remote;
 pub mod word_times;

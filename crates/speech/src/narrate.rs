@@ -174,20 +174,16 @@ pub async fn narrate_with(
     dir: &Path,
     deadline: Instant,
 ) -> Result<Narration, SpeechError> {
-    // The engine says the abbreviations in full; the timings keep what the user wrote.
-    let (sentences, spoken): (Vec<String>, Vec<String>) =
-        speakable::sentences(script, &voice.language)
-            .into_iter()
-            .map(|s| (s.written, s.spoken))
-            .unzip();
+    // The engine says abbreviations and numbers in full; the timings keep what the user
+    // wrote, each written word timed by the first spoken word it became.
+    let sentences = speakable::sentences(script, &voice.language);
     if sentences.is_empty() {
         return Err(SpeechError::EmptyScript);
     }
+    let spoken: Vec<String> = sentences.iter().map(|s| s.spoken.clone()).collect();
     let name = engine.name();
     let mut clips = engine.synthesize(&spoken, voice, dir, deadline).await?;
     if options.align_words {
-        // Aligned against what was said; word times map back to the written words only
-        // where the two have as many words (else they are estimated).
         align_untimed(&mut clips, &spoken, deadline).await;
     }
     let bad = |reason: String| SpeechError::BadAudio {
@@ -226,17 +222,22 @@ pub async fn narrate_with(
     let samples_of = |s: f64| (s * rate as f64).round() as usize;
     let mut track: Vec<i16> = vec![0; samples_of(options.lead)];
     let mut timings = Vec::with_capacity(sentences.len());
-    for (i, ((text, (samples, cut)), clip)) in
+    for (i, ((sentence, (samples, cut)), clip)) in
         sentences.iter().zip(&trimmed).zip(&clips).enumerate()
     {
+        let text = &sentence.written;
         if i > 0 {
             track.resize(track.len() + samples_of(options.gap), 0);
         }
         let start = secs(track.len());
         track.extend_from_slice(samples);
         let end = secs(track.len());
-        timings.push(match &clip.word_starts {
-            // Engine times count from the untrimmed file's start.
+        // Engine times are per spoken word and count from the untrimmed file's start.
+        let written_starts = clip
+            .word_starts
+            .as_deref()
+            .and_then(|starts| sentence.written_starts(starts));
+        timings.push(match written_starts {
             Some(starts) => {
                 let shift = start - secs(*cut);
                 let abs: Vec<f64> = starts.iter().map(|s| s + shift).collect();

@@ -7,6 +7,7 @@
 //! The abbreviations are data: one tab-separated table per language beside this file
 //! (`speakable/en.tsv`, `es`, `fr`, `de`), whose header explains the columns.
 
+use std::ops::Range;
 use std::sync::OnceLock;
 
 use crate::text::split_sentences_holding;
@@ -16,8 +17,33 @@ use crate::text::split_sentences_holding;
 pub struct Sentence {
     /// The user's words, whitespace collapsed.
     pub written: String,
-    /// The same sentence with abbreviations spelt out; what the engine is given.
+    /// The same sentence with abbreviations and (for languages with a number speller)
+    /// numbers spelt out; what the engine is given.
     pub spoken: String,
+    /// For each written word ([`crate::text::words`] of `written`), the indices of the
+    /// spoken words (`words` of `spoken`) it became, in order and covering them all:
+    /// `Dr.` → `Doctor` is one to one, `1,250` → `one thousand two hundred and fifty` one
+    /// to six, and `sq. ft.` → `square feet` pairs its two words. A written word may get an
+    /// empty range (a written group with more words than it is spoken as); its time is
+    /// then that of the spoken word at the range's start.
+    pub spans: Vec<Range<usize>>,
+}
+
+impl Sentence {
+    /// Start times of the written words from those of the spoken words (one per spoken
+    /// word, seconds). `None` when `spoken_starts` does not have one time per spoken word.
+    pub fn written_starts(&self, spoken_starts: &[f64]) -> Option<Vec<f64>> {
+        let n = crate::text::words(&self.spoken).len();
+        if spoken_starts.len() != n || n == 0 {
+            return None;
+        }
+        Some(
+            self.spans
+                .iter()
+                .map(|r| spoken_starts[r.start.min(n - 1)])
+                .collect(),
+        )
+    }
 }
 
 /// Splits `script` into sentences for a voice speaking `language` (ISO 639-1, a region
@@ -35,8 +61,12 @@ pub fn sentences(script: &str, language: &str) -> Vec<Sentence> {
     split_sentences_holding(script, &|i| held.binary_search(&i).is_ok())
         .into_iter()
         .map(|written| {
-            let spoken = speak(&written, table);
-            Sentence { written, spoken }
+            let (spoken, spans) = speak(&written, table, language);
+            Sentence {
+                written,
+                spoken,
+                spans,
+            }
         })
         .collect()
 }
@@ -266,17 +296,20 @@ fn longest_match(
     Some((best, rows))
 }
 
-/// The sentence with its abbreviations spelt out.
-fn speak(sentence: &str, table: &'static [Row]) -> String {
+/// The sentence with its abbreviations and numbers spelt out, and for each written word
+/// the spoken words it became (see [`Sentence::spans`]).
+fn speak(sentence: &str, table: &'static [Row], language: &str) -> (String, Vec<Range<usize>>) {
     let chars: Vec<char> = sentence.chars().collect();
     let tokens = tokenize(&chars);
     let found = analyse(&tokens, table);
-    let mut words: Vec<String> = Vec::with_capacity(tokens.len());
+    let mut pieces: Vec<String> = Vec::with_capacity(tokens.len());
+    let mut spans: Vec<Range<usize>> = Vec::with_capacity(tokens.len());
+    let mut spoken_words = 0;
     let mut i = 0;
     let mut next = found.iter().peekable();
     while i < tokens.len() {
-        match next.peek() {
-            Some(f) if f.first == i => {
+        let (piece, written) = match next.next_if(|f| f.first == i) {
+            Some(f) => {
                 let (first, last) = (&tokens[f.first], &tokens[f.last]);
                 let mut spoken = f.spoken.to_string();
                 if i == 0 && first.capitalised() {
@@ -288,18 +321,32 @@ fn speak(sentence: &str, table: &'static [Row]) -> String {
                 } else {
                     ""
                 };
-                words.push(format!("{}{spoken}{end}{}", first.lead, last.trail));
-                i = f.last + 1;
-                next.next();
+                (
+                    format!("{}{spoken}{end}{}", first.lead, last.trail),
+                    f.last + 1 - f.first,
+                )
             }
             _ => {
                 let t = &tokens[i];
-                words.push(format!("{}{}{}", t.lead, t.core, t.trail));
-                i += 1;
+                let core =
+                    crate::numbers::spell(&t.core, language).unwrap_or_else(|| t.core.clone());
+                (format!("{}{core}{}", t.lead, t.trail), 1)
             }
-        }
+        };
+        let said = piece.split_whitespace().count();
+        spans.extend(share(spoken_words, said, written));
+        spoken_words += said;
+        pieces.push(piece);
+        i += written;
     }
-    words.join(" ")
+    (pieces.join(" "), spans)
+}
+
+/// Pairs `written` words with the `said` spoken words starting at `at`: one to one when
+/// the counts agree, else in order and as evenly as they go (one written word gets all;
+/// more written than spoken words leaves some written words an empty range).
+fn share(at: usize, said: usize, written: usize) -> impl Iterator<Item = Range<usize>> {
+    (0..written).map(move |j| at + j * said / written..at + (j + 1) * said / written)
 }
 
 fn capitalise(s: &str) -> String {
@@ -420,6 +467,57 @@ mod tests {
         }
         // The tables are per language: German "Fr." means nothing to an English voice.
         assert_eq!(split("Ask Fr. Tom.", "en").len(), 2);
+    }
+
+    #[test]
+    fn every_written_word_gets_the_spoken_words_it_became() {
+        // (language, sentence, the spoken sentence, each written word's spoken words)
+        let cases: [(&str, &str, &str, &[std::ops::Range<usize>]); 4] = [
+            (
+                "en",
+                "Dr. Lee measured approx. 1,250 sq. ft. and 3 rooms.",
+                "Doctor Lee measured approximately one thousand two hundred and fifty square feet and three rooms.",
+                &[0..1, 1..2, 2..3, 3..4, 4..10, 10..11, 11..12, 12..13, 13..14, 14..15],
+            ),
+            (
+                "en",
+                "Bright rooms, e.g. the study, etc.",
+                "Bright rooms, for example the study, et cetera.",
+                &[0..1, 1..2, 2..4, 4..5, 5..6, 6..8],
+            ),
+            (
+                "de",
+                "Hr. Braun zeigt z. B. 12 Zimmer usw.",
+                "Herr Braun zeigt zum Beispiel 12 Zimmer und so weiter.",
+                &[0..1, 1..2, 2..3, 3..4, 4..5, 5..6, 6..7, 7..10],
+            ),
+            ("fr", "Il y a 21 pièces.", "Il y a vingt et un pièces.", &[0..1, 1..2, 2..3, 3..6, 6..7]),
+        ];
+        for (lang, written, spoken, spans) in cases {
+            let s = sentences(written, lang);
+            assert_eq!(s.len(), 1, "{s:?}");
+            assert_eq!(s[0].spoken, spoken);
+            assert_eq!(s[0].spans, spans, "{written}");
+            assert_eq!(s[0].spans.len(), crate::text::words(written).len());
+        }
+        // Times of the spoken words (here: their index) reach the written words.
+        let s = &sentences("Dr. Lee has 1,250 sq. ft.", "en")[0];
+        let spoken: Vec<f64> = (0..crate::text::words(&s.spoken).len())
+            .map(|i| i as f64)
+            .collect();
+        assert_eq!(
+            s.written_starts(&spoken),
+            Some(vec![0.0, 1.0, 2.0, 3.0, 9.0, 10.0])
+        );
+        assert_eq!(s.written_starts(&spoken[1..]), None);
+    }
+
+    #[test]
+    fn a_group_spoken_as_fewer_words_shares_them_in_order() {
+        assert_eq!(share(4, 1, 2).collect::<Vec<_>>(), [4..4, 4..5]);
+        let whole: Vec<std::ops::Range<usize>> = share(0, 3, 1).collect();
+        assert_eq!(whole, vec![std::ops::Range { start: 0, end: 3 }]);
+        assert_eq!(share(2, 2, 2).collect::<Vec<_>>(), [2..3, 3..4]);
     }
 
     #[test]

@@ -3,12 +3,14 @@
 //! sentence, as narration does for untimed engines), and every engine's word starts must
 //! fall within 80 ms of it.
 
-use peakreel_speech::{EngineKind, NarrationOptions, Speech, VoiceProfile};
+use peakreel_speech::text::words;
+use peakreel_speech::{speakable, EngineKind, NarrationOptions, Speech, VoiceProfile};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 const SCRIPT: &str = "Welcome to this bright family home on a quiet street. \
-    The open kitchen flows into a sunny living room with tall windows.";
+    The open kitchen flows into a sunny living room with tall windows. \
+    Quiet streets, good schools, and a big garden are close.";
 
 fn python() -> std::path::PathBuf {
     let home = std::env::var("HOME").unwrap();
@@ -20,13 +22,18 @@ fn python() -> std::path::PathBuf {
     py
 }
 
-/// (word, start) of every word pocketsphinx hears in `wav`, given the script.
-fn heard(wav: &Path) -> Vec<(String, f64)> {
+/// Abbreviations and numbers the voice says in full (issue 14 §4): each written word must
+/// be timed by the first spoken word it became.
+const EXPANDED: &str = "Dr. Green measured approx. 1,250 sq. ft. of space. \
+    The 3 bedrooms face south.";
+
+/// (word, start) of every word pocketsphinx hears in `wav`, given what was said.
+fn heard(wav: &Path, said: &str) -> Vec<(String, f64)> {
     let meter = concat!(env!("CARGO_MANIFEST_DIR"), "/python/sphinx.py");
     let out = std::process::Command::new(python())
         .args([meter, "align"])
         .arg(wav)
-        .arg(SCRIPT)
+        .arg(said)
         .output()
         .unwrap();
     assert!(
@@ -49,9 +56,11 @@ fn heard(wav: &Path) -> Vec<(String, f64)> {
 }
 
 /// `limit`: the largest error allowed for any word; `mean_limit`: for the mean absolute
-/// error (seconds).
+/// error (seconds). Each written word of `script` is compared with the first spoken word
+/// it became, as heard.
 async fn check(
     speech: &Speech,
+    script: &str,
     voice: VoiceProfile,
     expect_engine: &str,
     limit: f64,
@@ -61,7 +70,7 @@ async fn check(
     let deadline = Instant::now() + Duration::from_secs(120);
     let n = speech
         .narrate(
-            SCRIPT,
+            script,
             &voice,
             NarrationOptions::default(),
             dir.path(),
@@ -70,27 +79,22 @@ async fn check(
         .await
         .expect("narration");
     assert_eq!(n.engine, expect_engine);
-    let ours: Vec<(String, f64)> = n
-        .sentences
-        .iter()
-        .flat_map(|s| s.words.iter())
-        .map(|w| {
-            (
-                peakreel_speech::word_times::tokens_of(&w.word).join(" "),
-                w.start,
-            )
-        })
-        .collect();
-    let heard = heard(&n.wav);
-    assert_eq!(heard.len(), ours.len(), "{expect_engine}: {heard:?}");
-    let errors: Vec<f64> = ours
-        .iter()
-        .zip(&heard)
-        .map(|((w, ours), (h, t))| {
-            assert_eq!(w, h);
-            ours - t
-        })
-        .collect();
+    let sentences = speakable::sentences(script, &voice.language);
+    let said: Vec<&str> = sentences.iter().map(|s| s.spoken.as_str()).collect();
+    let heard = heard(&n.wav, &said.join(" "));
+    let spoken_words: usize = said.iter().map(|s| words(s).len()).sum();
+    assert_eq!(heard.len(), spoken_words, "{expect_engine}: {heard:?}");
+    // For each written word: its time, and the heard first spoken word it became.
+    let mut pairs: Vec<(&str, f64, &(String, f64))> = Vec::new();
+    let mut offset = 0;
+    for (timed, sentence) in n.sentences.iter().zip(&sentences) {
+        assert_eq!(timed.words.len(), sentence.spans.len());
+        for (w, span) in timed.words.iter().zip(&sentence.spans) {
+            pairs.push((&w.word, w.start, &heard[offset + span.start]));
+        }
+        offset += words(&sentence.spoken).len();
+    }
+    let errors: Vec<f64> = pairs.iter().map(|(_, ours, (_, t))| ours - t).collect();
     eprintln!(
         "{expect_engine}: word start errors (ms) {:?}",
         errors
@@ -99,14 +103,22 @@ async fn check(
             .collect::<Vec<_>>()
     );
     let mean = errors.iter().map(|e| e.abs()).sum::<f64>() / errors.len() as f64;
+    // The issue's 80 ms, for 95 % of the words (one word in fewer than twenty may miss
+    // it) whatever the engine's own limit.
+    let within = errors.iter().filter(|e| e.abs() <= 0.080).count();
+    assert!(
+        (errors.len() - within) * 20 <= errors.len().max(20),
+        "{expect_engine}: only {within} of {} words within 80 ms",
+        errors.len()
+    );
     assert!(
         mean <= mean_limit,
         "{expect_engine}: mean error {mean:.3} s"
     );
-    for ((w, ours), (_, t)) in ours.iter().zip(&heard) {
+    for (w, ours, (h, t)) in &pairs {
         assert!(
             (ours - t).abs() <= limit,
-            "{expect_engine}: {w} at {ours:.3} s, heard at {t:.3} s"
+            "{expect_engine}: {w} at {ours:.3} s, heard ({h}) at {t:.3} s"
         );
     }
 }
@@ -123,6 +135,7 @@ async fn espeak_library_word_events_match_the_audio() {
     let speech = Speech::detect().await;
     check(
         &speech,
+        SCRIPT,
         slow(VoiceProfile::espeak("en-us+f2")),
         "espeak-ng",
         0.080,
@@ -143,7 +156,7 @@ async fn flite_words_are_aligned_to_the_audio() {
         flite_voice: Some("slt".into()),
         ..slow(VoiceProfile::espeak("en-us"))
     };
-    check(&speech, voice, "flite", 0.080, 0.040).await;
+    check(&speech, SCRIPT, voice, "flite", 0.080, 0.040).await;
 }
 
 #[tokio::test]
@@ -159,6 +172,21 @@ async fn piper_alignments_match_the_audio() {
         piper_model: Some("en_US-joe-medium".into()),
         ..slow(VoiceProfile::espeak("en-us"))
     };
-    // Piper's durations vary from run to run; single words were seen up to 89 ms off.
-    check(&speech, voice, "piper", 0.100, 0.040).await;
+    // Piper's durations vary from run to run: most runs stay within 80 ms, single words
+    // were seen up to 93 ms off (the words after a comma, which its pause used to put up
+    // to 235 ms early, are right now: see python/piper_timed.py).
+    check(&speech, SCRIPT, voice, "piper", 0.100, 0.040).await;
+}
+
+#[tokio::test]
+async fn written_abbreviations_and_numbers_take_the_times_of_their_spoken_words() {
+    let speech = Speech::detect().await;
+    let piper = VoiceProfile {
+        engine: EngineKind::Piper,
+        piper_model: Some("en_US-joe-medium".into()),
+        ..slow(VoiceProfile::espeak("en-us"))
+    };
+    check(&speech, EXPANDED, piper, "piper", 0.100, 0.040).await;
+    let espeak = slow(VoiceProfile::espeak("en-us+f2"));
+    check(&speech, EXPANDED, espeak, "espeak-ng", 0.080, 0.040).await;
 }
