@@ -39,6 +39,27 @@ pub struct Config {
     pub programs: Programs,
     pub staging: StagingSettings,
     pub uploads: UploadSettings,
+    pub idempotency: IdempotencyConfig,
+}
+
+/// `Idempotency-Key` on creating routes (Extension): how long a key and its answer are
+/// remembered, and after how long an unanswered reservation (a crashed request) is taken
+/// over.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IdempotencyConfig {
+    pub ttl_secs: i64,
+    pub stale_after_secs: i64,
+}
+
+impl Default for IdempotencyConfig {
+    fn default() -> Self {
+        let d = peakreel_api::IdempotencySettings::default();
+        IdempotencyConfig {
+            ttl_secs: d.ttl_secs,
+            stale_after_secs: d.stale_after_secs,
+        }
+    }
 }
 
 /// `POST /v1/uploads` (Extension): how long an upload stays usable, and how many bytes of
@@ -185,6 +206,7 @@ impl Default for Config {
             programs: Programs::default(),
             staging: StagingSettings::default(),
             uploads: UploadSettings::default(),
+            idempotency: IdempotencyConfig::default(),
         }
     }
 }
