@@ -10,6 +10,7 @@ mod contract_fuzz;
 mod create;
 mod custom_catalog;
 mod fetching;
+mod idempotency;
 mod launcher;
 mod legacy;
 mod legacy_render;
