@@ -1,5 +1,7 @@
 //! The `Idempotency-Key` request header: 1–255 printable ASCII characters (space
-//! through `~`), sent at most once. Anything else is a `VALIDATION_ERROR` naming the header.
+//! through `~`), sent at most once. A space cannot begin or end it: HTTP drops white space
+//! around a header value, so such a key would not arrive as it was sent. Anything else is
+//! a `VALIDATION_ERROR` naming the header.
 
 use axum::http::{HeaderMap, HeaderName};
 use peakreel_types::ApiError;
@@ -9,7 +11,7 @@ pub const HEADER: HeaderName = HeaderName::from_static("idempotency-key");
 pub const HEADER_NAME: &str = "Idempotency-Key";
 pub const MAX_LEN: usize = 255;
 /// The rule as a regular expression (OpenAPI `pattern`, ECMA-262 and Python compatible).
-pub const PATTERN: &str = "^[ -~]+$";
+pub const PATTERN: &str = "^[!-~]([ -~]*[!-~])?$";
 
 /// The key the request sends: `Ok(None)` without the header.
 ///
@@ -34,6 +36,9 @@ pub fn from_headers(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
             "is {} characters long; at most {MAX_LEN} are allowed",
             bytes.len()
         )));
+    }
+    if bytes.first() == Some(&b' ') || bytes.last() == Some(&b' ') {
+        return Err(invalid("may not begin or end with a space"));
     }
     if !bytes.iter().all(|b| (b' '..=b'~').contains(b)) {
         return Err(invalid(
@@ -104,7 +109,17 @@ mod tests {
     #[test]
     fn the_pattern_states_the_same_rule() {
         let re = regex::Regex::new(PATTERN).unwrap();
-        for sample in ["a", "a b", "~", "tab\there", "caf\u{e9}", ""] {
+        for sample in [
+            "a",
+            "a b",
+            "~",
+            "tab\there",
+            "caf\u{e9}",
+            "",
+            " a",
+            "a ",
+            " ",
+        ] {
             let by_rule = from_headers(&with(&[sample.as_bytes()])).is_ok();
             assert_eq!(re.is_match(sample), by_rule, "{sample:?}");
         }
