@@ -240,6 +240,42 @@ fn multipart_file(bytes: &[u8]) -> (String, Vec<u8>) {
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
+/// Image-server paths of the six photos `slow_slideshow` uses for `delay`.
+fn slow_paths(delay: Duration) -> Vec<String> {
+    (0..6)
+        .map(|i| format!("/slow-{}/{i}.jpg", delay.as_millis()))
+        .collect()
+}
+
+/// Serve the listing photo at `paths`, after `delay` when there is one.
+fn serve_photo(site: &Site, paths: &[String], delay: Option<Duration>) {
+    let photo = bytes::Bytes::from(landscape_jpeg());
+    for path in paths {
+        let reply = Reply::Full {
+            status: 200,
+            content_type: "image/jpeg",
+            body: photo.clone(),
+        };
+        let reply = match delay {
+            Some(d) => Reply::Delayed(d, Box::new(reply)),
+            None => reply,
+        };
+        site.images().route(path, reply);
+    }
+}
+
+/// A valid slideshow whose photos the image server answers only after `delay`.
+fn slow_slideshow(site: &Site, delay: Duration) -> Value {
+    let paths = slow_paths(delay);
+    serve_photo(site, &paths, Some(delay));
+    let mut body = site.slideshow(6);
+    body["images"] = json!(paths
+        .iter()
+        .map(|p| site.images().url(p))
+        .collect::<Vec<_>>());
+    body
+}
+
 /// Twenty identical requests at once: one creates, the others get its answer or 409.
 fn burst_is_one_creation(answers: &[Resp]) -> String {
     let created: Vec<&Resp> = answers
@@ -287,27 +323,8 @@ async fn simultaneous_repeats_create_one_task_and_a_running_one_answers_409() {
     assert_eq!(ledger(&s, key).await, (95, 1));
 
     // A creation whose photos take seconds to fetch: a repeat meanwhile is told to wait.
-    let photo = bytes::Bytes::from(landscape_jpeg());
     let images = s.images();
-    let slow: Vec<String> = (0..6)
-        .map(|i| {
-            let path = format!("/slow/{i}.jpg");
-            images.route(
-                &path,
-                Reply::Delayed(
-                    Duration::from_secs(4),
-                    Box::new(Reply::Full {
-                        status: 200,
-                        content_type: "image/jpeg",
-                        body: photo.clone(),
-                    }),
-                ),
-            );
-            images.url(&path)
-        })
-        .collect();
-    let mut slow_body = s.slideshow(6);
-    slow_body["images"] = json!(slow);
+    let slow_body = slow_slideshow(&s, Duration::from_secs(4));
     let before = images.state.requests.load(Ordering::SeqCst);
     let running = post_keyed(&s, SLIDESHOW, key, "slow", &slow_body);
     let probe = async {
@@ -436,4 +453,59 @@ async fn two_api_processes_on_postgres_create_once() {
         assert_eq!(task_ids(api, &a.live.key).await, vec![task.clone()]);
         assert_eq!(ledger(api, &a.live.key).await, (95, 1));
     }
+}
+
+/// A process killed while it holds a key (its creation fetching photos) leaves an
+/// unanswered reservation: repeats get 409 until it is `stale_after_secs` old, then the
+/// next one runs the creation, which is charged once.
+#[tokio::test]
+async fn a_key_held_by_a_crashed_process_is_taken_over() {
+    let site = Site::new().await;
+    let mut crashed = site.launch(Launch::serve(0)).await;
+    let a = crashed.account("Max", 100).await;
+    let body = slow_slideshow(&site, Duration::from_secs(30));
+    let images = site.images();
+    let before = images.state.requests.load(Ordering::SeqCst);
+    let pending = tokio::spawn(
+        crashed
+            .request(Method::POST, SLIDESHOW)
+            .bearer_auth(&a.live.key)
+            .header("content-type", "application/json")
+            .header("idempotency-key", "cut-short")
+            .body(body.to_string())
+            .send(),
+    );
+    while images.state.requests.load(Ordering::SeqCst) == before {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    crashed.kill9();
+    assert!(
+        pending.await.unwrap().is_err(),
+        "the client lost its answer"
+    );
+
+    // The photos answer at once from now on, so the retry that takes over is quick.
+    serve_photo(&site, &slow_paths(Duration::from_secs(30)), None);
+    let s = site
+        .launch(Launch::serve(0).env("PEAKREEL__IDEMPOTENCY__STALE_AFTER_SECS", "3"))
+        .await;
+    let mut other = body.clone();
+    other["images"] = json!(s.image_urls(6));
+    let mut waited = 0;
+    let created = loop {
+        let r = post_keyed(&s, SLIDESHOW, &a.live.key, "cut-short", &body).await;
+        if r.status != 409 {
+            break r;
+        }
+        assert_error(&r, 409, "IDEMPOTENCY_REQUEST_IN_PROGRESS");
+        waited += 1;
+        assert!(waited < 60, "the reservation was never taken over");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert_eq!(created.status, 202, "{}", created.json);
+    assert_eq!(created.header("idempotent-replayed"), None);
+    assert_eq!(ledger(&s, &a.live.key).await, (95, 1));
+    let r = post_keyed(&s, SLIDESHOW, &a.live.key, "cut-short", &other).await;
+    assert_error(&r, 400, "IDEMPOTENCY_KEY_REUSED");
+    assert!(s.log().contains("taken over"), "{}", s.log());
 }
