@@ -41,6 +41,7 @@ pub struct Config {
     pub staging: StagingSettings,
     pub uploads: UploadSettings,
     pub vision: VisionSettings,
+    pub idempotency: IdempotencyConfig,
 }
 
 /// The vision sidecar (room labels for photos, faces for presenter crops; README
@@ -82,6 +83,26 @@ impl VisionSettings {
             ..peakreel_vision::SidecarConfig::new(dir)
         };
         Some(Arc::new(peakreel_vision::NodeSidecar::new(config)))
+    }
+}
+
+/// `Idempotency-Key` on creating routes (Extension): how long a key and its answer are
+/// remembered, and after how long an unanswered reservation (a crashed request) is taken
+/// over.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IdempotencyConfig {
+    pub ttl_secs: i64,
+    pub stale_after_secs: i64,
+}
+
+impl Default for IdempotencyConfig {
+    fn default() -> Self {
+        let d = peakreel_api::IdempotencySettings::default();
+        IdempotencyConfig {
+            ttl_secs: d.ttl_secs,
+            stale_after_secs: d.stale_after_secs,
+        }
     }
 }
 
@@ -230,6 +251,7 @@ impl Default for Config {
             staging: StagingSettings::default(),
             uploads: UploadSettings::default(),
             vision: VisionSettings::default(),
+            idempotency: IdempotencyConfig::default(),
         }
     }
 }

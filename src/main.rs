@@ -355,6 +355,10 @@ async fn serve(config: &Config, role: Role) -> Result<()> {
                     ttl_secs: config.uploads.ttl_secs.max(1),
                     quota_bytes: config.uploads.quota_bytes,
                 },
+                idempotency: peakreel_api::IdempotencySettings {
+                    ttl_secs: config.idempotency.ttl_secs.max(1),
+                    stale_after_secs: config.idempotency.stale_after_secs.max(1),
+                },
                 ffmpeg_program: config.programs.ffmpeg.clone(),
                 speech_program: config.programs.speech.clone(),
             };
@@ -429,6 +433,11 @@ async fn retention_loop(
             Ok(0) => {}
             Ok(n) => tracing::info!(deleted = n, "expired uploads deleted"),
             Err(e) => tracing::error!(error = %format!("{e:#}"), "upload sweep failed"),
+        }
+        match upload_sweep::sweep_idempotency_keys(store.as_ref(), now).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "expired idempotency keys deleted"),
+            Err(e) => tracing::error!(error = %format!("{e:#}"), "idempotency key sweep failed"),
         }
         tokio::select! {
             _ = tokio::time::sleep(every) => {}

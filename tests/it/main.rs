@@ -11,6 +11,7 @@ mod create;
 mod custom_catalog;
 mod fetching;
 mod glyphs;
+mod idempotency;
 mod karaoke;
 mod launcher;
 mod legacy;

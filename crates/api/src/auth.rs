@@ -47,6 +47,11 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = Failure;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Failure> {
+        // Already authenticated by a layer in front of the handler (idempotency): the
+        // rate limit must count a request once.
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return Ok(caller.clone());
+        }
         let key = bearer_key(parts)?;
         if peakreel_types::ids::parse_api_key(key).is_none() {
             return Err(invalid_key().into());

@@ -37,6 +37,30 @@ pub fn record_cause(cause: impl std::fmt::Display) {
     let _ = CAUSE.try_with(|c| c.borrow_mut().push(cause));
 }
 
+/// Run `fut` on a task of its own, within the current request's id and cause log, and
+/// wait for it. When the caller is dropped (the client went away) `fut` still runs to
+/// its end; only its answer is lost.
+///
+/// Errors: `fut` panicked.
+pub async fn run_detached<F>(fut: F) -> Result<F::Output, tokio::task::JoinError>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let scoped = REQUEST_ID.scope(
+        current_request_id(),
+        CAUSE.scope(Default::default(), async move {
+            let out = fut.await;
+            (out, CAUSE.with(|c| c.take()))
+        }),
+    );
+    let (out, causes) = tokio::spawn(scoped).await?;
+    for cause in causes {
+        record_cause(cause);
+    }
+    Ok(out)
+}
+
 /// The error a handler returns.
 #[derive(Debug)]
 pub struct Failure(pub ApiError);

@@ -9,6 +9,7 @@ pub mod console;
 pub mod drain;
 pub mod drawable;
 pub mod error;
+pub mod idempotency;
 mod inputs;
 pub mod openapi;
 mod openapi_compat;
@@ -21,6 +22,7 @@ mod upload_body;
 mod upload_refs;
 pub mod views;
 
+pub use idempotency::IdempotencySettings;
 pub use state::{ApiConfig, AppState, UploadLimits};
 
 use axum::routing::{get, post};
@@ -83,6 +85,12 @@ pub fn router(state: AppState) -> Router {
         .fallback(error::not_found)
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             error::panic_response,
+        ))
+        // Outside the panic catcher: a handler's panic is a 500 the layer sees and does
+        // not record.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::layer,
         ))
         .with_state(state);
     // `Router::layer` wraps each route separately, inside the step that adds the `Allow`

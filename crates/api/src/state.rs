@@ -27,6 +27,8 @@ pub struct ApiConfig {
     pub file_url_ttl_secs: i64,
     /// Uploaded images' lifetime and the per-account storage quota (Extension).
     pub uploads: UploadLimits,
+    /// How long `Idempotency-Key`s are remembered (Extension).
+    pub idempotency: crate::idempotency::IdempotencySettings,
     /// Names of the external programs `/health` checks.
     pub ffmpeg_program: String,
     pub speech_program: String,

@@ -4,12 +4,17 @@
 //! (`tests/conformance`).
 
 mod billing;
+mod idempotency;
 mod model;
 pub mod open;
 pub mod postgres;
 pub mod sqlite;
 mod uploads;
 
+pub use idempotency::{
+    Begin, CompletedRequest, Idempotency, IdempotencyScope, RecordedRequest, RecordedResponse,
+    Reservation,
+};
 pub use model::*;
 pub use uploads::{InsertUploadError, UploadRecord, Uploads};
 
@@ -224,7 +229,16 @@ pub trait SharedSecrets: Send + Sync {
 
 #[async_trait]
 pub trait Store:
-    Accounts + Keys + Catalog + Tasks + JobQueue + TaskLifecycle + Webhooks + SharedSecrets + Uploads
+    Accounts
+    + Keys
+    + Catalog
+    + Tasks
+    + JobQueue
+    + TaskLifecycle
+    + Webhooks
+    + SharedSecrets
+    + Uploads
+    + Idempotency
 {
     async fn ping(&self) -> StoreResult<()>;
     /// Forward "a job of `kind` was queued" from other processes to `wake`, until the

@@ -148,6 +148,9 @@ store_tests! {
     webhooks_attempts_and_redelivery => |db| conformance::webhooks_attempts_and_redelivery(db.store());
     secrets_first_writer_wins => |db| conformance::secrets_first_writer_wins(db.shared());
     uploads_quota_round_trip_and_expiry => |db| conformance::uploads_quota_round_trip_and_expiry(db.store());
+    idempotency_reserve_complete_and_replay => |db| conformance::idempotency::idempotency_reserve_complete_and_replay(db.store());
+    idempotency_expiry_takeover_and_sweep => |db| conformance::idempotency::idempotency_expiry_takeover_and_sweep(db.store());
+    idempotency_simultaneous_reservations => |db| conformance::idempotency::idempotency_simultaneous_reservations(db.shared());
 }
 
 /// Processes starting together migrate once; reconnecting keeps the rows.

@@ -56,6 +56,9 @@ codes! {
     ImageTimeout = ("IMAGE_TIMEOUT", 400),
     MixedOrientations = ("MIXED_ORIENTATIONS", 400),
     ImageProcessingFailed = ("IMAGE_PROCESSING_FAILED", 400),
+    // Extension: an `Idempotency-Key` already used by this API key for another request
+    // (another body, method or path) within its lifetime (README "Idempotent creation").
+    IdempotencyKeyReused = ("IDEMPOTENCY_KEY_REUSED", 400),
     UserNotFound = ("USER_NOT_FOUND", 404),
     AvatarNotFound = ("AVATAR_NOT_FOUND", 404),
     VoiceNotFound = ("VOICE_NOT_FOUND", 404),
@@ -66,6 +69,9 @@ codes! {
     TaskNotFound = ("TASK_NOT_FOUND", 404),
     NotFound = ("NOT_FOUND", 404),
     MethodNotAllowed = ("METHOD_NOT_ALLOWED", 405),
+    // Extension: the request holding this `Idempotency-Key` has not answered yet; retry
+    // after `Retry-After` to get its answer.
+    IdempotencyRequestInProgress = ("IDEMPOTENCY_REQUEST_IN_PROGRESS", 409),
     ConcurrencyLimitExceeded = ("CONCURRENCY_LIMIT_EXCEEDED", 429),
     RateLimited = ("RATE_LIMITED", 429),
     AvatarUrlError = ("AVATAR_URL_ERROR", 500),
@@ -106,7 +112,7 @@ pub struct ApiError {
     pub code: Code,
     pub message: String,
     pub details: Option<Value>,
-    /// `Retry-After` seconds for 429/503 answers.
+    /// `Retry-After` seconds for 409/429/503 answers.
     pub retry_after: Option<u64>,
     /// `Allow` header values for `METHOD_NOT_ALLOWED`.
     pub allow: Vec<String>,
@@ -221,6 +227,7 @@ mod tests {
         ("IMAGE_TIMEOUT", 400),
         ("MIXED_ORIENTATIONS", 400),
         ("IMAGE_PROCESSING_FAILED", 400),
+        ("IDEMPOTENCY_KEY_REUSED", 400),
         ("USER_NOT_FOUND", 404),
         ("AVATAR_NOT_FOUND", 404),
         ("VOICE_NOT_FOUND", 404),
@@ -228,6 +235,7 @@ mod tests {
         ("TASK_NOT_FOUND", 404),
         ("NOT_FOUND", 404),
         ("METHOD_NOT_ALLOWED", 405),
+        ("IDEMPOTENCY_REQUEST_IN_PROGRESS", 409),
         ("CONCURRENCY_LIMIT_EXCEEDED", 429),
         ("RATE_LIMITED", 429),
         ("AVATAR_URL_ERROR", 500),

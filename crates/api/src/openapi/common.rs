@@ -43,7 +43,14 @@ fn integer_header(description: &str) -> Header {
     h
 }
 
-fn error(description: &str, retry_after: Option<&str>) -> Response {
+/// A string header that takes one of `values`.
+pub(super) fn string_header(values: &[&str], description: &str) -> Header {
+    let mut h = Header::new(rules::string_enum(values, false));
+    h.description = Some(description.to_string());
+    h
+}
+
+pub(super) fn error(description: &str, retry_after: Option<&str>) -> Response {
     let mut r = ResponseBuilder::new().description(description).content(
         "application/json",
         ContentBuilder::new()

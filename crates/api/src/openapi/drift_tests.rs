@@ -373,3 +373,47 @@ fn id_patterns_match_the_ids_the_server_mints_and_refuses_others() {
     }
     assert!(url.is_match("https://img.example.com/a.jpg"));
 }
+
+#[test]
+fn creating_operations_and_only_they_take_an_idempotency_key() {
+    use crate::idempotency::{self as idem, CREATING_ROUTES};
+    // The served document: the extensions (uploads) included.
+    let d = serde_json::to_value(super::document()).unwrap();
+    let envelope = json!({ "$ref": "#/components/schemas/ErrorEnvelope" });
+    for (path, item) in d["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let header = op["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|p| p["name"] == idem::HEADER_NAME);
+            let creating = method == "post" && CREATING_ROUTES.contains(&path.as_str());
+            assert_eq!(header.is_some(), creating, "{method} {path}");
+            let Some(header) = header else { continue };
+            assert_eq!(header["in"], "header");
+            assert_eq!(header["required"], false, "{path}");
+            assert_eq!(header["schema"]["pattern"], idem::PATTERN);
+            assert_eq!(header["schema"]["minLength"], 1);
+            assert_eq!(header["schema"]["maxLength"], idem::MAX_LEN);
+            let conflict = &op["responses"]["409"];
+            assert_eq!(conflict["content"]["application/json"]["schema"], envelope);
+            assert!(conflict["headers"]["Retry-After"].is_object(), "{path}");
+            assert!(conflict["headers"]["X-Request-Id"].is_object(), "{path}");
+            let success = op["responses"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .find(|(s, _)| s.starts_with('2'))
+                .map(|(_, r)| r)
+                .unwrap_or_else(|| panic!("{path} has no success answer"));
+            assert!(
+                success["headers"]["idempotent-replayed"].is_object(),
+                "{path}"
+            );
+        }
+    }
+    // Every route the layer acts on is in the document.
+    for path in CREATING_ROUTES {
+        assert!(d["paths"][path]["post"].is_object(), "{path}");
+    }
+}

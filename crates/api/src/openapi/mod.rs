@@ -6,6 +6,7 @@
 //! every answer, and the id formats of well-known path and query parameters.
 
 mod common;
+mod idempotency;
 mod rules;
 mod schemas;
 
@@ -70,12 +71,15 @@ impl Modify for BearerAuth {
 pub struct ApiDoc;
 
 /// The whole document: the compatible routes plus PeakReel's extensions, each operation
-/// with the shared answers (401/403/429/405/500/503, `X-Request-Id`).
+/// with the shared answers (401/403/429/405/500/503, `X-Request-Id`), and the
+/// `Idempotency-Key` header with its 409 on every creating operation.
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
-    let mut extensions = crate::openapi_extensions::ExtensionsDoc::openapi();
-    SharedRules.modify(&mut extensions);
-    doc.merge(extensions);
+    doc.merge(crate::openapi_extensions::ExtensionsDoc::openapi());
+    idempotency::IdempotencyRules.modify(&mut doc);
+    // Again over the whole document: the extensions' operations and the answers added
+    // above get the shared rules too (applying them twice changes nothing).
+    SharedRules.modify(&mut doc);
     doc
 }
 

@@ -23,6 +23,7 @@
 mod accounts;
 mod catalog;
 mod error;
+mod idempotency;
 mod lifecycle;
 mod listen;
 mod queue;
@@ -42,6 +43,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (
         2,
         include_str!("../../migrations/postgres/0002_uploads.sql"),
+    ),
+    (
+        3,
+        include_str!("../../migrations/postgres/0003_idempotency.sql"),
     ),
 ];
 

@@ -5,6 +5,7 @@
 
 mod accounts;
 mod catalog;
+mod idempotency;
 mod lifecycle;
 mod queue;
 mod tasks;
@@ -25,6 +26,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../../migrations/0003_jobs_open.sql")),
     (4, include_str!("../../migrations/0004_server_secrets.sql")),
     (5, include_str!("../../migrations/0005_uploads.sql")),
+    (6, include_str!("../../migrations/0006_idempotency.sql")),
 ];
 
 /// The schema version a fully migrated database has.

@@ -6,6 +6,8 @@
 
 #![allow(dead_code)]
 
+pub mod idempotency;
+
 use async_trait::async_trait;
 use peakreel_store::{
     Account, AvatarRecord, CreateTaskError, Job, Lease, NewJob, NewKey, NewTask, NextStep, Owner,
