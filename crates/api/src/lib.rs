@@ -8,6 +8,7 @@ mod catalog_access;
 pub mod console;
 pub mod drain;
 pub mod error;
+pub mod estimate;
 mod inputs;
 pub mod openapi;
 mod openapi_compat;

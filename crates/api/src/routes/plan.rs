@@ -63,12 +63,16 @@ async fn dry_run(
     let fetched = fetch_inputs(&state, &caller.owner(), &request).await?;
     let orientation = fetched.orientation(&request)?;
 
-    let images = fetched.image_bytes();
+    let images = fetched.image_bodies();
     let metrics = tokio::task::spawn_blocking(move || {
+        // One body in memory at a time: spooled ones are read back as they are measured.
         images
             .iter()
             .enumerate()
-            .map(|(i, b)| decode_bytes(b).map(|img| analyze(&img)).map_err(|r| (i, r)))
+            .map(|(i, body)| {
+                let bytes = body.to_bytes_blocking().map_err(|e| (i, e.to_string()))?;
+                decode_bytes(&bytes).map(|img| analyze(&img)).map_err(|r| (i, r))
+            })
             .collect::<Result<Vec<_>, _>>()
     })
     .await
