@@ -116,11 +116,11 @@ async fn put(state: &AppState, stem: String, image: FetchedImage) -> Result<Stor
         ImageBody::Spooled(file) => state.blobs.put_file(&key, file.path()).await,
     };
     stored.map_err(|e| {
-            crate::error::with_cause(
-                ApiError::service(),
-                format_args!("could not store a task input: {e}"),
-            )
-        })?;
+        crate::error::with_cause(
+            ApiError::service(),
+            format_args!("could not store a task input: {e}"),
+        )
+    })?;
     Ok(StoredMedia {
         key,
         format: ext.to_string(),

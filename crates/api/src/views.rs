@@ -58,7 +58,11 @@ pub async fn queue_estimate(
     };
     let rates = render_rates(state).await?;
     let now = unix_now();
-    let this = (task.owner.mode, task.kind.as_str(), request_photos(&task.request));
+    let this = (
+        task.owner.mode,
+        task.kind.as_str(),
+        request_photos(&task.request),
+    );
     let seconds = seconds_to_completion(&rates, &ahead, this, state.config.workers, now);
     Ok(Some((ahead.position, now + seconds)))
 }
@@ -67,7 +71,11 @@ pub async fn queue_estimate(
 fn request_photos(request: &str) -> u32 {
     serde_json::from_str::<Value>(request)
         .ok()
-        .and_then(|v| v.pointer("/inputs/images").and_then(Value::as_array).map(Vec::len))
+        .and_then(|v| {
+            v.pointer("/inputs/images")
+                .and_then(Value::as_array)
+                .map(Vec::len)
+        })
         .map_or(1, |n| u32::try_from(n).unwrap_or(u32::MAX).max(1))
 }
 

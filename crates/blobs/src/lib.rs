@@ -19,15 +19,13 @@ use object_store::memory::InMemory;
 use object_store::path::Path as ObjectPath;
 use object_store::prefix::PrefixStore;
 use object_store::signer::Signer;
-use object_store::{
-    GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart,
-};
-use tokio::io::AsyncReadExt;
+use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 use peakreel_types::Code;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::io::AsyncReadExt;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BlobError {
@@ -214,7 +212,10 @@ impl Blobs {
                 if n == 0 {
                     return Ok::<_, std::io::Error>(());
                 }
-                writer.wait_for_capacity(2).await.map_err(std::io::Error::other)?;
+                writer
+                    .wait_for_capacity(2)
+                    .await
+                    .map_err(std::io::Error::other)?;
                 writer.write(&buf[..n]);
             }
         }
@@ -227,7 +228,9 @@ impl Blobs {
             Err(e) => {
                 // Best effort: the error that matters is the read's.
                 let _ = writer.abort().await;
-                Err(BlobError::Backend(format!("cannot read the file to store: {e}")))
+                Err(BlobError::Backend(format!(
+                    "cannot read the file to store: {e}"
+                )))
             }
         }
     }

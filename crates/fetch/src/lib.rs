@@ -42,7 +42,7 @@ pub use image_check::{inspect_image, inspect_image_file, sniff_format, ImageForm
 pub use ip::{blocked_range, is_public, BlockedRange};
 pub use ipnet::IpNet;
 pub use policy::FetchPolicy;
-pub use spool::{ImageBody, SpooledFile};
 pub use resolve::{ResolveFuture, Resolver, StaticResolver, SystemResolver};
+pub use spool::{ImageBody, SpooledFile};
 pub use url::Url;
 pub use url_check::{check_url_syntax, loggable_url, redact_url};

@@ -46,7 +46,8 @@ const QUEUE_POSITION: &str =
 
 /// Photos in a task's stored request (`TaskSpec.inputs.images`), at least 1: the unit
 /// render times are measured in (see `queue_ahead`).
-const PHOTOS: &str = "GREATEST(COALESCE(CASE WHEN json_typeof(request_json::json #> '{inputs,images}') = 'array'
+const PHOTOS: &str =
+    "GREATEST(COALESCE(CASE WHEN json_typeof(request_json::json #> '{inputs,images}') = 'array'
      THEN json_array_length(request_json::json #> '{inputs,images}') END, 1), 1)";
 
 #[async_trait::async_trait]

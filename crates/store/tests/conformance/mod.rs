@@ -1277,7 +1277,13 @@ pub async fn tasks_queue_ahead_and_recent_renders(store: &dyn Store, _hooks: &dy
         (Mode::Live, "narrated_slideshow", 15),
         (Mode::Live, "narrated_slideshow", 7),
     ] {
-        ids.push(store.create_task(task_of(mode, kind, photos)).await.unwrap().id);
+        ids.push(
+            store
+                .create_task(task_of(mode, kind, photos))
+                .await
+                .unwrap()
+                .id,
+        );
     }
     // A request without `inputs.images` counts as one photo.
     let bare = store
@@ -1303,7 +1309,9 @@ pub async fn tasks_queue_ahead_and_recent_renders(store: &dyn Store, _hooks: &dy
         }]
     );
     let mut queued = ahead.queued.clone();
-    queued.sort_by(|a, b| (a.kind.as_str(), a.mode.as_str()).cmp(&(b.kind.as_str(), b.mode.as_str())));
+    queued.sort_by(|a, b| {
+        (a.kind.as_str(), a.mode.as_str()).cmp(&(b.kind.as_str(), b.mode.as_str()))
+    });
     let group = |mode, kind: &str, tasks, photos| QueuedRenders {
         mode,
         kind: kind.into(),
@@ -1325,10 +1333,16 @@ pub async fn tasks_queue_ahead_and_recent_renders(store: &dyn Store, _hooks: &dy
     assert_eq!(store.queue_ahead("task_missing").await.unwrap(), None);
 
     assert!(store.recent_renders(10).await.unwrap().is_empty());
-    assert!(store.complete_task(&ids[0], &first, json!({})).await.unwrap());
+    assert!(store
+        .complete_task(&ids[0], &first, json!({}))
+        .await
+        .unwrap());
     let second = claim_render(store, &ids[1], "w1").await;
     assert!(store.start_task(&ids[1], &second).await.unwrap());
-    assert!(store.complete_task(&ids[1], &second, json!({})).await.unwrap());
+    assert!(store
+        .complete_task(&ids[1], &second, json!({}))
+        .await
+        .unwrap());
     let done = [task(store, &ids[0]).await, task(store, &ids[1]).await];
     let mut recent = store.recent_renders(10).await.unwrap();
     assert_eq!(recent.len(), 2);
