@@ -23,7 +23,9 @@ http.server.ThreadingHTTPServer.request_queue_size = 256
 httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=root))
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 ctx.load_cert_chain(f"{work}/srv.pem", f"{work}/srv.key")
-httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+# The handshake in the handler thread, not in accept(): many clients at once must not
+# queue behind one another's handshake.
+httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True, do_handshake_on_connect=False)
 open(f"{work}/img.port", "w").write(str(httpd.server_address[1]))
 httpd.serve_forever()
 PY

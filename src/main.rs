@@ -457,9 +457,15 @@ fn build_fetcher(config: &Config) -> Result<SafeClient> {
                 .with_context(|| format!("--allow-network {cidr} is not a CIDR range"))
         })
         .collect::<Result<Vec<_>>>()?;
+    // Fetched image bodies wait on disk in the data directory (owner-only, like the
+    // rest of it), not in memory and not in a shared /tmp that may be a RAM disk.
+    let spool = config.data_dir.join("spool");
+    private_files::create_private_dir(&spool)
+        .with_context(|| format!("cannot create {}", spool.display()))?;
     let policy = FetchPolicy {
         allow_http: config.allow_http,
         allow_networks,
+        spool_dir: Some(spool),
         ..FetchPolicy::default()
     };
     SafeClient::with_system_resolver(policy).context("cannot build the HTTP client")

@@ -299,7 +299,7 @@ async fn materialise_one(
                 .await
                 .map_err(|e| refuse(e.into_api_error(&target)))?;
             let path = dir.join(format!("{name}.{}", img.info.format.extension()));
-            std::fs::write(&path, &img.bytes)?;
+            std::fs::write(&path, img.body.to_bytes().await?)?;
             Ok((path, img.info.display_size()))
         }
     }

@@ -8,7 +8,7 @@ use crate::upload_refs::{image_from_url, images_from_urls};
 use bytes::Bytes;
 use peakreel_domain::inputs::request_orientation;
 use peakreel_domain::{CreateRequest, Orientation, StoredMedia, TaskInputs};
-use peakreel_fetch::{FetchedImage, Target};
+use peakreel_fetch::{FetchedImage, ImageBody, Target};
 use peakreel_store::Owner;
 use peakreel_types::{ApiError, Code};
 
@@ -70,9 +70,9 @@ pub async fn fetch_inputs(
 }
 
 impl FetchedInputs {
-    /// The images' bytes, in request order.
-    pub fn image_bytes(&self) -> Vec<Bytes> {
-        self.images.iter().map(|i| Bytes::clone(&i.bytes)).collect()
+    /// The images' bodies, in request order.
+    pub fn image_bodies(&self) -> Vec<ImageBody> {
+        self.images.iter().map(|i| i.body.clone()).collect()
     }
 
     /// The output orientation these images give (`MIXED_ORIENTATIONS` when they cannot).
@@ -110,16 +110,17 @@ async fn put(state: &AppState, stem: String, image: FetchedImage) -> Result<Stor
     let ext = image.info.format.extension();
     let key = format!("{stem}.{ext}");
     let (width, height) = image.info.display_size();
-    state
-        .blobs
-        .put(&key, Bytes::clone(&image.bytes))
-        .await
-        .map_err(|e| {
-            crate::error::with_cause(
-                ApiError::service(),
-                format_args!("could not store a task input: {e}"),
-            )
-        })?;
+    // A spooled body is copied from its file in chunks, never read whole into memory.
+    let stored = match &image.body {
+        ImageBody::Memory(bytes) => state.blobs.put(&key, Bytes::clone(bytes)).await,
+        ImageBody::Spooled(file) => state.blobs.put_file(&key, file.path()).await,
+    };
+    stored.map_err(|e| {
+        crate::error::with_cause(
+            ApiError::service(),
+            format_args!("could not store a task input: {e}"),
+        )
+    })?;
     Ok(StoredMedia {
         key,
         format: ext.to_string(),

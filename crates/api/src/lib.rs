@@ -9,6 +9,7 @@ pub mod console;
 pub mod drain;
 pub mod drawable;
 pub mod error;
+pub mod estimate;
 pub mod idempotency;
 mod inputs;
 pub mod openapi;

@@ -10,6 +10,9 @@ use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+/// Render rates behind `estimated_completion`, with when they were computed.
+pub type CachedRates = (Instant, Arc<crate::estimate::RenderRates>);
+
 pub type KeyRateLimiter = RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock>;
 
 #[derive(Debug, Clone)]
@@ -77,7 +80,7 @@ pub struct AppState {
     /// When each key's `last_used_at` was last written, so a busy key costs one write a minute.
     pub key_touches: Arc<Mutex<HashMap<String, Instant>>>,
     /// Values that change slowly and are read on hot paths, with when they were computed.
-    pub cached_median_render: Arc<Mutex<Option<(Instant, i64)>>>,
+    pub cached_render_rates: Arc<Mutex<Option<CachedRates>>>,
     pub cached_health: Arc<Mutex<Option<(Instant, bool, serde_json::Value)>>>,
     /// Set when shutdown begins; counts requests in flight (see `drain`).
     pub drain: Arc<crate::drain::Drain>,
@@ -108,7 +111,7 @@ impl AppState {
             talking_avatars: None,
             rate_limiter: Arc::new(RateLimiter::keyed(quota)),
             key_touches: Arc::new(Mutex::new(HashMap::new())),
-            cached_median_render: Arc::new(Mutex::new(None)),
+            cached_render_rates: Arc::new(Mutex::new(None)),
             cached_health: Arc::new(Mutex::new(None)),
             drain: Arc::new(crate::drain::Drain::default()),
         }

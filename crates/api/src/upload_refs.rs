@@ -8,7 +8,7 @@
 use crate::routes::uploads::upload_info;
 use crate::state::AppState;
 use peakreel_domain::upload_ref::{parse_upload_ref, UploadRef};
-use peakreel_fetch::{FetchedImage, Target, Url};
+use peakreel_fetch::{FetchedImage, ImageBody, Target, Url};
 use peakreel_store::Owner;
 use peakreel_types::{ApiError, Code};
 use serde_json::{json, Map, Value};
@@ -126,7 +126,7 @@ async fn load_upload(
     let info = upload_info(&record).ok_or_else(ApiError::internal)?;
     let final_url = Url::parse(&target.url).map_err(|_| ApiError::internal())?;
     Ok(FetchedImage {
-        bytes,
+        body: ImageBody::Memory(bytes),
         info,
         final_url,
     })

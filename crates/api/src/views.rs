@@ -6,6 +6,9 @@ use peakreel_blobs::{BlobError, UrlSigner};
 use peakreel_store::{AvatarRecord, StoreResult, TaskRecord, TaskStatus, VoiceRecord};
 use peakreel_types::ApiError;
 use serde_json::{json, Map, Value};
+use std::sync::Arc;
+
+use crate::estimate::{seconds_to_completion, RenderRates};
 
 /// RFC 3339 UTC with `Z`, second precision (api.md §1).
 pub fn rfc3339(unix: i64) -> String {
@@ -21,44 +24,59 @@ pub fn unix_now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-/// Seconds one render takes, from the median of recent renders (60 s before any history).
-/// Recomputed at most every 10 s: it moves slowly and every queued-task read needs it.
-pub async fn median_render_seconds(state: &AppState) -> StoreResult<i64> {
+/// Seconds per photo of recent renders per (mode, kind) (see `estimate`). Recomputed at
+/// most every 10 s: it moves slowly and every queued-task read needs it.
+pub async fn render_rates(state: &AppState) -> StoreResult<Arc<RenderRates>> {
     const FRESH: std::time::Duration = std::time::Duration::from_secs(10);
-    if let Some((at, value)) = *state
-        .cached_median_render
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-    {
+    // Enough rows for every kind in both modes to reach its HISTORY most of the time.
+    const SAMPLES: u32 = 200;
+    let cache = || {
+        state
+            .cached_render_rates
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    };
+    if let Some((at, rates)) = &*cache() {
         if at.elapsed() < FRESH {
-            return Ok(value);
+            return Ok(rates.clone());
         }
     }
-    let mut recent = state.store.recent_render_seconds(25).await?;
-    recent.sort_unstable();
-    let median = recent.get(recent.len() / 2).map_or(60, |&m| m.max(1));
-    *state
-        .cached_median_render
-        .lock()
-        .unwrap_or_else(|p| p.into_inner()) = Some((std::time::Instant::now(), median));
-    Ok(median)
+    let rates = Arc::new(RenderRates::from_samples(
+        &state.store.recent_renders(SAMPLES).await?,
+    ));
+    *cache() = Some((std::time::Instant::now(), rates.clone()));
+    Ok(rates)
 }
 
-/// `(queue_position, estimated_completion)` of a queued task.
-pub async fn queue_estimate(state: &AppState, task_id: &str) -> StoreResult<Option<(u32, i64)>> {
-    match state.store.queue_position(task_id).await? {
-        Some(position) => Ok(Some(estimate_for(state, position).await?)),
-        None => Ok(None),
-    }
+/// `(queue_position, estimated_completion)` of `task` while it is queued, else `None`.
+pub async fn queue_estimate(
+    state: &AppState,
+    task: &TaskRecord,
+) -> StoreResult<Option<(u32, i64)>> {
+    let Some(ahead) = state.store.queue_ahead(&task.id).await? else {
+        return Ok(None);
+    };
+    let rates = render_rates(state).await?;
+    let now = unix_now();
+    let this = (
+        task.owner.mode,
+        task.kind.as_str(),
+        request_photos(&task.request),
+    );
+    let seconds = seconds_to_completion(&rates, &ahead, this, state.config.workers, now);
+    Ok(Some((ahead.position, now + seconds)))
 }
 
-/// `(queue_position, estimated_completion)` for a known position.
-pub async fn estimate_for(state: &AppState, position: u32) -> StoreResult<(u32, i64)> {
-    let median = median_render_seconds(state).await?;
-    let workers = i64::from(state.config.workers.max(1));
-    // Position 1 is next: it completes about one render from now.
-    let eta = unix_now() + (i64::from(position) * median + workers - 1) / workers;
-    Ok((position, eta))
+/// Photos of a stored task request (`TaskSpec.inputs.images`), at least 1.
+fn request_photos(request: &str) -> u32 {
+    serde_json::from_str::<Value>(request)
+        .ok()
+        .and_then(|v| {
+            v.pointer("/inputs/images")
+                .and_then(Value::as_array)
+                .map(Vec::len)
+        })
+        .map_or(1, |n| u32::try_from(n).unwrap_or(u32::MAX).max(1))
 }
 
 pub async fn task_view(state: &AppState, task: &TaskRecord) -> Result<Value, Failure> {
@@ -76,11 +94,7 @@ pub async fn task_view(state: &AppState, task: &TaskRecord) -> Result<Value, Fai
     }
     match task.status {
         TaskStatus::Queued => {
-            let estimate = match task.queue_position {
-                Some(position) => Some(estimate_for(state, position).await?),
-                None => queue_estimate(state, &task.id).await?,
-            };
-            if let Some((position, eta)) = estimate {
+            if let Some((position, eta)) = queue_estimate(state, task).await? {
                 v.insert("queue_position".into(), json!(position));
                 v.insert("estimated_completion".into(), json!(rfc3339(eta)));
             }

@@ -19,12 +19,13 @@ use object_store::memory::InMemory;
 use object_store::path::Path as ObjectPath;
 use object_store::prefix::PrefixStore;
 use object_store::signer::Signer;
-use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 use peakreel_types::Code;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::io::AsyncReadExt;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BlobError {
@@ -193,6 +194,45 @@ impl Blobs {
             .put(&object_path(key)?, PutPayload::from_bytes(bytes))
             .await?;
         Ok(())
+    }
+
+    /// Stores the file at `path` under `key`, streaming it in parts (one 5 MiB part, the
+    /// S3 minimum, being read while at most two are in flight), so a large body is never
+    /// held whole in memory. Atomic like [`Blobs::put`]: an upload that fails is aborted
+    /// and leaves no blob.
+    pub async fn put_file(&self, key: &str, path: &Path) -> Result<(), BlobError> {
+        const PART: usize = 5 * 1024 * 1024;
+        let upload = self.store.put_multipart(&object_path(key)?).await?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART);
+        let copied = async {
+            let mut file = tokio::fs::File::open(path).await?;
+            let mut buf = vec![0u8; 1024 * 1024];
+            loop {
+                let n = file.read(&mut buf).await?;
+                if n == 0 {
+                    return Ok::<_, std::io::Error>(());
+                }
+                writer
+                    .wait_for_capacity(2)
+                    .await
+                    .map_err(std::io::Error::other)?;
+                writer.write(&buf[..n]);
+            }
+        }
+        .await;
+        match copied {
+            Ok(()) => {
+                writer.finish().await?;
+                Ok(())
+            }
+            Err(e) => {
+                // Best effort: the error that matters is the read's.
+                let _ = writer.abort().await;
+                Err(BlobError::Backend(format!(
+                    "cannot read the file to store: {e}"
+                )))
+            }
+        }
     }
 
     pub async fn get(&self, key: &str) -> Result<Bytes, BlobError> {

@@ -30,6 +30,7 @@ use crate::image_check::{inspect_image, ImageInfo};
 use crate::ip::check_addr;
 use crate::policy::FetchPolicy;
 use crate::resolve::{Resolver, SystemResolver};
+use crate::spool::{spool_capped, spool_dir, ImageBody};
 use crate::url_check::{check_url_syntax, loggable_url};
 
 /// A problem with the client's own configuration (found at start-up).
@@ -46,7 +47,8 @@ pub enum ClientBuildError {
 /// A fetched and checked image.
 #[derive(Debug, Clone)]
 pub struct FetchedImage {
-    pub bytes: Bytes,
+    /// Spooled to a temporary file when fetched; in memory when it came from an upload.
+    pub body: ImageBody,
     pub info: ImageInfo,
     /// The URL the bytes came from after redirects.
     pub final_url: Url,
@@ -150,24 +152,33 @@ impl SafeClient {
     /// check. Waiting for a decode slot and decoding are our own work, so they are not
     /// charged to the remote host's timeout.
     pub async fn fetch_image(&self, url: &str) -> Result<FetchedImage, FetchError> {
-        let body = self.fetch_body_timed(url).await?;
-        self.decode(body).await
+        let (body, final_url) = self.fetch_image_body(url).await?;
+        self.decode(body, final_url).await
     }
 
-    async fn fetch_body_timed(&self, url: &str) -> Result<FetchedBody, FetchError> {
+    /// One image's body, spooled to a file, within `item_timeout`.
+    async fn fetch_image_body(&self, url: &str) -> Result<(ImageBody, Url), FetchError> {
         let url = check_url_syntax(url, self.inner.policy.allow_http)?;
         let timeout = self.inner.policy.item_timeout;
-        tokio::time::timeout(timeout, self.get(url))
+        let dir = spool_dir(&self.inner.policy.spool_dir);
+        let max = self.inner.policy.max_bytes;
+        let work = async {
+            let (resp, guard, final_url) = self.get_response(url).await?;
+            let body = spool_capped(resp, max, &dir).await?;
+            drop(guard);
+            Ok((body, final_url))
+        };
+        tokio::time::timeout(timeout, work)
             .await
             .map_err(|_| timeout_err(timeout, TimeoutStage::Item))?
     }
 
-    async fn decode(&self, body: FetchedBody) -> Result<FetchedImage, FetchError> {
-        let info = self.inspect_bytes(body.bytes.clone()).await?;
+    async fn decode(&self, body: ImageBody, final_url: Url) -> Result<FetchedImage, FetchError> {
+        let info = self.inspect_body(&body).await?;
         Ok(FetchedImage {
-            bytes: body.bytes,
+            body,
             info,
-            final_url: body.final_url,
+            final_url,
         })
     }
 
@@ -176,23 +187,35 @@ impl SafeClient {
     /// Shares this client's decode slots, so uploads and fetches together hold at most
     /// one decoded bitmap per slot.
     pub async fn inspect_bytes(&self, bytes: Bytes) -> Result<ImageInfo, FetchError> {
+        self.inspect_body(&ImageBody::Memory(bytes)).await
+    }
+
+    /// [`SafeClient::inspect_bytes`] of a body in memory or spooled. A spooled body is
+    /// read back only inside a decode slot, so at most one file per slot is in memory.
+    pub async fn inspect_body(&self, body: &ImageBody) -> Result<ImageInfo, FetchError> {
         let limit_bytes = self.inner.policy.max_bytes;
-        if bytes.len() as u64 > limit_bytes {
+        if body.len() > limit_bytes {
             return Err(FetchError::TooLarge { limit_bytes });
         }
         let max_pixels = self.inner.policy.max_pixels;
-        // One decode per CPU at a time: a decoded photo is ~10x its file.
+        // One decode per CPU at a time: the decoder's working set is a few times the file.
         let _permit = self
             .inner
             .decodes
             .acquire()
             .await
             .expect("the decode semaphore is never closed");
-        tokio::task::spawn_blocking(move || inspect_image(&bytes, max_pixels))
-            .await
-            .map_err(|e| FetchError::Undecodable {
-                reason: format!("the decoder stopped unexpectedly: {e}"),
-            })?
+        let body = body.clone();
+        tokio::task::spawn_blocking(move || {
+            let bytes = body.to_bytes_blocking().map_err(|e| FetchError::Spool {
+                reason: e.to_string(),
+            })?;
+            inspect_image(&bytes, max_pixels)
+        })
+        .await
+        .map_err(|e| FetchError::Undecodable {
+            reason: format!("the decoder stopped unexpectedly: {e}"),
+        })?
     }
 
     /// Fetches every URL in parallel (the network part under `total_timeout`), then
@@ -211,9 +234,9 @@ impl SafeClient {
         // Every body before the network failure (if any) arrived; a decode failure at a
         // lower index wins over the network failure.
         let mut set = JoinSet::new();
-        for (i, body) in bodies.into_iter().enumerate() {
+        for (i, (body, final_url)) in bodies.into_iter().enumerate() {
             let client = self.clone();
-            set.spawn(async move { (i, client.decode(body).await) });
+            set.spawn(async move { (i, client.decode(body, final_url).await) });
         }
         let mut images: Vec<Option<FetchedImage>> = (0..set.len()).map(|_| None).collect();
         let mut first_error: Option<(usize, FetchError)> = None;
@@ -243,20 +266,21 @@ impl SafeClient {
     async fn fetch_bodies(
         &self,
         urls: &[String],
-    ) -> (Vec<FetchedBody>, Option<(usize, FetchError)>) {
-        let mut results: Vec<Option<Result<FetchedBody, FetchError>>> =
+    ) -> (Vec<(ImageBody, Url)>, Option<(usize, FetchError)>) {
+        let mut results: Vec<Option<Result<(ImageBody, Url), FetchError>>> =
             (0..urls.len()).map(|_| None).collect();
         // Dropping the JoinSet (on any return) aborts the fetches still running.
         let mut set = JoinSet::new();
         for (i, u) in urls.iter().enumerate() {
             let client = self.clone();
             let u = u.clone();
-            set.spawn(async move { (i, client.fetch_body_timed(&u).await) });
+            set.spawn(async move { (i, client.fetch_image_body(&u).await) });
         }
         let total = self.inner.policy.total_timeout;
         let deadline = tokio::time::sleep(total);
         tokio::pin!(deadline);
-        let take_ok = |results: &mut Vec<Option<Result<FetchedBody, FetchError>>>, upto: usize| {
+        let take_ok = |results: &mut Vec<Option<Result<(ImageBody, Url), FetchError>>>,
+                       upto: usize| {
             results
                 .drain(..upto)
                 .map(|r| match r {
@@ -383,6 +407,27 @@ impl SafeClient {
     /// GET following at most `max_redirects` redirects, each hop checked
     /// from scratch, then the body under the size cap.
     async fn get(&self, first: Url) -> Result<FetchedBody, FetchError> {
+        let (resp, guard, final_url) = self.get_response(first).await?;
+        let content_type = resp
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let bytes = read_capped(resp, self.inner.policy.max_bytes).await?;
+        drop(guard);
+        Ok(FetchedBody {
+            bytes,
+            content_type,
+            final_url,
+        })
+    }
+
+    /// GET following redirects (each hop checked from scratch) up to a successful
+    /// answer, whose body is left unread; the guard keeps its connection alive.
+    async fn get_response(
+        &self,
+        first: Url,
+    ) -> Result<(Response<Incoming>, ConnGuard, Url), FetchError> {
         let policy = &self.inner.policy;
         let mut url = first;
         let mut redirects = 0u32;
@@ -409,18 +454,7 @@ impl SafeClient {
                     status: status.as_u16(),
                 });
             }
-            let content_type = resp
-                .headers()
-                .get(CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
-            let bytes = read_capped(resp, policy.max_bytes).await?;
-            drop(guard);
-            return Ok(FetchedBody {
-                bytes,
-                content_type,
-                final_url: url,
-            });
+            return Ok((resp, guard, url));
         }
     }
 
@@ -551,7 +585,7 @@ fn timeout_err(d: Duration, stage: TimeoutStage) -> FetchError {
     }
 }
 
-fn protocol(e: impl std::fmt::Display) -> FetchError {
+pub(crate) fn protocol(e: impl std::fmt::Display) -> FetchError {
     FetchError::Protocol {
         reason: e.to_string(),
     }
@@ -623,11 +657,7 @@ fn redirect_target(
 /// buffer never holds more than `max`.
 async fn read_capped(resp: Response<Incoming>, max: u64) -> Result<Bytes, FetchError> {
     let too_large = || FetchError::TooLarge { limit_bytes: max };
-    let declared = resp
-        .headers()
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let declared = declared_length(&resp);
     if declared.is_some_and(|n| n > max) {
         return Err(too_large());
     }
@@ -648,6 +678,14 @@ async fn read_capped(resp: Response<Incoming>, max: u64) -> Result<Bytes, FetchE
         }
     }
     Ok(buf.freeze())
+}
+
+/// The `Content-Length` the server announced, if it is a number.
+pub(crate) fn declared_length(resp: &Response<Incoming>) -> Option<u64> {
+    resp.headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
 }
 
 fn tls_config(policy: &FetchPolicy) -> Result<rustls::ClientConfig, ClientBuildError> {

@@ -63,6 +63,10 @@ pub enum FetchError {
     },
     #[error("could not be decoded ({reason})")]
     Undecodable { reason: String },
+    /// Our side: the body could not be written to or read from the spool directory.
+    /// Never the client's fault, so it is a `SERVICE_ERROR`.
+    #[error("could not be kept while it was checked ({reason})")]
+    Spool { reason: String },
 }
 
 impl FetchError {
@@ -84,6 +88,7 @@ impl FetchError {
             UnsupportedFormat | TooManyPixels { .. } | Undecodable { .. } => {
                 Code::ImageProcessingFailed
             }
+            Spool { .. } => Code::ServiceError,
         }
     }
 
@@ -107,6 +112,7 @@ impl FetchError {
             UnsupportedFormat => "unsupported_format",
             TooManyPixels { .. } => "too_many_pixels",
             Undecodable { .. } => "decode_failed",
+            Spool { .. } => "local_storage",
         }
     }
 
@@ -143,12 +149,19 @@ impl FetchError {
                 "Use a complete JPEG, PNG or WebP file."
             }
             TooManyPixels { .. } => "Resize the image to at most 100 megapixels.",
+            Spool { .. } => "Retry the request.",
         }
     }
 
     /// Builds the wire error for the URL described by `target`, with the
     /// `details` shape errors.md gives for this code.
     pub fn into_api_error(self, target: &Target) -> ApiError {
+        if let FetchError::Spool { reason } = &self {
+            // A fault of this server: the cause goes to the log, the client gets the
+            // retryable service error without any local detail.
+            tracing::error!(field = %target.field, cause = %reason, "could not spool a fetched image");
+            return ApiError::service();
+        }
         let url = redact_url(&target.url);
         let message = format!("`{}` {}. {}", target.field, self, self.advice());
         let mut d = Map::new();

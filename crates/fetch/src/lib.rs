@@ -30,6 +30,7 @@ mod image_check;
 pub mod ip;
 mod policy;
 mod resolve;
+mod spool;
 mod url_check;
 
 pub use client::{
@@ -42,5 +43,6 @@ pub use ip::{blocked_range, is_public, BlockedRange};
 pub use ipnet::IpNet;
 pub use policy::FetchPolicy;
 pub use resolve::{ResolveFuture, Resolver, StaticResolver, SystemResolver};
+pub use spool::{ImageBody, SpooledFile};
 pub use url::Url;
 pub use url_check::{check_url_syntax, loggable_url, redact_url};

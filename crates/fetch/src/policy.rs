@@ -38,6 +38,9 @@ pub struct FetchPolicy {
     /// many concurrent requests cannot hold many decoded bitmaps in memory.
     /// `0` means the number of CPUs.
     pub max_concurrent_decodes: usize,
+    /// Where fetched image bodies are written while they are checked and until they
+    /// are stored (see `spool`); `None` is the system's temporary directory.
+    pub spool_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for FetchPolicy {
@@ -55,6 +58,7 @@ impl Default for FetchPolicy {
             extra_roots_pem: Vec::new(),
             user_agent: concat!("PeakReel/", env!("CARGO_PKG_VERSION")).to_string(),
             max_concurrent_decodes: 0,
+            spool_dir: None,
         }
     }
 }

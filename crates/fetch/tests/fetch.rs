@@ -190,12 +190,15 @@ async fn fetches_jpeg_png_webp_by_content() {
         assert_eq!(got.info.format, fmt, "{path}");
         assert_eq!((got.info.width, got.info.height), (1024, 683), "{path}");
         assert_eq!(got.final_url.path(), path);
-        assert!(!got.bytes.is_empty());
+        assert!(!got.body.is_empty());
     }
     // By host name, through the injected resolver.
     let url = format!("https://images.test:{}/photo.jpg", env.port);
     let got = c.fetch_image(&url).await.unwrap();
-    assert_eq!(got.bytes.as_ref(), images().jpg.as_slice());
+    assert_eq!(
+        got.body.to_bytes().await.unwrap().as_ref(),
+        images().jpg.as_slice()
+    );
     assert_eq!(env.counter.get(), 0);
 }
 

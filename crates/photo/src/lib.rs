@@ -23,6 +23,7 @@
 pub mod budget;
 mod colour;
 mod format;
+mod jpeg_scaled;
 
 use std::io::Cursor;
 use std::path::Path;
@@ -157,27 +158,17 @@ pub fn decode(bytes: &[u8], options: &Options) -> Result<Photo, PhotoError> {
         .unwrap_or(image::metadata::Orientation::NoTransforms);
     let icc = decoder.icc_profile().ok().flatten();
     let animated = format::is_animated(format, bytes);
-    // Now that the size is known and acceptable, allow exactly the bitmap plus decoder
-    // working space, and no more.
-    let total = decoder.total_bytes();
-    let mut limits = Limits::default();
-    limits.max_image_width = Some(width);
-    limits.max_image_height = Some(height);
-    limits.max_alloc = Some(total.saturating_add(64 * 1024 * 1024));
-    decoder.set_limits(limits).map_err(undecodable)?;
-    // The decoded bitmap and, at most, one full-size 8-bit copy of it (alpha flattening).
-    let permit = budget::acquire(total.saturating_mul(2));
-    let full = DynamicImage::from_decoder(decoder).map_err(undecodable)?;
-    if format == ImageFormat::Jpeg && !format::jpeg_has_end(bytes) {
-        // The JPEG decoder pads a cut-off scan with grey instead of failing; a file
-        // without its end-of-image marker was truncated in transit.
-        return Err(PhotoError::Undecodable {
-            reason: "the JPEG data is truncated (no end-of-image marker)".into(),
-        });
-    }
-    let keep_alpha = options.alpha == Alpha::Keep && full.color().has_alpha();
-    let mut image = flatten_and_reduce(full, keep_alpha, options.cover, orientation);
-    drop(permit);
+    let mut image = match options
+        .cover
+        .and_then(|cover| jpeg_scaled_candidate(format, bytes, (width, height), cover, orientation))
+    {
+        Some(reduced) => {
+            let reduced = reduced?;
+            check_jpeg_end(format, bytes)?;
+            flatten_and_reduce(reduced, false, options.cover, orientation)
+        }
+        None => decode_full(decoder, format, bytes, options, orientation)?,
+    };
     let colour_managed = match &icc {
         Some(profile) => colour::to_srgb(&mut image, profile),
         None => false,
@@ -191,6 +182,70 @@ pub fn decode(bytes: &[u8], options: &Options) -> Result<Photo, PhotoError> {
         colour_managed,
         image,
     })
+}
+
+/// A JPEG wanted at a reduced size is decoded at that size (see [`jpeg_scaled`]).
+fn jpeg_scaled_candidate(
+    format: ImageFormat,
+    bytes: &[u8],
+    stored: (u32, u32),
+    cover: (u32, u32),
+    orientation: image::metadata::Orientation,
+) -> Option<Result<DynamicImage, PhotoError>> {
+    if format != ImageFormat::Jpeg {
+        return None;
+    }
+    jpeg_scaled::decode_reduced(bytes, stored, stored_box(cover, orientation))
+}
+
+/// The whole bitmap, under the [`budget`], then flattened and reduced.
+fn decode_full(
+    mut decoder: impl ImageDecoder,
+    format: ImageFormat,
+    bytes: &[u8],
+    options: &Options,
+    orientation: image::metadata::Orientation,
+) -> Result<DynamicImage, PhotoError> {
+    let undecodable = |e: image::ImageError| PhotoError::Undecodable {
+        reason: e.to_string(),
+    };
+    let (width, height) = decoder.dimensions();
+    // Now that the size is known and acceptable, allow exactly the bitmap plus decoder
+    // working space, and no more.
+    let total = decoder.total_bytes();
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(width);
+    limits.max_image_height = Some(height);
+    limits.max_alloc = Some(total.saturating_add(64 * 1024 * 1024));
+    decoder.set_limits(limits).map_err(undecodable)?;
+    // The decoded bitmap and, at most, one full-size 8-bit copy of it (alpha flattening).
+    let permit = budget::acquire(total.saturating_mul(2));
+    let full = DynamicImage::from_decoder(decoder).map_err(undecodable)?;
+    check_jpeg_end(format, bytes)?;
+    let keep_alpha = options.alpha == Alpha::Keep && full.color().has_alpha();
+    let image = flatten_and_reduce(full, keep_alpha, options.cover, orientation);
+    drop(permit);
+    Ok(image)
+}
+
+/// The JPEG decoders pad a cut-off scan with grey instead of failing; a file without its
+/// end-of-image marker was truncated in transit.
+fn check_jpeg_end(format: ImageFormat, bytes: &[u8]) -> Result<(), PhotoError> {
+    if format == ImageFormat::Jpeg && !format::jpeg_has_end(bytes) {
+        return Err(PhotoError::Undecodable {
+            reason: "the JPEG data is truncated (no end-of-image marker)".into(),
+        });
+    }
+    Ok(())
+}
+
+/// The box `cover` (given as shown) in stored pixels: swapped for a sideways orientation.
+fn stored_box(cover: (u32, u32), orientation: image::metadata::Orientation) -> (u32, u32) {
+    use image::metadata::Orientation::*;
+    match orientation {
+        Rotate90 | Rotate270 | Rotate90FlipH | Rotate270FlipH => (cover.1, cover.0),
+        _ => cover,
+    }
 }
 
 /// [`decode`] of a local file.
@@ -228,14 +283,7 @@ fn flatten_and_reduce(
     };
     let Some((cw, ch)) = cover else { return full };
     // The box is given as shown; the pixels are still as stored.
-    let sideways = matches!(
-        orientation,
-        image::metadata::Orientation::Rotate90
-            | image::metadata::Orientation::Rotate270
-            | image::metadata::Orientation::Rotate90FlipH
-            | image::metadata::Orientation::Rotate270FlipH
-    );
-    let (cw, ch) = if sideways { (ch, cw) } else { (cw, ch) };
+    let (cw, ch) = stored_box((cw, ch), orientation);
     match reduced_size(full.width(), full.height(), cw.max(1), ch.max(1)) {
         Some((w, h)) => full.thumbnail_exact(w, h),
         None => full,

@@ -129,8 +129,10 @@ pub trait Tasks: Send + Sync {
     async fn list_tasks(&self, owner: &Owner, query: &TaskQuery) -> StoreResult<TaskPage>;
     /// 1-based position among queued tasks (oldest first).
     async fn queue_position(&self, task_id: &str) -> StoreResult<Option<u32>>;
-    /// Render seconds of the most recent completed tasks, newest first.
-    async fn recent_render_seconds(&self, limit: u32) -> StoreResult<Vec<i64>>;
+    /// The renders running and queued before `task_id`, when it is queued (else `None`).
+    async fn queue_ahead(&self, task_id: &str) -> StoreResult<Option<QueueAhead>>;
+    /// The most recent completed renders (every mode and kind), newest first.
+    async fn recent_renders(&self, limit: u32) -> StoreResult<Vec<RenderSample>>;
 }
 
 #[async_trait]

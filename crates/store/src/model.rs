@@ -164,6 +164,48 @@ pub struct TaskRecord {
     pub queue_position: Option<u32>,
 }
 
+/// What stands before a queued task, for its `estimated_completion`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct QueueAhead {
+    /// 1-based position among queued tasks (every mode and kind: one queue serves all).
+    pub position: u32,
+    /// Tasks being rendered now.
+    pub running: Vec<RunningRender>,
+    /// Queued tasks before this one, one entry per (mode, kind).
+    pub queued: Vec<QueuedRenders>,
+}
+
+/// A task in `processing`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunningRender {
+    pub mode: Mode,
+    pub kind: String,
+    /// Photos in its request (1 when the request names none).
+    pub photos: u32,
+    /// Unix seconds of its first start.
+    pub started_at: i64,
+}
+
+/// Queued tasks of one (mode, kind).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedRenders {
+    pub mode: Mode,
+    pub kind: String,
+    pub tasks: u32,
+    /// Photos in all their requests together.
+    pub photos: u32,
+}
+
+/// One completed render: how long it took (`completed_at - started_at`, seconds) for
+/// how many photos.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderSample {
+    pub mode: Mode,
+    pub kind: String,
+    pub seconds: i64,
+    pub photos: u32,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum CreateTaskError {
     #[error("insufficient credits: {required} required, {balance} available")]

@@ -125,6 +125,7 @@ store_tests! {
     tasks_get_is_owner_and_mode_scoped => |db| conformance::tasks_get_is_owner_and_mode_scoped(db.store());
     tasks_list_pagination_and_filters => |db| conformance::tasks_list_pagination_and_filters(db.store(), &db);
     tasks_queue_position => |db| conformance::tasks_queue_position(db.store(), &db);
+    tasks_queue_ahead_and_recent_renders => |db| conformance::tasks_queue_ahead_and_recent_renders(db.store(), &db);
     credits_monthly_refresh => |db| conformance::credits_monthly_refresh(db.store(), &db);
     credits_refresh_never_goes_back => |db| conformance::credits_refresh_never_goes_back(db.store(), &db);
     keys_round_trip_revoke_and_delete => |db| conformance::keys_round_trip_revoke_and_delete(db.store());

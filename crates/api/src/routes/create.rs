@@ -9,7 +9,7 @@ use crate::catalog_access::{check_avatar, check_voice, choose_voice};
 use crate::error::{current_request_id, with_cause, Failure};
 use crate::inputs::fetch_inputs;
 use crate::state::AppState;
-use crate::views::{estimate_for, queue_estimate, rfc3339};
+use crate::views::{queue_estimate, rfc3339};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -150,10 +150,7 @@ async fn create(
     };
 
     state.work_notify.notify_one();
-    let estimate = match task.queue_position {
-        Some(position) => estimate_for(&state, position).await.ok(),
-        None => queue_estimate(&state, &task.id).await.ok().flatten(),
-    };
+    let estimate = queue_estimate(&state, &task).await.ok().flatten();
     let location = format!("/v1/tasks/{}", task.id);
     let mut body = json!({
         "task_id": task.id,

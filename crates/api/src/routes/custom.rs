@@ -168,7 +168,12 @@ pub async fn create_avatar(
     }
     let target = Target::field("image_url", request.image_url.clone());
     let fetched = image_from_url(&state, &caller.owner(), &request.image_url, &target).await?;
-    let encoded = fetched.bytes.clone();
+    let encoded = fetched.body.to_bytes().await.map_err(|e| {
+        with_cause(
+            ApiError::service(),
+            format_args!("could not read a fetched portrait back: {e}"),
+        )
+    })?;
     let portrait = async {
         // The one decode path (EXIF orientation, colour profile) so the face is found
         // where it is shown.

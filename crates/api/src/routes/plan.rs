@@ -64,13 +64,15 @@ async fn dry_run(
     let fetched = fetch_inputs(&state, &caller.owner(), &request).await?;
     let orientation = fetched.orientation(&request)?;
 
-    let images = fetched.image_bytes();
+    let images = fetched.image_bodies();
     let (mut metrics, copies): (Vec<_>, Vec<_>) = tokio::task::spawn_blocking(move || {
+        // One body in memory at a time: spooled ones are read back as they are measured.
         images
             .iter()
             .enumerate()
-            .map(|(i, b)| {
-                decode_bytes(b)
+            .map(|(i, body)| {
+                let bytes = body.to_bytes_blocking().map_err(|e| (i, e.to_string()))?;
+                decode_bytes(&bytes)
                     .map(|img| (analyze(&img), labels::label_copy(&img)))
                     .map_err(|r| (i, r))
             })

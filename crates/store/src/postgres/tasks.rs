@@ -5,8 +5,8 @@
 use super::accounts::{balance_tx, in_flight_tx, lock_account, refresh_if_due};
 use super::{narrow, now, parse_json, parse_mode, PgStore};
 use crate::{
-    CreateTaskError, NewTask, Owner, StoreError, StoreResult, TaskPage, TaskQuery, TaskRecord,
-    TaskStatus, Tasks, RENDER_JOB,
+    CreateTaskError, NewTask, Owner, QueueAhead, QueuedRenders, RenderSample, RunningRender,
+    StoreError, StoreResult, TaskPage, TaskQuery, TaskRecord, TaskStatus, Tasks, RENDER_JOB,
 };
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
@@ -43,6 +43,12 @@ pub(crate) fn task_from_row(r: &Row) -> StoreResult<TaskRecord> {
 /// 1-based position of a queued task among all queued tasks, oldest first.
 const QUEUE_POSITION: &str =
     "(SELECT COUNT(*) FROM tasks q WHERE q.status = 'queued' AND q.seq <= t.seq)";
+
+/// Photos in a task's stored request (`TaskSpec.inputs.images`), at least 1: the unit
+/// render times are measured in (see `queue_ahead`).
+const PHOTOS: &str =
+    "GREATEST(COALESCE(CASE WHEN json_typeof(request_json::json #> '{inputs,images}') = 'array'
+     THEN json_array_length(request_json::json #> '{inputs,images}') END, 1), 1)";
 
 #[async_trait::async_trait]
 impl Tasks for PgStore {
@@ -209,17 +215,74 @@ impl Tasks for PgStore {
             .map(|r| narrow(r.get::<_, i64>(0))))
     }
 
-    async fn recent_render_seconds(&self, limit: u32) -> StoreResult<Vec<i64>> {
-        let rows = self
-            .client()
-            .await?
-            .query(
-                "SELECT completed_at - started_at FROM tasks
-                 WHERE status = 'completed' AND started_at IS NOT NULL AND completed_at IS NOT NULL
-                 ORDER BY completed_at DESC LIMIT $1",
-                &[&i64::from(limit)],
+    async fn queue_ahead(&self, task_id: &str) -> StoreResult<Option<QueueAhead>> {
+        let client = self.client().await?;
+        let Some(seq) = client
+            .query_opt(
+                "SELECT seq FROM tasks WHERE id = $1 AND status = 'queued'",
+                &[&task_id],
             )
+            .await?
+            .map(|r| r.get::<_, i64>(0))
+        else {
+            return Ok(None);
+        };
+        let mut ahead = QueueAhead::default();
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT mode, type, COUNT(*), SUM({PHOTOS})::BIGINT FROM tasks
+                 WHERE status = 'queued' AND seq < $1 GROUP BY mode, type"
+            ))
             .await?;
-        Ok(rows.iter().map(|r| r.get(0)).collect())
+        for r in client.query(&stmt, &[&seq]).await? {
+            let group = QueuedRenders {
+                mode: parse_mode(r.get(0))?,
+                kind: r.get(1),
+                tasks: narrow(r.get::<_, i64>(2)),
+                photos: narrow(r.get::<_, i64>(3)),
+            };
+            ahead.position += group.tasks;
+            ahead.queued.push(group);
+        }
+        ahead.position += 1;
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT mode, type, ({PHOTOS})::BIGINT, started_at FROM tasks
+                 WHERE status = 'processing' AND started_at IS NOT NULL"
+            ))
+            .await?;
+        for r in client.query(&stmt, &[]).await? {
+            ahead.running.push(RunningRender {
+                mode: parse_mode(r.get(0))?,
+                kind: r.get(1),
+                photos: narrow(r.get::<_, i64>(2)),
+                started_at: r.get(3),
+            });
+        }
+        Ok(Some(ahead))
+    }
+
+    async fn recent_renders(&self, limit: u32) -> StoreResult<Vec<RenderSample>> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT mode, type, completed_at - started_at, ({PHOTOS})::BIGINT FROM tasks
+                 WHERE status = 'completed' AND started_at IS NOT NULL AND completed_at IS NOT NULL
+                 ORDER BY completed_at DESC LIMIT $1"
+            ))
+            .await?;
+        client
+            .query(&stmt, &[&i64::from(limit)])
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(RenderSample {
+                    mode: parse_mode(r.get(0))?,
+                    kind: r.get(1),
+                    seconds: r.get(2),
+                    photos: narrow(r.get::<_, i64>(3)),
+                })
+            })
+            .collect()
     }
 }

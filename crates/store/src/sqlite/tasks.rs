@@ -3,8 +3,8 @@
 use super::accounts::{balance_tx, refresh_if_due};
 use super::{mode_str, now, parse_json, parse_mode, SqliteStore};
 use crate::{
-    CreateTaskError, NewTask, Owner, StoreResult, TaskPage, TaskQuery, TaskRecord, TaskStatus,
-    Tasks, RENDER_JOB,
+    CreateTaskError, NewTask, Owner, QueueAhead, QueuedRenders, RenderSample, RunningRender,
+    StoreResult, TaskPage, TaskQuery, TaskRecord, TaskStatus, Tasks, RENDER_JOB,
 };
 use r2d2_sqlite::rusqlite::{params, OptionalExtension, Row};
 
@@ -36,6 +36,10 @@ pub(crate) fn task_from_row(r: &Row) -> r2d2_sqlite::rusqlite::Result<TaskRecord
         queue_position: None,
     })
 }
+
+/// Photos in a task's stored request (`TaskSpec.inputs.images`), at least 1: the unit
+/// render times are measured in (see `queue_ahead`).
+const PHOTOS: &str = "MAX(COALESCE(json_array_length(request_json, '$.inputs.images'), 1), 1)";
 
 #[async_trait::async_trait]
 impl Tasks for SqliteStore {
@@ -172,14 +176,64 @@ impl Tasks for SqliteStore {
         .await
     }
 
-    async fn recent_render_seconds(&self, limit: u32) -> StoreResult<Vec<i64>> {
+    async fn queue_ahead(&self, task_id: &str) -> StoreResult<Option<QueueAhead>> {
+        let task_id = task_id.to_string();
         self.with_conn(move |c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT completed_at - started_at FROM tasks
+            let seq: Option<i64> = c
+                .prepare_cached("SELECT seq FROM tasks WHERE id = ?1 AND status = 'queued'")?
+                .query_row([&task_id], |r| r.get(0))
+                .optional()?;
+            let Some(seq) = seq else { return Ok(None) };
+            let mut ahead = QueueAhead::default();
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT mode, type, COUNT(*), SUM({PHOTOS}) FROM tasks
+                 WHERE status = 'queued' AND seq < ?1 GROUP BY mode, type"
+            ))?;
+            let mut rows = stmt.query([seq])?;
+            while let Some(r) = rows.next()? {
+                let group = QueuedRenders {
+                    mode: parse_mode(&r.get::<_, String>(0)?)?,
+                    kind: r.get(1)?,
+                    tasks: r.get(2)?,
+                    photos: r.get(3)?,
+                };
+                ahead.position += group.tasks;
+                ahead.queued.push(group);
+            }
+            ahead.position += 1;
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT mode, type, {PHOTOS}, started_at FROM tasks
+                 WHERE status = 'processing' AND started_at IS NOT NULL"
+            ))?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                ahead.running.push(RunningRender {
+                    mode: parse_mode(&r.get::<_, String>(0)?)?,
+                    kind: r.get(1)?,
+                    photos: r.get(2)?,
+                    started_at: r.get(3)?,
+                });
+            }
+            Ok(Some(ahead))
+        })
+        .await
+    }
+
+    async fn recent_renders(&self, limit: u32) -> StoreResult<Vec<RenderSample>> {
+        self.with_conn(move |c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT mode, type, completed_at - started_at, {PHOTOS} FROM tasks
                  WHERE status = 'completed' AND started_at IS NOT NULL AND completed_at IS NOT NULL
-                 ORDER BY completed_at DESC LIMIT ?1",
-            )?;
-            let rows = stmt.query_map([limit], |r| r.get(0))?;
+                 ORDER BY completed_at DESC LIMIT ?1"
+            ))?;
+            let rows = stmt.query_map([limit], |r| {
+                Ok(RenderSample {
+                    mode: parse_mode(&r.get::<_, String>(0)?)?,
+                    kind: r.get(1)?,
+                    seconds: r.get(2)?,
+                    photos: r.get(3)?,
+                })
+            })?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
         .await

@@ -11,7 +11,8 @@ pub mod idempotency;
 use async_trait::async_trait;
 use peakreel_store::{
     Account, AvatarRecord, CreateTaskError, Job, Lease, NewJob, NewKey, NewTask, NextStep, Owner,
-    Store, StoreResult, TaskQuery, TaskRecord, TaskStatus, VoiceFilter, VoiceRecord,
+    QueuedRenders, RunningRender, Store, StoreResult, TaskQuery, TaskRecord, TaskStatus,
+    VoiceFilter, VoiceRecord,
 };
 use peakreel_types::ids::Mode;
 use serde_json::json;
@@ -1257,6 +1258,107 @@ pub async fn tasks_queue_position(store: &dyn Store, hooks: &dyn Hooks) {
     assert_eq!(store.queue_position(&b1).await.unwrap(), Some(1));
     assert_eq!(store.queue_position(&b2).await.unwrap(), Some(2));
     assert_eq!(store.queue_position("task_missing").await.unwrap(), None);
+}
+
+/// What `estimated_completion` is computed from (issue 18, part 5): the renders running
+/// and queued before a task, by mode and kind with their photo counts, and completed
+/// renders with their durations.
+pub async fn tasks_queue_ahead_and_recent_renders(store: &dyn Store, _hooks: &dyn Hooks) {
+    let fx = fixture(store, "Max", 0).await;
+    let task_of = |mode: Mode, kind: &str, photos: usize| {
+        let mut t = new_task(&fx, mode, 0, 10);
+        t.kind = kind.into();
+        t.request = json!({"request": {}, "inputs": {"images": vec![json!({"key": "k"}); photos]}});
+        t
+    };
+    let mut ids = Vec::new();
+    for (mode, kind, photos) in [
+        (Mode::Live, "narrated_slideshow", 6),
+        (Mode::Test, "narrated_slideshow", 8),
+        (Mode::Live, "living_property", 3),
+        (Mode::Live, "narrated_slideshow", 15),
+        (Mode::Live, "narrated_slideshow", 7),
+    ] {
+        ids.push(
+            store
+                .create_task(task_of(mode, kind, photos))
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    // A request without `inputs.images` counts as one photo.
+    let bare = store
+        .create_task(new_task(&fx, Mode::Live, 0, 10))
+        .await
+        .unwrap()
+        .id;
+
+    let first = claim_render(store, &ids[0], "w1").await;
+    assert!(store.start_task(&ids[0], &first).await.unwrap());
+    let started = task(store, &ids[0]).await.started_at.unwrap();
+
+    assert_eq!(store.queue_ahead(&ids[0]).await.unwrap(), None, "running");
+    let ahead = store.queue_ahead(&ids[4]).await.unwrap().expect("queued");
+    assert_eq!(ahead.position, 4);
+    assert_eq!(
+        ahead.running,
+        vec![RunningRender {
+            mode: Mode::Live,
+            kind: "narrated_slideshow".into(),
+            photos: 6,
+            started_at: started,
+        }]
+    );
+    let mut queued = ahead.queued.clone();
+    queued.sort_by(|a, b| {
+        (a.kind.as_str(), a.mode.as_str()).cmp(&(b.kind.as_str(), b.mode.as_str()))
+    });
+    let group = |mode, kind: &str, tasks, photos| QueuedRenders {
+        mode,
+        kind: kind.into(),
+        tasks,
+        photos,
+    };
+    assert_eq!(
+        queued,
+        vec![
+            group(Mode::Live, "living_property", 1, 3),
+            group(Mode::Live, "narrated_slideshow", 1, 15),
+            group(Mode::Test, "narrated_slideshow", 1, 8),
+        ]
+    );
+    let next = store.queue_ahead(&ids[1]).await.unwrap().expect("queued");
+    assert_eq!((next.position, next.queued.len()), (1, 0));
+    let last = store.queue_ahead(&bare).await.unwrap().expect("queued");
+    assert_eq!(last.position, 5);
+    assert_eq!(store.queue_ahead("task_missing").await.unwrap(), None);
+
+    assert!(store.recent_renders(10).await.unwrap().is_empty());
+    assert!(store
+        .complete_task(&ids[0], &first, json!({}))
+        .await
+        .unwrap());
+    let second = claim_render(store, &ids[1], "w1").await;
+    assert!(store.start_task(&ids[1], &second).await.unwrap());
+    assert!(store
+        .complete_task(&ids[1], &second, json!({}))
+        .await
+        .unwrap());
+    let done = [task(store, &ids[0]).await, task(store, &ids[1]).await];
+    let mut recent = store.recent_renders(10).await.unwrap();
+    assert_eq!(recent.len(), 2);
+    recent.sort_by_key(|r| r.photos);
+    for (sample, (t, photos)) in recent.iter().zip(done.iter().zip([6, 8])) {
+        assert_eq!(sample.mode, t.owner.mode);
+        assert_eq!(sample.kind, "narrated_slideshow");
+        assert_eq!(sample.photos, photos);
+        assert_eq!(
+            sample.seconds,
+            t.completed_at.unwrap() - t.started_at.unwrap()
+        );
+    }
+    assert_eq!(store.recent_renders(1).await.unwrap().len(), 1);
 }
 
 // ---------------------------------------------------------------------------------------
