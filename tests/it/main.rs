@@ -9,6 +9,7 @@ mod console;
 mod contract_fuzz;
 mod create;
 mod custom_catalog;
+mod faults;
 mod fetching;
 mod launcher;
 mod legacy;
