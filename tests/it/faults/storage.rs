@@ -1,1 +1,185 @@
+//! The storage fills up while tasks render (issue 18, fault-injection suite): the storage
+//! directory is a small tmpfs the test fills to the last byte. Renders retry, then fail
+//! with `SERVICE_ERROR` and are refunded once; no half-written file is left or served;
+//! `/health` names the storage check; once space returns, the same process completes a
+//! new task without a restart.
 
+use super::{assert_books_balance, Books};
+use crate::support::*;
+use crate::worker_support::assert_mp4;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// A tmpfs mounted on a directory for the length of a test. Mounting needs root (the CI
+/// machine runs the suite as root): a machine where it fails fails the test, with the
+/// reason, rather than skipping it.
+struct Tmpfs {
+    dir: PathBuf,
+}
+
+impl Tmpfs {
+    fn mount(dir: &Path, size_mib: u32) -> Tmpfs {
+        std::fs::create_dir_all(dir).expect("mount point");
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o"])
+            .arg(format!("size={size_mib}m,mode=0700"))
+            .arg("tmpfs")
+            .arg(dir)
+            .output()
+            .expect("run mount");
+        assert!(
+            out.status.success(),
+            "this test mounts a tmpfs as its storage and needs root with CAP_SYS_ADMIN: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Tmpfs {
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    /// Writes a file that takes every byte left; returns its path.
+    fn fill(&self) -> PathBuf {
+        let path = self.dir.join("filler");
+        let mut file = std::fs::File::create(&path).expect("create the filler");
+        let chunk = vec![0u8; 1 << 20];
+        loop {
+            if let Err(e) = file.write_all(&chunk) {
+                assert_eq!(e.raw_os_error(), Some(28), "expected ENOSPC, got {e}");
+                return path;
+            }
+        }
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        // Lazily: a process of the test may still hold a file in it.
+        let _ = Command::new("umount").arg("-l").arg(&self.dir).status();
+    }
+}
+
+/// `/health` until its storage check says `want` (its slow checks are cached for a second).
+async fn wait_storage_check(s: &Server, want: &str) -> Resp {
+    let start = Instant::now();
+    loop {
+        let h = s.get("/health", None).await;
+        if h.json["checks"]["storage"] == want {
+            return h;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "storage check never {want}: {}",
+            h.json
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// Every stored file under `dir`, as paths relative to it.
+fn files_under(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                found.push(p.strip_prefix(dir).unwrap().display().to_string());
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+#[tokio::test]
+async fn full_storage_fails_renders_with_refunds_and_recovers_when_space_returns() {
+    let c = Site::new().await;
+    let media = c.data_dir().join("media");
+    let tmpfs = Tmpfs::mount(&media, 128);
+    let api = c
+        .launch(Launch::serve(2).envs(&[
+            ("PEAKREEL_RENDER_PROFILE", "test"),
+            ("PEAKREEL__TASKS__MAX_ATTEMPTS", "2"),
+            ("PEAKREEL__TASKS__RETRY_BACKOFF_SECS", "1"),
+        ]))
+        .await;
+    let acct = c.account("Max", 100).await;
+    let key = &acct.live.key;
+    assert_eq!(wait_storage_check(&api, "ok").await.status, 200);
+
+    // Two tasks accepted (their photos stored), then the storage fills up under them.
+    let body = c.shortest_slideshow();
+    let (first, _) = api.create(key, &body).await;
+    let (second, _) = api.create(key, &body).await;
+    let filler = tmpfs.fill();
+
+    let health = wait_storage_check(&api, "failing").await;
+    assert_eq!(health.status, 503, "{}", health.json);
+    assert_eq!(health.json["status"], "degraded", "{}", health.json);
+    assert_eq!(health.json["checks"]["database"], "ok", "{}", health.json);
+
+    // A creation cannot store its photos: a documented 503, nothing charged, no task.
+    let refused = api.post(SLIDESHOW, key, &body).await;
+    assert_error_no_details(&refused, 503, "SERVICE_ERROR");
+
+    for id in [&first, &second] {
+        api.assert_task_refunded(&c, key, id, "SERVICE_ERROR").await;
+        assert_eq!(
+            c.render_job(id).await,
+            "2|failed",
+            "retried once, then given up"
+        );
+        // Nothing half-written stays behind (or could ever be signed and served).
+        let outputs = media.join(format!("tasks/{id}/output"));
+        assert_eq!(files_under(&outputs), Vec::<String>::new(), "{id}");
+    }
+    let staged: Vec<String> = files_under(&media)
+        .into_iter()
+        .filter(|f| f.contains('#'))
+        .collect();
+    assert!(staged.is_empty(), "staging files left: {staged:?}");
+    assert!(
+        api.log().contains("render will be retried"),
+        "{}",
+        api.log()
+    );
+    assert_eq!(
+        assert_books_balance(&api, &acct).await,
+        Books {
+            balance: 100,
+            charges: 2,
+            refunds: 2
+        }
+    );
+
+    // Space returns: the same process is healthy again and renders a new task.
+    std::fs::remove_file(filler).expect("remove the filler");
+    assert_eq!(wait_storage_check(&api, "ok").await.status, 200);
+    let (third, _) = api.create(key, &body).await;
+    let done = api.wait_done(key, &third, Duration::from_secs(300)).await;
+    assert_eq!(done["status"], "completed", "{done}\n{}", c.logs());
+    let video = api
+        .get_url(done["result"]["video_url"].as_str().unwrap(), None)
+        .await;
+    assert_eq!(video.status, 200);
+    assert_mp4(&video.bytes, 640, 360, c.data_dir()).await;
+    let stored = media.join(format!("tasks/{third}/output/1/video.mp4"));
+    assert_eq!(std::fs::read(&stored).expect("stored video"), video.bytes);
+    assert_eq!(c.ledger_of(&third).await, "charge|-5");
+    assert_eq!(
+        assert_books_balance(&api, &acct).await,
+        Books {
+            balance: 95,
+            charges: 3,
+            refunds: 2
+        }
+    );
+    drop(api);
+}
