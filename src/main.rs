@@ -352,8 +352,16 @@ async fn serve(config: &Config, role: Role) -> Result<()> {
                     ttl_secs: config.uploads.ttl_secs.max(1),
                     quota_bytes: config.uploads.quota_bytes,
                 },
-                ffmpeg_program: config.programs.ffmpeg.clone(),
-                speech_program: config.programs.speech.clone(),
+                ffmpeg_programs: vec![
+                    config.programs.ffmpeg.clone(),
+                    config.programs.ffprobe.clone(),
+                ],
+                speech_programs: env
+                    .speech
+                    .programs()
+                    .into_iter()
+                    .map(|(_, program)| program.display().to_string())
+                    .collect(),
             };
             let mut state = AppState::new(store, api_config, signer, blobs, fetcher);
             state.work_notify = wake;
