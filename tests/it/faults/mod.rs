@@ -10,6 +10,17 @@ mod storage;
 
 use crate::support::{Acct, Proc};
 use serde_json::Value;
+use std::time::Duration;
+
+/// The codes a task may fail with (errors.md, task-level codes).
+const TASK_CODES: [&str; 6] = [
+    "IMAGE_PROCESSING_FAILED",
+    "TTS_ERROR",
+    "SERVICE_TIMEOUT",
+    "SERVICE_ERROR",
+    "AVATAR_URL_ERROR",
+    "VOICE_EXPIRED",
+];
 
 /// An account's books as its own key sees them over HTTP.
 #[derive(Debug, PartialEq, Eq)]
@@ -53,6 +64,48 @@ pub async fn assert_books_balance(s: &Proc, acct: &Acct) -> Books {
         charges: count_kind(entries, "charge"),
         refunds: count_kind(entries, "refund"),
     }
+}
+
+/// Waits for an accepted live task to end and checks that it ended well: `completed`
+/// with a result and one charge, or `failed` with a documented task code and one charge
+/// and one refund of the same amount (the account's ledger, over HTTP). Returns the task.
+pub async fn assert_settled(s: &Proc, acct: &Acct, id: &str) -> Value {
+    let t = s
+        .wait_done(&acct.live.key, id, Duration::from_secs(300))
+        .await;
+    let ledger = s.get("/v1/account/ledger", Some(&acct.live.key)).await;
+    let rows: Vec<(String, i64)> = ledger.json["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| e["task_id"] == id)
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap().to_string(),
+                e["amount"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let charge = ("charge".to_string(), -5);
+    match t["status"].as_str() {
+        Some("completed") => {
+            assert!(t["result"]["video_url"].is_string(), "{t}");
+            assert_eq!(rows, [charge], "{id}: charged once, never refunded");
+        }
+        _ => {
+            let code = t["error"]["code"].as_str().unwrap_or_default();
+            assert!(TASK_CODES.contains(&code), "undocumented task code: {t}");
+            assert!(t.get("result").is_none(), "{t}");
+            let mut rows = rows;
+            rows.sort();
+            assert_eq!(
+                rows,
+                [charge, ("refund".to_string(), 5)],
+                "{id}: refunded once"
+            );
+        }
+    }
+    t
 }
 
 fn count_kind(entries: &[Value], kind: &str) -> usize {

@@ -4,7 +4,7 @@
 //! `/health` names the storage check; once space returns, the same process completes a
 //! new task without a restart.
 
-use super::{assert_books_balance, Books};
+use super::{assert_books_balance, assert_settled, Books};
 use crate::support::*;
 use crate::worker_support::assert_mp4;
 use std::io::Write;
@@ -125,9 +125,33 @@ async fn full_storage_fails_renders_with_refunds_and_recovers_when_space_returns
     assert_eq!(health.json["status"], "degraded", "{}", health.json);
     assert_eq!(health.json["checks"]["database"], "ok", "{}", health.json);
 
-    // A creation cannot store its photos: a documented 503, nothing charged, no task.
+    // A creation or an upload cannot store its photos: a documented 503, nothing charged,
+    // no task.
     let refused = api.post(SLIDESHOW, key, &body).await;
     assert_error_no_details(&refused, 503, "SERVICE_ERROR");
+    let photo = peakreel_testkit::photo_jpeg("generated-landscape.jpg");
+    let upload = api
+        .send(
+            api.request(reqwest::Method::POST, "/v1/uploads")
+                .bearer_auth(key)
+                .header("content-type", "image/jpeg")
+                .body(photo),
+        )
+        .await;
+    assert_error_no_details(&upload, 503, "SERVICE_ERROR");
+    // A custom voice is made (its preview sample is a convenience that could not be
+    // stored: README, Voices) and narrates once space is back.
+    let voice = api
+        .post(
+            "/v1/voices",
+            key,
+            &serde_json::json!({ "name": "Full", "base_voice_id": VOICE, "language": "en" }),
+        )
+        .await;
+    assert_eq!(voice.status, 201, "{}", voice.json);
+    assert!(voice.json.get("preview_url").is_none(), "{}", voice.json);
+    let voice_id = voice.json["voice_id"].as_str().unwrap().to_string();
+    assert!(api.log().contains("could not store a voice preview"));
 
     for id in [&first, &second] {
         api.assert_task_refunded(&c, key, id, "SERVICE_ERROR").await;
@@ -162,7 +186,9 @@ async fn full_storage_fails_renders_with_refunds_and_recovers_when_space_returns
     // Space returns: the same process is healthy again and renders a new task.
     std::fs::remove_file(filler).expect("remove the filler");
     assert_eq!(wait_storage_check(&api, "ok").await.status, 200);
-    let (third, _) = api.create(key, &body).await;
+    let mut with_voice = body.clone();
+    with_voice["voice"]["voice_id"] = serde_json::json!(voice_id);
+    let (third, _) = api.create(key, &with_voice).await;
     let done = api.wait_done(key, &third, Duration::from_secs(300)).await;
     assert_eq!(done["status"], "completed", "{done}\n{}", c.logs());
     let video = api
@@ -182,4 +208,113 @@ async fn full_storage_fails_renders_with_refunds_and_recovers_when_space_returns
         }
     );
     drop(api);
+}
+
+/// `attempt|status` of a task's render job in the SQLite database at `db`.
+async fn render_job_in(db: &Path, id: &str) -> String {
+    let out = tokio::process::Command::new("sqlite3")
+        .arg("-cmd")
+        .arg(".timeout 10000")
+        .arg(db)
+        .arg(format!(
+            "SELECT attempt || '|' || status FROM jobs WHERE kind = 'render' AND task_id = '{id}'"
+        ))
+        .output()
+        .await
+        .expect("run sqlite3");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The whole disk fills, the database's included (the default layout keeps the SQLite
+/// file beside the stored media): renders in flight cannot store their files or even
+/// write that they failed, creations are refused, reads still answer. When space returns,
+/// the same process finishes every accepted task and takes new ones, each charged once.
+#[tokio::test]
+async fn a_full_disk_under_the_database_too_loses_no_task_and_recovers() {
+    let disk = tempfile::tempdir().expect("disk dir");
+    let tmpfs = Tmpfs::mount(disk.path(), 128);
+    let db = disk.path().join("peakreel.db");
+    let c = Site::on_database(&format!("sqlite://{}", db.display())).await;
+    let storage = format!("file://{}", disk.path().join("media").display());
+    let api = c
+        .launch(Launch::serve(2).envs(&[
+            ("PEAKREEL_STORAGE", storage.as_str()),
+            ("PEAKREEL_RENDER_PROFILE", "test"),
+            ("PEAKREEL__TASKS__MAX_ATTEMPTS", "3"),
+            ("PEAKREEL__TASKS__RETRY_BACKOFF_SECS", "1"),
+            ("PEAKREEL__TASKS__LEASE_SECS", "3"),
+        ]))
+        .await;
+    let acct = c.account("Max", 100).await;
+    let key = &acct.live.key;
+    let body = c.shortest_slideshow();
+    let (first, _) = api.create(key, &body).await;
+    let (second, _) = api.create(key, &body).await;
+    for id in [&first, &second] {
+        let start = Instant::now();
+        while api.task(key, id).await["status"] == "queued" {
+            assert!(
+                start.elapsed() < Duration::from_secs(120),
+                "{id} never started"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let filler = tmpfs.fill();
+
+    let health = wait_storage_check(&api, "failing").await;
+    assert_eq!(health.status, 503, "{}", health.json);
+    // Creations are refused with the documented code and charge nothing; reads answer.
+    let refused = api.post(SLIDESHOW, key, &body).await;
+    assert_error_no_details(&refused, 503, "SERVICE_ERROR");
+    let account = api.get("/v1/account", Some(key)).await;
+    assert_eq!(account.status, 200, "{}", account.json);
+    assert_eq!(account.json["credits"], 90, "{}", account.json);
+    assert_eq!(account.json["in_flight"]["live"], 2, "{}", account.json);
+    // Both renders meet the full disk; neither task is lost or ended while it lasts.
+    let start = Instant::now();
+    while api.log().matches("render will be retried").count() < 2 {
+        assert!(
+            start.elapsed() < Duration::from_secs(180),
+            "renders never met the full disk:\n{}",
+            api.log()
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    for id in [&first, &second] {
+        let t = api.task(key, id).await;
+        assert!(
+            matches!(t["status"].as_str(), Some("queued" | "processing")),
+            "{t}"
+        );
+    }
+
+    // Space returns: every accepted task ends well, and new work is taken.
+    std::fs::remove_file(filler).expect("remove the filler");
+    assert_eq!(wait_storage_check(&api, "ok").await.status, 200);
+    let mut completed = 0;
+    for id in [&first, &second] {
+        let t = assert_settled(&api, &acct, id).await;
+        completed += usize::from(t["status"] == "completed");
+        let job = render_job_in(&db, id).await;
+        assert!(job.ends_with("|done") || job.ends_with("|failed"), "{job}");
+    }
+    let (third, _) = api.create(key, &body).await;
+    let done = assert_settled(&api, &acct, &third).await;
+    assert_eq!(done["status"], "completed", "{done}\n{}", c.logs());
+    let video = api
+        .get_url(done["result"]["video_url"].as_str().unwrap(), None)
+        .await;
+    assert_mp4(&video.bytes, 640, 360, c.data_dir()).await;
+    let books = assert_books_balance(&api, &acct).await;
+    assert_eq!(
+        books,
+        Books {
+            balance: 100 - 5 * (completed as i64 + 1),
+            charges: 3,
+            refunds: 2 - completed,
+        }
+    );
+    drop(api);
+    drop(c);
 }
