@@ -1,8 +1,8 @@
-//! The storage fills up while tasks render (issue 18, fault-injection suite): the storage
-//! directory is a small tmpfs the test fills to the last byte. Renders retry, then fail
-//! with `SERVICE_ERROR` and are refunded once; no half-written file is left or served;
-//! `/health` names the storage check; once space returns, the same process completes a
-//! new task without a restart.
+//! The storage fills up (or turns read-only) while tasks render (issue 18, fault-injection
+//! suite): the storage directory is a small tmpfs the test fills to the last byte or
+//! remounts read-only. Renders retry, then fail with `SERVICE_ERROR` and are refunded
+//! once; no half-written file is left or served; `/health` names the storage check; once
+//! writes work again, the same process completes a new task without a restart.
 
 use super::{assert_books_balance, assert_settled, Books};
 use crate::support::*;
@@ -37,6 +37,17 @@ impl Tmpfs {
         Tmpfs {
             dir: dir.to_path_buf(),
         }
+    }
+
+    /// `mount -o remount,MODE`: `ro` makes every write fail (EROFS), `rw` undoes it.
+    fn remount(&self, mode: &str) {
+        let ok = Command::new("mount")
+            .args(["-o", &format!("remount,{mode}")])
+            .arg(&self.dir)
+            .status()
+            .expect("run mount")
+            .success();
+        assert!(ok, "remount {mode} {}", self.dir.display());
     }
 
     /// Writes a file that takes every byte left; returns its path.
@@ -99,7 +110,7 @@ fn files_under(dir: &Path) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn full_storage_fails_renders_with_refunds_and_recovers_when_space_returns() {
+async fn full_or_read_only_storage_fails_renders_with_refunds_and_recovers() {
     let c = Site::new().await;
     let media = c.data_dir().join("media");
     let tmpfs = Tmpfs::mount(&media, 128);
@@ -205,6 +216,35 @@ async fn full_storage_fails_renders_with_refunds_and_recovers_when_space_returns
             balance: 95,
             charges: 3,
             refunds: 2
+        }
+    );
+
+    // Unwritable rather than full (read-only): the same path. The task is accepted while
+    // the storage takes writes and held back until it no longer does.
+    let (fourth, _) = api.create(key, &body).await;
+    c.sql(&format!(
+        "UPDATE jobs SET run_at = {} WHERE task_id = '{fourth}'",
+        unix_now() + 3600
+    ))
+    .await;
+    tmpfs.remount("ro");
+    let health = wait_storage_check(&api, "failing").await;
+    assert_eq!(health.status, 503, "{}", health.json);
+    c.sql(&format!(
+        "UPDATE jobs SET run_at = 0 WHERE task_id = '{fourth}'"
+    ))
+    .await;
+    api.assert_task_refunded(&c, key, &fourth, "SERVICE_ERROR")
+        .await;
+    assert_eq!(c.render_job(&fourth).await, "2|failed");
+    tmpfs.remount("rw");
+    assert_eq!(wait_storage_check(&api, "ok").await.status, 200);
+    assert_eq!(
+        assert_books_balance(&api, &acct).await,
+        Books {
+            balance: 95,
+            charges: 4,
+            refunds: 3
         }
     );
     drop(api);
