@@ -219,21 +219,17 @@ async fn full_or_read_only_storage_fails_renders_with_refunds_and_recovers() {
         }
     );
 
-    // Unwritable rather than full (read-only): the same path. The task is accepted while
-    // the storage takes writes and held back until it no longer does.
+    // Unwritable rather than full (read-only): the same path. The storage turns read-only
+    // once the task (whose photos it took) is rendering.
     let (fourth, _) = api.create(key, &body).await;
-    c.sql(&format!(
-        "UPDATE jobs SET run_at = {} WHERE task_id = '{fourth}'",
-        unix_now() + 3600
-    ))
-    .await;
+    let start = Instant::now();
+    while api.task(key, &fourth).await["status"] == "queued" {
+        assert!(start.elapsed() < Duration::from_secs(120), "never started");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     tmpfs.remount("ro");
     let health = wait_storage_check(&api, "failing").await;
     assert_eq!(health.status, 503, "{}", health.json);
-    c.sql(&format!(
-        "UPDATE jobs SET run_at = 0 WHERE task_id = '{fourth}'"
-    ))
-    .await;
     api.assert_task_refunded(&c, key, &fourth, "SERVICE_ERROR")
         .await;
     assert_eq!(c.render_job(&fourth).await, "2|failed");
