@@ -233,10 +233,13 @@ async fn serve(config: &Config, role: Role) -> Result<()> {
         .context("cannot seed the public catalogue")?;
     let previewer = Arc::new(previews::SpeechPreviewer { env: env.clone() });
     {
-        // Public voices' preview samples are made once, in the background.
+        // Public voices' preview samples are made in the background, again after a
+        // storage outage.
         let (store, blobs, previewer) = (store.clone(), blobs.clone(), previewer.clone());
+        let shutdown = shutdown_rx.clone();
         tokio::spawn(async move {
-            previews::fill_public_previews(store.as_ref(), &blobs, &previewer, public_ids).await
+            previews::keep_public_previews(store.as_ref(), &blobs, &previewer, public_ids, shutdown)
+                .await
         });
     }
     if let Some(addr) = &config.admin_listen {

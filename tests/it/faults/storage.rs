@@ -342,6 +342,23 @@ async fn a_full_disk_under_the_database_too_loses_no_task_and_recovers() {
         .get_url(done["result"]["video_url"].as_str().unwrap(), None)
         .await;
     assert_mp4(&video.bytes, 640, 360, c.data_dir()).await;
+    // Public voices whose preview the outage kept from storage get one without a restart.
+    for voice in previews_lost_to_storage(&api.log()) {
+        let start = Instant::now();
+        loop {
+            let v = api.get(&format!("/v1/voices/{voice}"), Some(key)).await;
+            if v.json["preview_url"].is_string() {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(120),
+                "no preview for {voice} after the outage: {}\n{}",
+                v.json,
+                api.log()
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
     let books = assert_books_balance(&api, &acct).await;
     assert_eq!(
         books,
@@ -353,4 +370,18 @@ async fn a_full_disk_under_the_database_too_loses_no_task_and_recovers() {
     );
     drop(api);
     drop(c);
+}
+
+/// The voices whose preview sample was made but could not be stored, from the log.
+fn previews_lost_to_storage(log: &str) -> Vec<String> {
+    let mut voices: Vec<String> = log
+        .lines()
+        .filter(|l| l.contains("no preview for this voice") && l.contains("storage backend failed"))
+        .filter_map(|l| l.split("voice_id=").nth(1))
+        .filter_map(|rest| rest.split_whitespace().next())
+        .map(str::to_string)
+        .collect();
+    voices.sort();
+    voices.dedup();
+    voices
 }
