@@ -223,8 +223,13 @@ impl Default for SpeechSettings {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Programs {
+    /// ffmpeg and ffprobe, by name (looked up on `PATH` each time one runs) or by path;
+    /// `/health`'s `ffmpeg` check wants both.
     pub ffmpeg: String,
     pub ffprobe: String,
+    /// Accepted for older configuration files and unused: the speech engines are found
+    /// at start (Piper, flite, the espeak-ng library), and `/health`'s `speech` check
+    /// asks after the programs those engines run.
     pub speech: String,
 }
 

@@ -236,10 +236,13 @@ async fn serve(config: &Config, role: Role) -> Result<()> {
         .context("cannot seed the public catalogue")?;
     let previewer = Arc::new(previews::SpeechPreviewer { env: env.clone() });
     {
-        // Public voices' preview samples are made once, in the background.
+        // Public voices' preview samples are made in the background, again after a
+        // storage outage.
         let (store, blobs, previewer) = (store.clone(), blobs.clone(), previewer.clone());
+        let shutdown = shutdown_rx.clone();
         tokio::spawn(async move {
-            previews::fill_public_previews(store.as_ref(), &blobs, &previewer, public_ids).await
+            previews::keep_public_previews(store.as_ref(), &blobs, &previewer, public_ids, shutdown)
+                .await
         });
     }
     if let Some(addr) = &config.admin_listen {
@@ -359,8 +362,16 @@ async fn serve(config: &Config, role: Role) -> Result<()> {
                     ttl_secs: config.idempotency.ttl_secs.max(1),
                     stale_after_secs: config.idempotency.stale_after_secs.max(1),
                 },
-                ffmpeg_program: config.programs.ffmpeg.clone(),
-                speech_program: config.programs.speech.clone(),
+                ffmpeg_programs: vec![
+                    config.programs.ffmpeg.clone(),
+                    config.programs.ffprobe.clone(),
+                ],
+                speech_programs: env
+                    .speech
+                    .programs()
+                    .into_iter()
+                    .map(|(_, program)| program.display().to_string())
+                    .collect(),
             };
             let mut state = AppState::new(store, api_config, signer, blobs, fetcher);
             state.work_notify = wake;

@@ -11,8 +11,27 @@ use serde_json::{json, Value};
 /// Stores the render's files under `prefix` and returns the stored `result` (blob keys,
 /// not URLs: the API signs them when the task is read). `subtitle` is the preset the video
 /// was rendered with, so the caption files carry the cues drawn on it. Expires
-/// `retention_secs` from now. Errors are storage failures, worth another attempt.
+/// `retention_secs` from now. Errors are storage failures, worth another attempt; what
+/// the attempt had stored before one is removed.
 pub async fn store(
+    blobs: &Blobs,
+    out: &RenderOutput,
+    subtitle: Option<SubtitlePreset>,
+    prefix: &str,
+    retention_secs: i64,
+) -> Result<Value, String> {
+    let result = store_files(blobs, out, subtitle, prefix, retention_secs).await;
+    if result.is_err() {
+        // No result will ever name these files, so nothing would serve or sweep them; on
+        // a full disk they are also the space the next attempt needs.
+        if let Err(e) = blobs.delete_prefix(prefix).await {
+            tracing::warn!(prefix, error = %e, "could not remove a failed attempt's files");
+        }
+    }
+    result
+}
+
+async fn store_files(
     blobs: &Blobs,
     out: &RenderOutput,
     subtitle: Option<SubtitlePreset>,
@@ -49,4 +68,47 @@ async fn put(blobs: &Blobs, key: &str, bytes: Bytes) -> Result<(), String> {
         .put(key, bytes)
         .await
         .map_err(|e| format!("storing the render: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The cover cannot be stored (a directory stands where it goes) after the video was:
+    /// the error comes back and the attempt's video is gone too.
+    #[tokio::test]
+    async fn a_failed_store_leaves_nothing_of_the_attempt() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("media");
+        let blobs = Blobs::local(&root).unwrap();
+        let prefix = "tasks/task_1/output/1";
+        std::fs::create_dir_all(root.join(prefix).join("cover.jpg")).unwrap();
+        let (video, cover) = (dir.path().join("v.mp4"), dir.path().join("c.jpg"));
+        std::fs::write(&video, vec![7u8; 4096]).unwrap();
+        std::fs::write(&cover, [0xFF, 0xD8, 0xFF]).unwrap();
+        let out = RenderOutput {
+            video_path: video,
+            cover_path: cover,
+            duration_seconds: 1.0,
+            width: 640,
+            height: 360,
+            size_bytes: 4096,
+            speech_engine: "espeak-ng",
+            sentences: Vec::new(),
+            timeline: Vec::new(),
+        };
+        let err = store(&blobs, &out, None, prefix, 60).await.unwrap_err();
+        assert!(err.contains("storing the render"), "{err}");
+        assert!(!blobs.exists(&format!("{prefix}/video.mp4")).await.unwrap());
+        assert_eq!(blobs.list(prefix).await.unwrap(), Vec::new());
+
+        // Nothing in the way: every file is stored and named.
+        std::fs::remove_dir(root.join(prefix).join("cover.jpg")).unwrap();
+        let result = store(&blobs, &out, None, prefix, 60).await.unwrap();
+        assert_eq!(result["video_key"], format!("{prefix}/video.mp4"));
+        assert_eq!(
+            blobs.size(&format!("{prefix}/video.mp4")).await.unwrap(),
+            4096
+        );
+    }
 }

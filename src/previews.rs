@@ -46,36 +46,84 @@ impl VoicePreviewer for SpeechPreviewer {
     }
 }
 
+/// How long after a pass that could not store some previews the next one starts,
+/// doubling up to [`RETRY_MAX`]: an outage of the storage or the database at start costs
+/// the public voices their previews only until it ends, not until the next restart.
+const RETRY_FIRST: Duration = Duration::from_secs(10);
+const RETRY_MAX: Duration = Duration::from_secs(600);
+
+/// Makes the missing previews of the public voices `ids`, pass after pass, until every
+/// one is stored or `shutdown` turns true.
+pub async fn keep_public_previews(
+    store: &dyn peakreel_store::Store,
+    blobs: &peakreel_blobs::Blobs,
+    previewer: &SpeechPreviewer,
+    mut ids: Vec<String>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut wait = RETRY_FIRST;
+    loop {
+        ids = fill_public_previews(store, blobs, previewer, ids).await;
+        if ids.is_empty() || *shutdown.borrow() {
+            return;
+        }
+        tracing::info!(
+            missing = ids.len(),
+            retry_in_secs = wait.as_secs(),
+            "voice previews will be made again"
+        );
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = shutdown.changed() => return,
+        }
+        wait = (wait * 2).min(RETRY_MAX);
+    }
+}
+
 /// Make the missing previews of the public voices `ids` (once per engine; they are
 /// stored under a key naming the engine, so a voice whose engine changed gets a new one).
-pub async fn fill_public_previews(
+/// Returns the ids whose preview was made but could not be stored.
+async fn fill_public_previews(
     store: &dyn peakreel_store::Store,
     blobs: &peakreel_blobs::Blobs,
     previewer: &SpeechPreviewer,
     ids: Vec<String>,
-) {
+) -> Vec<String> {
+    let mut missing = Vec::new();
     for id in ids {
-        let Ok(Some(record)) = store.get_voice(&id).await else {
-            continue;
+        let record = match store.get_voice(&id).await {
+            Ok(Some(record)) => record,
+            Ok(None) => continue,
+            Err(e) => {
+                tracing::warn!(voice_id = %id, error = %e, "no preview for this voice");
+                missing.push(id);
+                continue;
+            }
         };
         let engine = peakreel_api::views::voice_speaker(&record).map_or("local", |s| s.0);
         let key = format!("voices/{}/preview-{engine}.wav", record.id);
         if record.preview_path.as_deref() == Some(key.as_str()) {
             continue;
         }
-        let stored = match previewer.preview(&record).await {
-            Ok(wav) => blobs.put(&key, wav).await.map_err(|e| e.to_string()),
-            Err(e) => Err(e),
+        let wav = match previewer.preview(&record).await {
+            Ok(wav) => wav,
+            // The voice's engine cannot speak it here: another pass would not either.
+            Err(e) => {
+                tracing::warn!(voice_id = %record.id, error = %e, "no preview for this voice");
+                continue;
+            }
         };
-        let recorded = match stored {
+        let recorded = match blobs.put(&key, wav).await {
             Ok(()) => store
                 .set_voice_preview(&record.id, &key)
                 .await
                 .map_err(|e| e.to_string()),
-            Err(e) => Err(e),
+            Err(e) => Err(e.to_string()),
         };
         if let Err(e) = recorded {
             tracing::warn!(voice_id = %record.id, error = %e, "no preview for this voice");
+            missing.push(id);
         }
     }
+    missing
 }

@@ -10,6 +10,7 @@ mod contract_fuzz;
 mod create;
 mod custom_catalog;
 mod estimates;
+mod faults;
 mod fetching;
 mod glyphs;
 mod idempotency;

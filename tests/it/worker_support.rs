@@ -2,10 +2,11 @@
 //! a task's render job and money stand in the shared database, and the checks of the
 //! rendered MP4 and cover.
 
-use crate::support::{Acct, Proc, Site};
-use serde_json::Value;
+use crate::support::{is_timestamp, Acct, Proc, Site};
+use serde_json::{json, Value};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 /// The stages a processing task may report (api.md §6).
 pub const STAGES: [&str; 5] = [
@@ -56,6 +57,49 @@ impl Proc {
         assert_eq!(r.json["credits"].to_string(), sum, "balance vs ledger sum");
         r.json
     }
+}
+
+impl Proc {
+    /// Wait for the live task to fail with `code`; check the error's shape and that the
+    /// task's ledger rows are one charge and one refund of the same amount. Returns the
+    /// task's `error`.
+    pub async fn assert_task_refunded(&self, c: &Site, key: &str, id: &str, code: &str) -> Value {
+        let t = self.wait_done(key, id, Duration::from_secs(180)).await;
+        assert_eq!(t["status"], "failed", "{t}");
+        let err = &t["error"];
+        assert_eq!(err["code"], code, "{t}");
+        assert!(err["message"].as_str().is_some_and(|m| m.len() > 10), "{t}");
+        for k in err.as_object().expect("error object").keys() {
+            assert!(
+                ["code", "message", "details"].contains(&k.as_str()),
+                "unexpected {k} in {err}"
+            );
+        }
+        assert!(t["completed_at"].as_str().is_some_and(is_timestamp), "{t}");
+        assert!(t.get("result").is_none(), "{t}");
+        assert_eq!(
+            c.ledger_of(id).await,
+            "charge|-5\nrefund|5",
+            "one charge and one refund of the same amount"
+        );
+        err.clone()
+    }
+}
+
+/// [`Proc::assert_task_refunded`] for the only task of an account that started with 100
+/// credits: the balance is whole again and nothing is in flight.
+pub async fn assert_failed_and_refunded(
+    c: &Site,
+    api: &Proc,
+    acct: &Acct,
+    id: &str,
+    code: &str,
+) -> Value {
+    let err = api.assert_task_refunded(c, &acct.live.key, id, code).await;
+    let a = api.account_view(acct).await;
+    assert_eq!(a["credits"], 100, "balance restored: {a}");
+    assert_eq!(a["in_flight"], json!({ "live": 0, "test": 0 }), "{a}");
+    err
 }
 
 // ---------------------------------------------------------------------------------------

@@ -409,42 +409,6 @@ async fn workers_lost_lease_result_is_discarded() {
 // 4. Every task-level failure is refunded in full (api.md §2, errors.md).
 // ---------------------------------------------------------------------------------------
 
-/// Wait for the task to fail with `code`; check the error shape, the refund in the ledger
-/// (one charge, one refund of the same amount), the balance and `in_flight`. Returns the
-/// task's `error`.
-async fn assert_failed_and_refunded(
-    c: &Site,
-    api: &Proc,
-    acct: &Acct,
-    id: &str,
-    code: &str,
-) -> Value {
-    let t = api
-        .wait_done(&acct.live.key, id, Duration::from_secs(180))
-        .await;
-    assert_eq!(t["status"], "failed", "{t}");
-    let err = &t["error"];
-    assert_eq!(err["code"], code, "{t}");
-    assert!(s(&err["message"]).len() > 10, "{t}");
-    for k in err.as_object().expect("error object").keys() {
-        assert!(
-            ["code", "message", "details"].contains(&k.as_str()),
-            "unexpected {k} in {err}"
-        );
-    }
-    assert!(is_timestamp(s(&t["completed_at"])), "{t}");
-    assert!(t.get("result").is_none(), "{t}");
-    assert_eq!(
-        c.ledger_of(id).await,
-        "charge|-5\nrefund|5",
-        "one charge and one refund of the same amount"
-    );
-    let a = api.account_view(acct).await;
-    assert_eq!(a["credits"], 100, "balance restored: {a}");
-    assert_eq!(a["in_flight"], json!({ "live": 0, "test": 0 }), "{a}");
-    err.clone()
-}
-
 async fn insert_voice(c: &Site, id: &str, acct: &Acct, espeak: &str, expires_at: Option<i64>) {
     let expires = expires_at.map_or("NULL".to_string(), |t| t.to_string());
     c.sql(&format!(

@@ -32,9 +32,12 @@ pub struct ApiConfig {
     pub uploads: UploadLimits,
     /// How long `Idempotency-Key`s are remembered (Extension).
     pub idempotency: crate::idempotency::IdempotencySettings,
-    /// Names of the external programs `/health` checks.
-    pub ffmpeg_program: String,
-    pub speech_program: String,
+    /// The programs `/health`'s `ffmpeg` check wants executable: ffmpeg and ffprobe, by
+    /// name (looked up on `PATH` at every check, as every render does) or by path.
+    pub ffmpeg_programs: Vec<String>,
+    /// The programs the speech engines found at start run (`Speech::programs`), checked
+    /// the same way by the `speech` check. Empty when only the espeak-ng library speaks.
+    pub speech_programs: Vec<String>,
 }
 
 /// Limits of `POST /v1/uploads`.

@@ -402,6 +402,24 @@ impl Speech {
         }
     }
 
+    /// The external programs this set of engines runs, by engine: Piper's launcher,
+    /// flite, and espeak-ng's command line when it stands in for the library. What
+    /// `/health` checks is still installed; the espeak-ng library and a remote provider
+    /// run no program (a program given by name is looked up on `PATH` when it runs).
+    pub fn programs(&self) -> Vec<(&'static str, PathBuf)> {
+        let mut programs = Vec::new();
+        if let Some(piper) = &self.piper {
+            programs.push(("piper", piper.launcher.program.clone()));
+        }
+        if let Some(flite) = &self.flite {
+            programs.push(("flite", flite.program().to_path_buf()));
+        }
+        if let Some(espeak) = self.espeak.program() {
+            programs.push(("espeak-ng", espeak.to_path_buf()));
+        }
+        programs
+    }
+
     /// Piper if it can be found (see [`PiperEngine::detect`]), flite if installed,
     /// espeak-ng always.
     pub async fn detect() -> Speech {

@@ -212,6 +212,11 @@ impl EspeakEngine {
         }
     }
 
+    /// The command line this engine runs instead of the library, if any.
+    pub(crate) fn program(&self) -> Option<&Path> {
+        self.program.as_deref()
+    }
+
     async fn run_program(
         program: &Path,
         sentence: &str,

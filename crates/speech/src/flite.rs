@@ -22,6 +22,11 @@ impl FliteEngine {
         }
     }
 
+    /// The program this engine runs.
+    pub(crate) fn program(&self) -> &Path {
+        &self.program
+    }
+
     /// `flite` from `PATH`, when installed.
     pub fn detect() -> Option<FliteEngine> {
         crate::engines::find_on_path("flite").map(FliteEngine::with_program)

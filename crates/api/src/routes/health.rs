@@ -25,14 +25,14 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
         Some((_, ok, checks)) => (ok, checks),
         None => {
             let storage = state.blobs.check().await;
-            let ffmpeg = program_on_path(&state.config.ffmpeg_program);
+            let ffmpeg = all_on_path(&state.config.ffmpeg_programs);
             let breakers = state
                 .speech_breakers
                 .as_ref()
                 .map(|f| f())
                 .unwrap_or_default();
             // An open breaker means narration fails fast right now: speech fails.
-            let speech = program_on_path(&state.config.speech_program)
+            let speech = all_on_path(&state.config.speech_programs)
                 && !breakers.iter().any(|(_, s)| *s == "open");
             let checks = json!({
                 "storage": label(storage), "ffmpeg": label(ffmpeg), "speech": label(speech),
@@ -115,6 +115,11 @@ fn status_of(healthy: bool) -> StatusCode {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     }
+}
+
+/// Whether every one of `programs` is an executable file (see [`program_on_path`]).
+fn all_on_path(programs: &[String]) -> bool {
+    programs.iter().all(|p| program_on_path(p))
 }
 
 /// Whether `program` is an executable file, looked up on `PATH` unless it has a slash.
