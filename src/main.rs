@@ -3,6 +3,7 @@
 //! on the same database; `render` renders a request locally without a server.
 
 mod admin;
+mod attempt_end;
 mod config;
 mod job;
 mod metrics;

@@ -15,7 +15,7 @@ const RENDER_LIMIT: Duration = Duration::from_secs(360);
 
 /// `launch` storing into `s3://{bucket}/{prefix}` on `server`, rendering at the test
 /// profile (640×360) to spare the shared CPU.
-fn on_s3(launch: Launch, server: &S3Server, bucket: &str, prefix: &str) -> Launch {
+pub(crate) fn on_s3(launch: Launch, server: &S3Server, bucket: &str, prefix: &str) -> Launch {
     let env = server.env();
     let vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     launch
