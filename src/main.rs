@@ -355,6 +355,10 @@ async fn serve(config: &Config, role: Role) -> Result<()> {
                 },
                 ffmpeg_program: config.programs.ffmpeg.clone(),
                 speech_program: config.programs.speech.clone(),
+                download_origin: signer
+                    .foreign_origin()
+                    .await
+                    .context("cannot presign download links")?,
             };
             let mut state = AppState::new(store, api_config, signer, blobs, fetcher);
             state.work_notify = wake;

@@ -391,3 +391,43 @@ async fn s3_api_and_worker_with_separate_data_directories() {
     assert_no_local_media(&front);
     assert_no_local_media(&back);
 }
+
+/// The console's Content-Security-Policy lets media and images load from the bucket
+/// when result links are its presigned URLs, and from this origin only when they are
+/// proxied; scripts and fetches stay on this origin either way.
+#[tokio::test]
+async fn s3_console_policy_admits_the_bucket_only_for_presigned_links() {
+    let s3 = S3Server::start().await;
+    let bucket = s3.create_bucket().await;
+    let c = Site::new().await;
+    let presigned = c.launch(on_s3(Launch::api(), &s3, &bucket, "csp")).await;
+    let proxied = c
+        .launch(
+            on_s3(Launch::api(), &s3, &bucket, "csp").env("PEAKREEL__FILE_DOWNLOADS", "proxied"),
+        )
+        .await;
+    let csp_of = |r: &crate::support::Resp| {
+        assert_eq!(r.status, 200);
+        r.header("content-security-policy")
+            .expect("CSP header")
+            .to_string()
+    };
+    let endpoint = s3.endpoint();
+    for path in ["/console", "/console/console.js"] {
+        let csp = csp_of(&presigned.get(path, None).await);
+        assert!(
+            csp.contains(&format!("media-src 'self' blob: {endpoint};"))
+                && csp.contains(&format!("img-src 'self' blob: {endpoint};")),
+            "{path}: {csp}"
+        );
+        assert!(
+            csp.contains("connect-src 'self';") && csp.contains("script-src 'self';"),
+            "{csp}"
+        );
+        let csp = csp_of(&proxied.get(path, None).await);
+        assert!(
+            csp.contains("media-src 'self' blob:;") && !csp.contains(&endpoint),
+            "{path}: {csp}"
+        );
+    }
+}

@@ -30,6 +30,10 @@ pub struct ApiConfig {
     /// Names of the external programs `/health` checks.
     pub ffmpeg_program: String,
     pub speech_program: String,
+    /// The origin (`scheme://host[:port]`) of download links when they are not this
+    /// server's (S3 with presigned downloads): the console's policy lets media and
+    /// images load from it.
+    pub download_origin: Option<String>,
 }
 
 /// Limits of `POST /v1/uploads`.
