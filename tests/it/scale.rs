@@ -159,7 +159,7 @@ async fn api_and_two_workers_share_postgres_and_s3_through_a_worker_crash() {
         front.launch(cluster(Launch::api())).await,
         front.launch(cluster(Launch::api())).await,
     ];
-    let mut workers = vec![
+    let mut workers = [
         back[0].launch(cluster(Launch::worker(1))).await,
         back[1].launch(cluster(Launch::worker(1))).await,
     ];
