@@ -14,8 +14,9 @@ PHOTOS=${PHOTOS:-../shared/testdata/photos}
 
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target-bench}
-cargo build --release -q -j2 --bin peakreel
-BIN=$CARGO_TARGET_DIR/release/peakreel
+# PEAKREEL_BIN: an already built binary (checking this script with a debug build).
+if [ -z "${PEAKREEL_BIN:-}" ]; then cargo build --release -q -j2 --bin peakreel; fi
+BIN=${PEAKREEL_BIN:-$CARGO_TARGET_DIR/release/peakreel}
 WORK=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 

@@ -36,8 +36,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-cargo build --quiet --release -j2 --bin peakreel
-BIN=$CARGO_TARGET_DIR/release/peakreel
+# PEAKREEL_BIN: an already built binary (checking this script with a debug build).
+if [ -z "${PEAKREEL_BIN:-}" ]; then cargo build --quiet --release -j2 --bin peakreel; fi
+BIN=${PEAKREEL_BIN:-$CARGO_TARGET_DIR/release/peakreel}
 
 # The photos of bench/render.sh (the first eight landscape JPEGs, sorted) and its logo
 # (a 240x96 RGBA checkerboard), served together from one directory.
