@@ -8,9 +8,18 @@
 # with local paths, run right after each task. Overhead = the difference (target < 1 s).
 # RUNS pairs (default 3), each a fresh task; prints every run and the medians.
 #
-# Usage: bench/e2e.sh [PHOTO_DIR]   (default: ../shared/testdata/photos beside the repo)
+# With --scale (issue 15): 8 such tasks at once through one `peakreel api` and 1, then 2
+# `peakreel worker --workers 1` processes sharing a throwaway PostgreSQL (bench/lib.sh)
+# and one data directory; prints the wall time from the first POST to the last
+# completion, the CPU time of the worker processes (with their ffmpeg and speech
+# children) and of the API, and what N machines would give from the measured per-render
+# cost.
+#
+# Usage: bench/e2e.sh [--scale] [PHOTO_DIR]   (default: ../shared/testdata/photos)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+SCALE=0
+if [ "${1:-}" = --scale ]; then SCALE=1; shift; fi
 PHOTOS=$(cd "${1:-../shared/testdata/photos}" && pwd)
 RUNS=${RUNS:-3}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target-bench}
@@ -27,8 +36,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-cargo build --quiet --release -j2 --bin peakreel
-BIN=$CARGO_TARGET_DIR/release/peakreel
+# PEAKREEL_BIN: an already built binary (checking this script with a debug build).
+if [ -z "${PEAKREEL_BIN:-}" ]; then cargo build --quiet --release -j2 --bin peakreel; fi
+BIN=${PEAKREEL_BIN:-$CARGO_TARGET_DIR/release/peakreel}
 
 # The photos of bench/render.sh (the first eight landscape JPEGs, sorted) and its logo
 # (a 240x96 RGBA checkerboard), served together from one directory.
@@ -52,14 +62,6 @@ PY
 . bench/lib.sh  # (the script runs from the repository root)
 bench_https_server "$WORK/www"
 
-export PEAKREEL_DATA_DIR=$WORK/data SSL_CERT_FILE=$WORK/ca.pem PEAKREEL_LOG=info
-ACCOUNT=$("$BIN" admin account create --name e2e --plan max --credits 1000 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["account_id"])')
-KEY=$("$BIN" admin key create --account "$ACCOUNT" --mode live --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
-"$BIN" serve --listen 127.0.0.1:0 --workers 1 --allow-network 127.0.0.0/8 > "$WORK/serve.out" 2>"$WORK/serve.err" &
-for _ in $(seq 300); do grep -q listening "$WORK/serve.out" 2>/dev/null && break; sleep 0.1; done
-grep -q listening "$WORK/serve.out" || { echo "the server did not start:" >&2; cat "$WORK/serve.err" >&2; exit 1; }
-BASE=$(sed -n 's/.*listening on //p' "$WORK/serve.out")
-
 # The request: for the API with HTTPS URLs, for `peakreel render` with local paths.
 python3 - "$IMG" "$WORK/www" "$WORK" "${NAMES[@]}" <<'PY'
 import json, sys
@@ -80,6 +82,19 @@ json.dump(body(img), open(f"{work}/api.json", "w"))
 json.dump(body(www), open(f"{work}/local.json", "w"))
 print(f"request: {len(names)} photos, script {len(script)} characters, classic subtitles, logo, music")
 PY
+
+if [ "$SCALE" = 1 ]; then
+  . bench/e2e_scale.sh
+  exit 0
+fi
+
+export PEAKREEL_DATA_DIR=$WORK/data SSL_CERT_FILE=$WORK/ca.pem PEAKREEL_LOG=info
+ACCOUNT=$("$BIN" admin account create --name e2e --plan max --credits 1000 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["account_id"])')
+KEY=$("$BIN" admin key create --account "$ACCOUNT" --mode live --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+"$BIN" serve --listen 127.0.0.1:0 --workers 1 --allow-network 127.0.0.0/8 > "$WORK/serve.out" 2>"$WORK/serve.err" &
+for _ in $(seq 300); do grep -q listening "$WORK/serve.out" 2>/dev/null && break; sleep 0.1; done
+grep -q listening "$WORK/serve.out" || { echo "the server did not start:" >&2; cat "$WORK/serve.err" >&2; exit 1; }
+BASE=$(sed -n 's/.*listening on //p' "$WORK/serve.out")
 
 # POST, then poll every 100 ms until the task is final. Prints: task_id t_202 t_final status.
 post_and_wait() {

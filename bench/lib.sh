@@ -33,3 +33,18 @@ PY
   [ -s "$WORK/img.port" ] || { echo "the HTTPS file server did not start" >&2; return 1; }
   IMG="https://127.0.0.1:$(cat "$WORK/img.port")"
 }
+
+# bench_postgres: a throwaway PostgreSQL server with its default settings, started like
+# the tests' (crates/testkit/examples/pg_server.rs, built in the debug target dir) and
+# kept until the calling script exits (its stdin is fd 7 of the script). Needs Debian's
+# postgresql package. Sets DATABASE_URL to a fresh database.
+bench_postgres() {
+  rm -f "$WORK/pg.in" "$WORK/pg.url"
+  mkfifo "$WORK/pg.in"
+  CARGO_TARGET_DIR=$PWD/target cargo run -q -j2 -p peakreel-testkit --example pg_server \
+    < "$WORK/pg.in" > "$WORK/pg.url" 2> "$WORK/pg.err" &
+  exec 7> "$WORK/pg.in"
+  for _ in $(seq 3000); do [ -s "$WORK/pg.url" ] && break; sleep 0.2; done
+  [ -s "$WORK/pg.url" ] || { echo "PostgreSQL did not start:" >&2; cat "$WORK/pg.err" >&2; return 1; }
+  DATABASE_URL=$(head -1 "$WORK/pg.url")
+}

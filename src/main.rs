@@ -3,6 +3,7 @@
 //! on the same database; `render` renders a request locally without a server.
 
 mod admin;
+mod attempt_end;
 mod config;
 mod job;
 mod metrics;
@@ -372,6 +373,10 @@ async fn serve(config: &Config, role: Role) -> Result<()> {
                     .into_iter()
                     .map(|(_, program)| program.display().to_string())
                     .collect(),
+                download_origin: signer
+                    .foreign_origin()
+                    .await
+                    .context("cannot presign download links")?,
             };
             let mut state = AppState::new(store, api_config, signer, blobs, fetcher);
             state.work_notify = wake;

@@ -4,6 +4,7 @@
 //! its lease stops and writes nothing; a crashed worker's job is claimed again when its
 //! lease expires, so an accepted task is never lost and never charged twice.
 
+use crate::attempt_end::Outcome;
 use crate::job::{render_job, seed_of, JobFiles, JobOptions};
 use crate::task_error::{classify, TaskError};
 use anyhow::{anyhow, Context, Result};
@@ -45,13 +46,6 @@ pub struct Worker {
     pub samples: Arc<Mutex<()>>,
     /// Virtual staging for `change_decoration` and `furnish` (none: such tasks fail).
     pub staging: Option<Arc<dyn StagingProvider>>,
-}
-
-/// How one job ended, from the worker's point of view.
-enum Outcome {
-    Completed(serde_json::Value),
-    Failed(ApiError),
-    Retry(String),
 }
 
 pub(crate) fn unix_now() -> i64 {
@@ -111,9 +105,7 @@ impl Worker {
                 Code::ServiceError,
                 "The render failed repeatedly and was given up. The credits were refunded; retry the request later.",
             );
-            self.store
-                .fail_task(&task_id, &lease, error_json(&err))
-                .await?;
+            self.fail(&task_id, &lease, &err).await?;
             return Ok(());
         }
         if !self.store.start_task(&task_id, &lease).await? {
@@ -124,42 +116,14 @@ impl Worker {
         let (lost_tx, lost_rx) = watch::channel(false);
         let heartbeat = self.spawn_heartbeat(lease.clone(), lost_tx);
         let outcome = self.run_with_supervision(&task, &lease, lost_rx).await;
-        heartbeat.abort();
-
-        let written = match outcome {
-            None => return Ok(()), // lease lost or released on shutdown: nothing to write
-            Some(Outcome::Completed(result)) => {
-                self.store.complete_task(&task_id, &lease, result).await?
-            }
-            Some(Outcome::Failed(err)) => {
-                tracing::warn!(task_id = %task_id, code = %err.code, "task failed");
-                self.store
-                    .fail_task(&task_id, &lease, error_json(&err))
-                    .await?
-            }
-            Some(Outcome::Retry(reason)) => {
-                if job.attempt >= job.max_attempts {
-                    let err = ApiError::new(
-                        Code::ServiceError,
-                        "The render failed after several attempts. The credits were refunded; retry the request later.",
-                    );
-                    self.store
-                        .fail_task(&task_id, &lease, error_json(&err))
-                        .await?
-                } else {
-                    let backoff =
-                        self.settings.retry_backoff.as_secs().max(1) << (job.attempt - 1).min(6);
-                    tracing::warn!(task_id = %task_id, attempt = job.attempt, reason = %reason, "render will be retried");
-                    self.store
-                        .retry_task(&task_id, &lease, &reason, unix_now() + backoff as i64)
-                        .await?
-                }
-            }
+        // Lease lost or released on shutdown: nothing to write. Otherwise the heartbeat
+        // keeps the lease while the end is written (through a database outage, too).
+        let ended = match outcome {
+            None => Ok(()),
+            Some(outcome) => self.end_attempt(&job, &task_id, &lease, outcome).await,
         };
-        if !written {
-            tracing::warn!(task_id = %task_id, "lease lost before the result was written; discarded");
-        }
-        Ok(())
+        heartbeat.abort();
+        ended
     }
 
     fn spawn_heartbeat(
@@ -534,14 +498,6 @@ fn staging_failed(index: usize, e: StagingError) -> TaskError {
         )
         .with_details(json!({ "index": index })),
     )
-}
-
-fn error_json(err: &ApiError) -> serde_json::Value {
-    let mut v = json!({ "code": err.code.as_str(), "message": err.message });
-    if let Some(d) = &err.details {
-        v["details"] = d.clone();
-    }
-    v
 }
 
 /// Writes progress to the task at most twice a second, off the render's path (the

@@ -28,6 +28,7 @@ mod photos;
 mod postgres;
 mod privacy;
 mod races;
+mod scale;
 mod speakable;
 mod storage_s3;
 mod storyboard;

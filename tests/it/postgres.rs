@@ -3,7 +3,7 @@
 //! test, crates/testkit), the start-up error of an unreachable database, and `/health`
 //! and task creation while the database is down and after it returns.
 
-use crate::support::{assert_error, Acct, Launch, Site};
+use crate::support::{assert_error, Acct, Launch, Proc, Site};
 use crate::worker_support::assert_mp4;
 use peakreel_testkit::postgres::{Postgres, TEST_OPTIONS};
 use serde_json::Value;
@@ -13,13 +13,13 @@ use std::time::Duration;
 const BIN: &str = env!("CARGO_BIN_EXE_peakreel");
 
 /// The database name inside a `postgres://…/NAME?…` URL.
-fn db_name(url: &str) -> &str {
+pub(crate) fn db_name(url: &str) -> &str {
     let tail = url.rsplit('/').next().expect("a path");
     tail.split('?').next().expect("a name")
 }
 
 /// `SUM(amount)` of the account's ledger, read with psql.
-fn ledger_sum(pg: &Postgres, url: &str, acct: &Acct) -> i64 {
+pub(crate) fn ledger_sum(pg: &Postgres, url: &str, acct: &Acct) -> i64 {
     pg.sql(
         db_name(url),
         &format!(
@@ -229,10 +229,19 @@ async fn two_api_processes_never_overspend_or_exceed_the_limit() {
         site.launch(Launch::api()).await,
         site.launch(Launch::api()).await,
     ];
+    assert_races_admit_one(pg, &url, &apis).await;
+}
+
+/// Six simultaneous creations for one account, alternating between the two API
+/// processes (on one site, sharing the database at `url`): credits for one task admit
+/// exactly one (the others 403 `INSUFFICIENT_CREDITS`), a concurrency limit of one admits
+/// exactly one (the others 429 `CONCURRENCY_LIMIT_EXCEEDED`), and each account ends with
+/// one task, one job and one charge.
+pub(crate) async fn assert_races_admit_one(pg: &Postgres, url: &str, apis: &[Proc; 2]) {
+    let site = apis[0].site();
     let body = apis[0].slideshow(6);
     let race = |acct: Acct| {
         let body = body.clone();
-        let apis = &apis;
         async move {
             let sends = (0..6).map(|i| {
                 let (api, key, body) = (&apis[i % 2], acct.live.key.clone(), body.clone());
@@ -254,7 +263,7 @@ async fn two_api_processes_never_overspend_or_exceed_the_limit() {
     for r in answers.iter().filter(|r| r.status != 202) {
         assert_error(r, 403, "INSUFFICIENT_CREDITS");
     }
-    assert_eq!(ledger_sum(pg, &url, &poor), 0);
+    assert_eq!(ledger_sum(pg, url, &poor), 0);
 
     let limited = site.account("Plus", 100).await;
     let answers = race(limited.clone()).await;
@@ -268,8 +277,8 @@ async fn two_api_processes_never_overspend_or_exceed_the_limit() {
     for r in answers.iter().filter(|r| r.status != 202) {
         assert_error(r, 429, "CONCURRENCY_LIMIT_EXCEEDED");
     }
-    assert_eq!(ledger_sum(pg, &url, &limited), 95);
-    let db = db_name(&url);
+    assert_eq!(ledger_sum(pg, url, &limited), 95);
+    let db = db_name(url);
     for acct in [&poor, &limited] {
         assert_eq!(
             pg.sql(

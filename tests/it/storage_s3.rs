@@ -15,7 +15,7 @@ const RENDER_LIMIT: Duration = Duration::from_secs(360);
 
 /// `launch` storing into `s3://{bucket}/{prefix}` on `server`, rendering at the test
 /// profile (640×360) to spare the shared CPU.
-fn on_s3(launch: Launch, server: &S3Server, bucket: &str, prefix: &str) -> Launch {
+pub(crate) fn on_s3(launch: Launch, server: &S3Server, bucket: &str, prefix: &str) -> Launch {
     let env = server.env();
     let vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     launch
@@ -390,4 +390,44 @@ async fn s3_api_and_worker_with_separate_data_directories() {
     );
     assert_no_local_media(&front);
     assert_no_local_media(&back);
+}
+
+/// The console's Content-Security-Policy lets media and images load from the bucket
+/// when result links are its presigned URLs, and from this origin only when they are
+/// proxied; scripts and fetches stay on this origin either way.
+#[tokio::test]
+async fn s3_console_policy_admits_the_bucket_only_for_presigned_links() {
+    let s3 = S3Server::start().await;
+    let bucket = s3.create_bucket().await;
+    let c = Site::new().await;
+    let presigned = c.launch(on_s3(Launch::api(), &s3, &bucket, "csp")).await;
+    let proxied = c
+        .launch(
+            on_s3(Launch::api(), &s3, &bucket, "csp").env("PEAKREEL__FILE_DOWNLOADS", "proxied"),
+        )
+        .await;
+    let csp_of = |r: &crate::support::Resp| {
+        assert_eq!(r.status, 200);
+        r.header("content-security-policy")
+            .expect("CSP header")
+            .to_string()
+    };
+    let endpoint = s3.endpoint();
+    for path in ["/console", "/console/console.js"] {
+        let csp = csp_of(&presigned.get(path, None).await);
+        assert!(
+            csp.contains(&format!("media-src 'self' blob: {endpoint};"))
+                && csp.contains(&format!("img-src 'self' blob: {endpoint};")),
+            "{path}: {csp}"
+        );
+        assert!(
+            csp.contains("connect-src 'self';") && csp.contains("script-src 'self';"),
+            "{csp}"
+        );
+        let csp = csp_of(&proxied.get(path, None).await);
+        assert!(
+            csp.contains("media-src 'self' blob:;") && !csp.contains(&endpoint),
+            "{path}: {csp}"
+        );
+    }
 }

@@ -21,38 +21,53 @@ pub const CONTENT_SECURITY_POLICY: &str =
 img-src 'self' blob:; media-src 'self' blob:; connect-src 'self'; base-uri 'none'; \
 form-action 'self'; frame-ancestors 'none'";
 
-pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
+/// [`CONTENT_SECURITY_POLICY`], with `download_origin` (`scheme://host[:port]`, the
+/// bucket presigned result links point at) also allowed for media and images, so the
+/// console plays the videos and shows the covers it links to. Nothing else widens:
+/// scripts and fetches stay on this origin.
+pub fn content_security_policy(download_origin: Option<&str>) -> String {
+    match download_origin {
+        None => CONTENT_SECURITY_POLICY.to_string(),
+        Some(origin) => CONTENT_SECURITY_POLICY
+            .replace(
+                "img-src 'self' blob:;",
+                &format!("img-src 'self' blob: {origin};"),
+            )
+            .replace(
+                "media-src 'self' blob:;",
+                &format!("media-src 'self' blob: {origin};"),
+            ),
+    }
+}
+
+/// The console's files, served with the policy of [`content_security_policy`].
+/// Panics if `download_origin` is not a valid header value (it comes from a parsed URL).
+pub fn routes<S: Clone + Send + Sync + 'static>(download_origin: Option<&str>) -> Router<S> {
+    let csp = HeaderValue::from_str(&content_security_policy(download_origin))
+        .expect("an origin is a valid header value");
+    let page = |bytes: &'static [u8], content_type: &'static str| {
+        let csp = csp.clone();
+        get(move || async move { asset(bytes, content_type, csp) })
+    };
     Router::new()
-        .route(
-            "/console",
-            get(|| async { asset(INDEX, "text/html; charset=utf-8") }),
-        )
-        .route(
-            "/console/",
-            get(|| async { asset(INDEX, "text/html; charset=utf-8") }),
-        )
+        .route("/console", page(INDEX, "text/html; charset=utf-8"))
+        .route("/console/", page(INDEX, "text/html; charset=utf-8"))
         .route(
             "/console/console.js",
-            get(|| async { asset(SCRIPT, "text/javascript; charset=utf-8") }),
+            page(SCRIPT, "text/javascript; charset=utf-8"),
         )
         .route(
             "/console/console.css",
-            get(|| async { asset(STYLE, "text/css; charset=utf-8") }),
+            page(STYLE, "text/css; charset=utf-8"),
         )
-        .route(
-            "/console/favicon.svg",
-            get(|| async { asset(ICON, "image/svg+xml") }),
-        )
+        .route("/console/favicon.svg", page(ICON, "image/svg+xml"))
 }
 
-fn asset(bytes: &'static [u8], content_type: &'static str) -> Response {
+fn asset(bytes: &'static [u8], content_type: &'static str, csp: HeaderValue) -> Response {
     let mut response = bytes.into_response();
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-    );
+    h.insert(header::CONTENT_SECURITY_POLICY, csp);
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -65,4 +80,31 @@ fn asset(bytes: &'static [u8], content_type: &'static str) -> Response {
     // A new binary may bring new files: revalidate rather than run a stale script.
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_policy_widens_only_media_and_images_for_the_bucket() {
+        assert_eq!(content_security_policy(None), CONTENT_SECURITY_POLICY);
+        let csp = content_security_policy(Some("https://media.example.com:9000"));
+        assert!(
+            csp.contains("img-src 'self' blob: https://media.example.com:9000;"),
+            "{csp}"
+        );
+        assert!(
+            csp.contains("media-src 'self' blob: https://media.example.com:9000;"),
+            "{csp}"
+        );
+        assert_eq!(csp.matches("media.example.com").count(), 2, "{csp}");
+        for fixed in [
+            "script-src 'self';",
+            "connect-src 'self';",
+            "default-src 'none';",
+        ] {
+            assert!(csp.contains(fixed), "{csp}");
+        }
+    }
 }

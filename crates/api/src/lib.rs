@@ -71,7 +71,7 @@ pub fn router(state: AppState) -> Router {
             get(routes::catalog::get_avatar).delete(routes::custom::delete_avatar),
         )
         .route("/v1/account", get(routes::account::get_account))
-        .merge(console::routes())
+        .merge(console::routes(state.config.download_origin.as_deref()))
         .route("/v1/account/ledger", get(routes::ledger::get_ledger))
         .route("/v1/uploads", post(routes::uploads::create_upload))
         .route(

@@ -38,6 +38,10 @@ pub struct ApiConfig {
     /// The programs the speech engines found at start run (`Speech::programs`), checked
     /// the same way by the `speech` check. Empty when only the espeak-ng library speaks.
     pub speech_programs: Vec<String>,
+    /// The origin (`scheme://host[:port]`) of download links when they are not this
+    /// server's (S3 with presigned downloads): the console's policy lets media and
+    /// images load from it.
+    pub download_origin: Option<String>,
 }
 
 /// Limits of `POST /v1/uploads`.

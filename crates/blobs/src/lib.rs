@@ -347,6 +347,21 @@ impl Blobs {
         Some(signed.await)
     }
 
+    /// The origin (`scheme://host[:port]`) every presigned URL of this backend starts
+    /// with, for a browser policy that must let them load; `None` on a backend without
+    /// presigning. Presigning is local (no request is sent); it fails only when the
+    /// credentials cannot be loaded.
+    pub async fn presigned_origin(&self) -> Option<Result<String, BlobError>> {
+        let url = self
+            .presigned_get("origin", Duration::from_secs(60))
+            .await?;
+        Some(url.and_then(|url| {
+            reqwest::Url::parse(&url)
+                .map(|u| u.origin().ascii_serialization())
+                .map_err(|e| BlobError::Backend(format!("presigned URL {url}: {e}")))
+        }))
+    }
+
     /// Write and read back a small probe blob: the backend answers and lets this
     /// process write. The error says why not (refused connection, missing bucket,
     /// denied credentials, …).

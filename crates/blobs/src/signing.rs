@@ -38,6 +38,15 @@ impl UrlSigner {
         self.presigning.is_some()
     }
 
+    /// The origin (`scheme://host[:port]`) of download links that are not this
+    /// server's: the bucket's, when links are presigned; `None` when links point here.
+    pub async fn foreign_origin(&self) -> Result<Option<String>, BlobError> {
+        match &self.presigning {
+            Some(blobs) => blobs.presigned_origin().await.transpose(),
+            None => Ok(None),
+        }
+    }
+
     /// A download link for the storage key `key`, valid until `expires` (unix seconds).
     /// Presigned links are valid for at most [`crate::MAX_PRESIGNED_SECS`]. Fails only
     /// when presigning does (the credentials could not be loaded).
