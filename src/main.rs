@@ -207,6 +207,20 @@ async fn serve(config: &Config, role: Role) -> Result<()> {
     let mut background = Vec::new();
     // One sidecar for the process: renders and avatar uploads share its loaded models.
     let vision = config.vision.detector();
+    if let Some(detector) = vision
+        .clone()
+        .filter(|d| workers > 0 && d.availability().is_ok())
+    {
+        // Renders label photos: the models load now, beside start-up, not in a render.
+        background.push(tokio::spawn(async move {
+            match detector.warm().await {
+                Ok(()) => tracing::info!("vision sidecar ready"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "vision sidecar did not start; renders retry it")
+                }
+            }
+        }));
+    }
     let env = {
         let mut env = peakreel_media::RenderEnv::detect().await;
         if workers > 0 {
@@ -478,6 +492,12 @@ fn build_fetcher(config: &Config) -> Result<SafeClient> {
     let spool = config.data_dir.join("spool");
     private_files::create_private_dir(&spool)
         .with_context(|| format!("cannot create {}", spool.display()))?;
+    // Bodies a killed process left behind; an hour is far longer than any creation.
+    match peakreel_fetch::sweep_spool(&spool, std::time::Duration::from_secs(3600)) {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(deleted = n, "stale spooled downloads deleted"),
+        Err(e) => tracing::warn!(error = %e, "could not sweep the spool directory"),
+    }
     let policy = FetchPolicy {
         allow_http: config.allow_http,
         allow_networks,

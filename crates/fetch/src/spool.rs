@@ -106,7 +106,62 @@ pub(crate) async fn spool_capped(
     Ok(ImageBody::Spooled(Arc::new(SpooledFile { path, len })))
 }
 
+/// Deletes the spooled bodies (`fetch-*` files) in `dir` last written more than `age`
+/// ago: a process killed while it held some leaves them behind, and a live body is never
+/// that old (it lives for one creation request). Returns how many were deleted; files it
+/// cannot read or delete are skipped.
+pub fn sweep_spool(dir: &Path, age: std::time::Duration) -> io::Result<usize> {
+    let now = std::time::SystemTime::now();
+    let mut deleted = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let Ok(entry) = entry else { continue };
+        if !entry.file_name().to_string_lossy().starts_with("fetch-") {
+            continue;
+        }
+        let stale = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| now.duration_since(t).is_ok_and(|d| d > age));
+        if stale && std::fs::remove_file(entry.path()).is_ok() {
+            deleted += 1;
+        }
+    }
+    Ok(deleted)
+}
+
 /// Where spooled bodies go: `configured`, else the system's temporary directory.
 pub(crate) fn spool_dir(configured: &Option<PathBuf>) -> PathBuf {
     configured.clone().unwrap_or_else(std::env::temp_dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, SystemTime};
+
+    #[test]
+    fn only_old_spooled_bodies_are_swept() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("fetch-old");
+        let fresh = dir.path().join("fetch-fresh");
+        let other = dir.path().join("keep-me");
+        for p in [&old, &fresh, &other] {
+            std::fs::write(p, b"x").unwrap();
+        }
+        let two_hours_ago = SystemTime::now() - Duration::from_secs(7200);
+        for p in [&old, &other] {
+            std::fs::File::options()
+                .write(true)
+                .open(p)
+                .unwrap()
+                .set_modified(two_hours_ago)
+                .unwrap();
+        }
+        assert_eq!(
+            sweep_spool(dir.path(), Duration::from_secs(3600)).unwrap(),
+            1
+        );
+        assert!(!old.exists());
+        assert!(fresh.exists() && other.exists());
+    }
 }

@@ -10,12 +10,38 @@ use peakreel_rooms::Room;
 use peakreel_vision::{room_of, Detector, PixelCues};
 
 use crate::analysis::ImageMetrics;
+use crate::plan::Mode;
+use crate::{RenderJob, RenderKind};
 
 /// Longest side of the copy a photo is labelled from: the detector works at 512 px.
 pub const LABEL_SIDE: u32 = 640;
 
 /// The detector a render uses, shared by every render of a process.
 pub type SharedDetector = Arc<dyn Detector>;
+
+/// Which of `job`'s photos (`[i]` for `images[i]`) a render must label: only those whose
+/// label can change the video, so a render that needs none pays nothing for the
+/// detector (about 0.1 CPU-s a photo).
+/// - A living property: the photos without a `room_type` (the label picks their camera
+///   move; a given type always wins, `other` included).
+/// - A slideshow: every photo without a room hint, but only when the mode rearranges
+///   scenes (not `sequential`) and the script names a room in the voice's language
+///   ([`peakreel_rooms::mentions`]); otherwise labels cannot move any scene.
+pub fn wanted(job: &RenderJob) -> Vec<bool> {
+    let hinted = |i: usize| job.room_hints.get(i).is_some_and(Option::is_some);
+    match &job.kind {
+        RenderKind::Living { room_types } => (0..job.images.len())
+            .map(|i| room_types.get(i).is_none_or(Option::is_none) && !hinted(i))
+            .collect(),
+        RenderKind::Slideshow => {
+            let narrated = job.mode != Mode::Sequential
+                && !peakreel_rooms::mentions(&job.script, &job.voice.language).is_empty();
+            (0..job.images.len())
+                .map(|i| narrated && !hinted(i))
+                .collect()
+        }
+    }
+}
 
 /// The reduced sRGB copy of `img` that [`label`] looks at.
 pub fn label_copy(img: &DynamicImage) -> RgbImage {
@@ -61,5 +87,75 @@ pub async fn label_all(
     };
     for (copy, m) in copies.iter().zip(metrics.iter_mut()) {
         m.room = label(detector.as_ref(), copy, m).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Orientation, Profile, RoomType};
+    use peakreel_speech::VoiceProfile;
+    use std::time::Duration;
+
+    fn job(kind: RenderKind, mode: Mode, script: &str, hints: Vec<Option<Room>>) -> RenderJob {
+        RenderJob {
+            kind,
+            images: (0..3).map(|i| format!("{i}.png").into()).collect(),
+            room_hints: hints,
+            script: script.into(),
+            voice: VoiceProfile::espeak("en-us"),
+            orientation: Orientation::Landscape,
+            mode,
+            subtitle: None,
+            watermark: None,
+            text: None,
+            avatar: None,
+            music: false,
+            seed: 1,
+            profile: Profile::Test,
+            time_limit: Duration::from_secs(60),
+            output: "out.mp4".into(),
+            cover: "cover.jpg".into(),
+        }
+    }
+
+    #[test]
+    fn slideshows_label_only_when_the_script_names_a_room_and_scenes_can_move() {
+        let naming = "Welcome home. The kitchen has a long island.";
+        let plain = "Welcome home. It is bright and calm, close to the park.";
+        for mode in [Mode::Standard, Mode::Artistic] {
+            let j = job(RenderKind::Slideshow, mode, naming, vec![]);
+            assert_eq!(wanted(&j), [true, true, true], "{mode:?}");
+            let j = job(RenderKind::Slideshow, mode, plain, vec![]);
+            assert_eq!(wanted(&j), [false; 3], "{mode:?}");
+            // A photo whose room is already known is not sent to the detector.
+            let j = job(
+                RenderKind::Slideshow,
+                mode,
+                naming,
+                vec![None, Some(Room::Kitchen)],
+            );
+            assert_eq!(wanted(&j), [true, false, true], "{mode:?}");
+        }
+        let j = job(RenderKind::Slideshow, Mode::Sequential, naming, vec![]);
+        assert_eq!(wanted(&j), [false; 3]);
+        // Room words of another language than the voice's name nothing.
+        let j = job(
+            RenderKind::Slideshow,
+            Mode::Standard,
+            "La cocina es amplia.",
+            vec![],
+        );
+        assert_eq!(wanted(&j), [false; 3]);
+    }
+
+    #[test]
+    fn living_properties_label_the_photos_without_a_room_type() {
+        let kind = RenderKind::Living {
+            room_types: vec![Some(RoomType::Kitchen), None, Some(RoomType::Other)],
+        };
+        let hints = kind.room_hints(3);
+        let j = job(kind, Mode::Standard, "Welcome home.", hints);
+        assert_eq!(wanted(&j), [false, true, false]);
     }
 }

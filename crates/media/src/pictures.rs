@@ -54,12 +54,14 @@ pub(crate) async fn prepare(
         (width as f64 * ROOM).ceil() as u32,
         (height as f64 * ROOM).ceil() as u32,
     );
-    let detector_wanted = detector.is_some_and(|d| d.availability().is_ok());
+    let wanted = match detector {
+        Some(d) if d.availability().is_ok() => labels::wanted(job),
+        _ => vec![false; job.images.len()],
+    };
     let mut photos = Vec::new();
     for (index, src) in job.images.iter().enumerate() {
         let (src, out) = (src.clone(), dir.join(format!("photo{index:02}.png")));
-        // A photo whose room the request already gave is not labelled at all.
-        let label_it = detector_wanted && !job.room_hints.get(index).is_some_and(Option::is_some);
+        let label_it = wanted[index];
         let options = Options {
             max_pixels: u64::MAX,
             cover: Some(room),

@@ -66,4 +66,9 @@ pub trait Detector: Send + Sync + std::fmt::Debug {
     async fn faces(&self, image: &RgbImage) -> Result<Vec<Detection>, VisionError>;
     /// `Ok` when the detector can be used; else why not (for `/health`).
     fn availability(&self) -> Result<(), String>;
+    /// Gets ready to answer at once: a worker calls it when it starts, so that no
+    /// render waits for the models to load (about 1.5 s) or for a first, slower answer.
+    async fn warm(&self) -> Result<(), VisionError> {
+        Ok(())
+    }
 }

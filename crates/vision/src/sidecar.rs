@@ -282,6 +282,12 @@ impl Detector for NodeSidecar {
         self.ask("faces", image).await
     }
 
+    /// Starts the process (loading both models) and has it answer one small picture, so
+    /// the first real question is answered at full speed.
+    async fn warm(&self) -> Result<(), VisionError> {
+        self.objects(&RgbImage::new(64, 64)).await.map(|_| ())
+    }
+
     fn availability(&self) -> Result<(), String> {
         if find_program(&self.config.node).is_none() {
             return Err(format!(
