@@ -18,6 +18,8 @@ APT_PACKAGES=(
   chromium chromium-driver
   # The vision sidecar (room labels, presenter faces) runs in node; see below.
   nodejs
+  # bench/api.sh measures the read path with wrk (not used by the tests).
+  wrk
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -3,7 +3,7 @@
 use crate::error::Failure;
 use crate::state::AppState;
 use peakreel_blobs::{BlobError, UrlSigner};
-use peakreel_store::{AvatarRecord, StoreResult, TaskRecord, TaskStatus, VoiceRecord};
+use peakreel_store::{AvatarRecord, QueueAhead, StoreResult, TaskRecord, TaskStatus, VoiceRecord};
 use peakreel_types::ApiError;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
@@ -53,9 +53,18 @@ pub async fn queue_estimate(
     state: &AppState,
     task: &TaskRecord,
 ) -> StoreResult<Option<(u32, i64)>> {
-    let Some(ahead) = state.store.queue_ahead(&task.id).await? else {
-        return Ok(None);
-    };
+    match state.store.queue_ahead(&task.id).await? {
+        Some(ahead) => Ok(Some(estimate_of(state, task, &ahead).await?)),
+        None => Ok(None),
+    }
+}
+
+/// `(queue_position, estimated_completion)` of queued `task` with `ahead` in front of it.
+async fn estimate_of(
+    state: &AppState,
+    task: &TaskRecord,
+    ahead: &QueueAhead,
+) -> StoreResult<(u32, i64)> {
     let rates = render_rates(state).await?;
     let now = unix_now();
     let this = (
@@ -63,8 +72,8 @@ pub async fn queue_estimate(
         task.kind.as_str(),
         request_photos(&task.request),
     );
-    let seconds = seconds_to_completion(&rates, &ahead, this, state.config.workers, now);
-    Ok(Some((ahead.position, now + seconds)))
+    let seconds = seconds_to_completion(&rates, ahead, this, state.config.workers, now);
+    Ok((ahead.position, now + seconds))
 }
 
 /// Photos of a stored task request (`TaskSpec.inputs.images`), at least 1.
@@ -80,6 +89,20 @@ fn request_photos(request: &str) -> u32 {
 }
 
 pub async fn task_view(state: &AppState, task: &TaskRecord) -> Result<Value, Failure> {
+    let ahead = match task.status {
+        TaskStatus::Queued => state.store.queue_ahead(&task.id).await?,
+        _ => None,
+    };
+    task_view_with_queue(state, task, ahead.as_ref()).await
+}
+
+/// [`task_view`] with what is ahead of the task already read (`None`: not queued, or
+/// no longer queued when it was read).
+pub async fn task_view_with_queue(
+    state: &AppState,
+    task: &TaskRecord,
+    ahead: Option<&QueueAhead>,
+) -> Result<Value, Failure> {
     let mut v = Map::new();
     v.insert("task_id".into(), json!(task.id));
     v.insert("type".into(), json!(task.kind));
@@ -94,7 +117,8 @@ pub async fn task_view(state: &AppState, task: &TaskRecord) -> Result<Value, Fai
     }
     match task.status {
         TaskStatus::Queued => {
-            if let Some((position, eta)) = queue_estimate(state, task).await? {
+            if let Some(ahead) = ahead {
+                let (position, eta) = estimate_of(state, task, ahead).await?;
                 v.insert("queue_position".into(), json!(position));
                 v.insert("estimated_completion".into(), json!(rfc3339(eta)));
             }

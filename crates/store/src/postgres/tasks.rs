@@ -137,22 +137,39 @@ impl Tasks for PgStore {
 
     async fn get_task(&self, id: &str, owner: &Owner) -> StoreResult<Option<TaskRecord>> {
         let client = self.client().await?;
-        // The queue position rides along: one round trip per task read.
-        let stmt = client
-            .prepare_cached(&format!(
-                "SELECT {TASK_COLUMNS}, CASE WHEN status = 'queued' THEN {QUEUE_POSITION} END
-                 FROM tasks t WHERE id = $1 AND account_id = $2 AND mode = $3"
-            ))
-            .await?;
-        let Some(r) = client
+        let stmt = client.prepare_cached(&get_task_sql()).await?;
+        let row = client
             .query_opt(&stmt, &[&id, &owner.account_id, &owner.mode.as_str()])
-            .await?
-        else {
+            .await?;
+        row.as_ref().map(task_with_position).transpose()
+    }
+
+    async fn get_task_with_queue(
+        &self,
+        id: &str,
+        owner: &Owner,
+    ) -> StoreResult<Option<(TaskRecord, Option<QueueAhead>)>> {
+        let client = self.client().await?;
+        let (task_sql, ahead_sql) = (get_task_sql(), queue_ahead_sql());
+        let (task_stmt, ahead_stmt) = tokio::try_join!(
+            client.prepare_cached(&task_sql),
+            client.prepare_cached(&ahead_sql)
+        )?;
+        let mode = owner.mode.as_str();
+        let task_params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
+            [&id, &owner.account_id, &mode];
+        let ahead_params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&id];
+        // Both queries go out together on the one connection (tokio-postgres pipelines
+        // concurrent queries): one round trip. The queue rows are read by task id alone
+        // and dropped unless the owner's task was found.
+        let (row, ahead) = tokio::try_join!(
+            client.query_opt(&task_stmt, &task_params),
+            client.query(&ahead_stmt, &ahead_params)
+        )?;
+        let Some(row) = row else {
             return Ok(None);
         };
-        let mut task = task_from_row(&r)?;
-        task.queue_position = r.get::<_, Option<i64>>(16).map(narrow);
-        Ok(Some(task))
+        Ok(Some((task_with_position(&row)?, queue_ahead_from(&ahead)?)))
     }
 
     async fn list_tasks(&self, owner: &Owner, query: &TaskQuery) -> StoreResult<TaskPage> {
@@ -217,49 +234,8 @@ impl Tasks for PgStore {
 
     async fn queue_ahead(&self, task_id: &str) -> StoreResult<Option<QueueAhead>> {
         let client = self.client().await?;
-        let Some(seq) = client
-            .query_opt(
-                "SELECT seq FROM tasks WHERE id = $1 AND status = 'queued'",
-                &[&task_id],
-            )
-            .await?
-            .map(|r| r.get::<_, i64>(0))
-        else {
-            return Ok(None);
-        };
-        let mut ahead = QueueAhead::default();
-        let stmt = client
-            .prepare_cached(&format!(
-                "SELECT mode, type, COUNT(*), SUM({PHOTOS})::BIGINT FROM tasks
-                 WHERE status = 'queued' AND seq < $1 GROUP BY mode, type"
-            ))
-            .await?;
-        for r in client.query(&stmt, &[&seq]).await? {
-            let group = QueuedRenders {
-                mode: parse_mode(r.get(0))?,
-                kind: r.get(1),
-                tasks: narrow(r.get::<_, i64>(2)),
-                photos: narrow(r.get::<_, i64>(3)),
-            };
-            ahead.position += group.tasks;
-            ahead.queued.push(group);
-        }
-        ahead.position += 1;
-        let stmt = client
-            .prepare_cached(&format!(
-                "SELECT mode, type, ({PHOTOS})::BIGINT, started_at FROM tasks
-                 WHERE status = 'processing' AND started_at IS NOT NULL"
-            ))
-            .await?;
-        for r in client.query(&stmt, &[]).await? {
-            ahead.running.push(RunningRender {
-                mode: parse_mode(r.get(0))?,
-                kind: r.get(1),
-                photos: narrow(r.get::<_, i64>(2)),
-                started_at: r.get(3),
-            });
-        }
-        Ok(Some(ahead))
+        let stmt = client.prepare_cached(&queue_ahead_sql()).await?;
+        queue_ahead_from(&client.query(&stmt, &[&task_id]).await?)
     }
 
     async fn recent_renders(&self, limit: u32) -> StoreResult<Vec<RenderSample>> {
@@ -285,4 +261,68 @@ impl Tasks for PgStore {
             })
             .collect()
     }
+}
+
+/// A task by id, visible to `$2`/`$3` (account, mode), with its queue position riding
+/// along in column 16.
+fn get_task_sql() -> String {
+    format!(
+        "SELECT {TASK_COLUMNS}, CASE WHEN status = 'queued' THEN {QUEUE_POSITION} END
+         FROM tasks t WHERE id = $1 AND account_id = $2 AND mode = $3"
+    )
+}
+
+fn task_with_position(r: &Row) -> StoreResult<TaskRecord> {
+    let mut task = task_from_row(r)?;
+    task.queue_position = r.get::<_, Option<i64>>(16).map(narrow);
+    Ok(task)
+}
+
+/// What is ahead of task `$1` in one statement: part 0 is the queued work ahead by
+/// (mode, type), part 1 each running render, part 2 a marker row saying the task is
+/// queued at all (no marker: not queued).
+fn queue_ahead_sql() -> String {
+    format!(
+        "WITH me AS (SELECT seq FROM tasks WHERE id = $1 AND status = 'queued')
+         SELECT 0, mode, type, COUNT(*)::BIGINT, SUM({PHOTOS})::BIGINT, NULL::BIGINT
+           FROM tasks, me WHERE tasks.status = 'queued' AND tasks.seq < me.seq
+           GROUP BY mode, type
+         UNION ALL
+         SELECT 1, mode, type, 1::BIGINT, ({PHOTOS})::BIGINT, started_at FROM tasks
+           WHERE status = 'processing' AND started_at IS NOT NULL
+             AND EXISTS (SELECT 1 FROM me)
+         UNION ALL
+         SELECT 2, NULL, NULL, 0::BIGINT, 0::BIGINT, NULL::BIGINT FROM me"
+    )
+}
+
+fn queue_ahead_from(rows: &[Row]) -> StoreResult<Option<QueueAhead>> {
+    let mut queued = false;
+    let mut ahead = QueueAhead::default();
+    for r in rows {
+        match r.get::<_, i32>(0) {
+            0 => {
+                let group = QueuedRenders {
+                    mode: parse_mode(r.get(1))?,
+                    kind: r.get(2),
+                    tasks: narrow(r.get::<_, i64>(3)),
+                    photos: narrow(r.get::<_, i64>(4)),
+                };
+                ahead.position += group.tasks;
+                ahead.queued.push(group);
+            }
+            1 => ahead.running.push(RunningRender {
+                mode: parse_mode(r.get(1))?,
+                kind: r.get(2),
+                photos: narrow(r.get::<_, i64>(4)),
+                started_at: r.get(5),
+            }),
+            _ => queued = true,
+        }
+    }
+    if !queued {
+        return Ok(None);
+    }
+    ahead.position += 1;
+    Ok(Some(ahead))
 }

@@ -6,7 +6,7 @@ use crate::{
     CreateTaskError, NewTask, Owner, QueueAhead, QueuedRenders, RenderSample, RunningRender,
     StoreResult, TaskPage, TaskQuery, TaskRecord, TaskStatus, Tasks, RENDER_JOB,
 };
-use r2d2_sqlite::rusqlite::{params, OptionalExtension, Row};
+use r2d2_sqlite::rusqlite::{params, Connection, OptionalExtension, Row};
 
 pub(crate) const TASK_COLUMNS: &str =
     "id, account_id, mode, key_id, type, status, request_json, credits_charged,
@@ -108,24 +108,7 @@ impl Tasks for SqliteStore {
 
     async fn get_task(&self, id: &str, owner: &Owner) -> StoreResult<Option<TaskRecord>> {
         let (id, owner) = (id.to_string(), owner.clone());
-        self.with_conn(move |c| {
-            // The queue position rides along: one round trip per task read.
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {TASK_COLUMNS},
-                        CASE WHEN status = 'queued' THEN
-                          (SELECT COUNT(*) FROM tasks q WHERE q.status = 'queued' AND q.seq <= tasks.seq)
-                        END
-                 FROM tasks WHERE id = ?1 AND account_id = ?2 AND mode = ?3"
-            ))?;
-            Ok(stmt
-                .query_row(params![id, owner.account_id, mode_str(owner.mode)], |r| {
-                    let mut task = task_from_row(r)?;
-                    task.queue_position = r.get(16)?;
-                    Ok(task)
-                })
-                .optional()?)
-        })
-        .await
+        self.with_conn(move |c| get_task(c, &id, &owner)).await
     }
 
     async fn list_tasks(&self, owner: &Owner, query: &TaskQuery) -> StoreResult<TaskPage> {
@@ -178,43 +161,26 @@ impl Tasks for SqliteStore {
 
     async fn queue_ahead(&self, task_id: &str) -> StoreResult<Option<QueueAhead>> {
         let task_id = task_id.to_string();
+        self.with_conn(move |c| queue_ahead(c, &task_id)).await
+    }
+
+    async fn get_task_with_queue(
+        &self,
+        id: &str,
+        owner: &Owner,
+    ) -> StoreResult<Option<(TaskRecord, Option<QueueAhead>)>> {
+        let (id, owner) = (id.to_string(), owner.clone());
+        // One hand-over to the connection's thread for both reads.
         self.with_conn(move |c| {
-            let seq: Option<i64> = c
-                .prepare_cached("SELECT seq FROM tasks WHERE id = ?1 AND status = 'queued'")?
-                .query_row([&task_id], |r| r.get(0))
-                .optional()?;
-            let Some(seq) = seq else { return Ok(None) };
-            let mut ahead = QueueAhead::default();
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT mode, type, COUNT(*), SUM({PHOTOS}) FROM tasks
-                 WHERE status = 'queued' AND seq < ?1 GROUP BY mode, type"
-            ))?;
-            let mut rows = stmt.query([seq])?;
-            while let Some(r) = rows.next()? {
-                let group = QueuedRenders {
-                    mode: parse_mode(&r.get::<_, String>(0)?)?,
-                    kind: r.get(1)?,
-                    tasks: r.get(2)?,
-                    photos: r.get(3)?,
-                };
-                ahead.position += group.tasks;
-                ahead.queued.push(group);
-            }
-            ahead.position += 1;
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT mode, type, {PHOTOS}, started_at FROM tasks
-                 WHERE status = 'processing' AND started_at IS NOT NULL"
-            ))?;
-            let mut rows = stmt.query([])?;
-            while let Some(r) = rows.next()? {
-                ahead.running.push(RunningRender {
-                    mode: parse_mode(&r.get::<_, String>(0)?)?,
-                    kind: r.get(1)?,
-                    photos: r.get(2)?,
-                    started_at: r.get(3)?,
-                });
-            }
-            Ok(Some(ahead))
+            let Some(task) = get_task(c, &id, &owner)? else {
+                return Ok(None);
+            };
+            let ahead = if task.status == TaskStatus::Queued {
+                queue_ahead(c, &task.id)?
+            } else {
+                None
+            };
+            Ok(Some((task, ahead)))
         })
         .await
     }
@@ -238,4 +204,63 @@ impl Tasks for SqliteStore {
         })
         .await
     }
+}
+
+/// [`Tasks::get_task`] on `c`.
+fn get_task(c: &Connection, id: &str, owner: &Owner) -> StoreResult<Option<TaskRecord>> {
+    // The queue position rides along: one round trip per task read.
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {TASK_COLUMNS},
+                CASE WHEN status = 'queued' THEN
+                  (SELECT COUNT(*) FROM tasks q WHERE q.status = 'queued' AND q.seq <= tasks.seq)
+                END
+         FROM tasks WHERE id = ?1 AND account_id = ?2 AND mode = ?3"
+    ))?;
+    Ok(stmt
+        .query_row(params![id, owner.account_id, mode_str(owner.mode)], |r| {
+            let mut task = task_from_row(r)?;
+            task.queue_position = r.get(16)?;
+            Ok(task)
+        })
+        .optional()?)
+}
+
+/// [`Tasks::queue_ahead`] on `c`.
+fn queue_ahead(c: &Connection, task_id: &str) -> StoreResult<Option<QueueAhead>> {
+    let seq: Option<i64> = c
+        .prepare_cached("SELECT seq FROM tasks WHERE id = ?1 AND status = 'queued'")?
+        .query_row([task_id], |r| r.get(0))
+        .optional()?;
+    let Some(seq) = seq else { return Ok(None) };
+    let mut ahead = QueueAhead::default();
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT mode, type, COUNT(*), SUM({PHOTOS}) FROM tasks
+         WHERE status = 'queued' AND seq < ?1 GROUP BY mode, type"
+    ))?;
+    let mut rows = stmt.query([seq])?;
+    while let Some(r) = rows.next()? {
+        let group = QueuedRenders {
+            mode: parse_mode(&r.get::<_, String>(0)?)?,
+            kind: r.get(1)?,
+            tasks: r.get(2)?,
+            photos: r.get(3)?,
+        };
+        ahead.position += group.tasks;
+        ahead.queued.push(group);
+    }
+    ahead.position += 1;
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT mode, type, {PHOTOS}, started_at FROM tasks
+         WHERE status = 'processing' AND started_at IS NOT NULL"
+    ))?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        ahead.running.push(RunningRender {
+            mode: parse_mode(&r.get::<_, String>(0)?)?,
+            kind: r.get(1)?,
+            photos: r.get(2)?,
+            started_at: r.get(3)?,
+        });
+    }
+    Ok(Some(ahead))
 }

@@ -1334,6 +1334,28 @@ pub async fn tasks_queue_ahead_and_recent_renders(store: &dyn Store, _hooks: &dy
     assert_eq!(last.position, 5);
     assert_eq!(store.queue_ahead("task_missing").await.unwrap(), None);
 
+    // The task read's combined form answers what the two reads answer, and only to the
+    // task's owner (the other mode's key sees nothing, queue included).
+    let (read, with) = store
+        .get_task_with_queue(&ids[4], &fx.live())
+        .await
+        .unwrap()
+        .expect("visible to its owner");
+    assert_eq!(read.id, ids[4]);
+    assert_eq!(read.queue_position, Some(4));
+    assert_eq!(with.as_ref(), Some(&ahead));
+    assert!(store
+        .get_task_with_queue(&ids[4], &fx.test())
+        .await
+        .unwrap()
+        .is_none());
+    let (running, none) = store
+        .get_task_with_queue(&ids[0], &fx.live())
+        .await
+        .unwrap()
+        .expect("visible");
+    assert_eq!((running.status, none), (TaskStatus::Processing, None));
+
     assert!(store.recent_renders(10).await.unwrap().is_empty());
     assert!(store
         .complete_task(&ids[0], &first, json!({}))
