@@ -12,6 +12,8 @@ use std::time::Instant;
 
 /// Render rates behind `estimated_completion`, with when they were computed.
 pub type CachedRates = (Instant, Arc<crate::estimate::RenderRates>);
+/// The queue snapshot task reads estimate from, and when it was read.
+pub type CachedQueue = (Instant, Arc<peakreel_store::QueueSnapshot>);
 
 pub type KeyRateLimiter = RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock>;
 
@@ -88,6 +90,7 @@ pub struct AppState {
     pub key_touches: Arc<Mutex<HashMap<String, Instant>>>,
     /// Values that change slowly and are read on hot paths, with when they were computed.
     pub cached_render_rates: Arc<Mutex<Option<CachedRates>>>,
+    pub cached_queue: Arc<Mutex<Option<CachedQueue>>>,
     pub cached_health: Arc<Mutex<Option<(Instant, bool, serde_json::Value)>>>,
     /// Set when shutdown begins; counts requests in flight (see `drain`).
     pub drain: Arc<crate::drain::Drain>,
@@ -119,6 +122,7 @@ impl AppState {
             rate_limiter: Arc::new(RateLimiter::keyed(quota)),
             key_touches: Arc::new(Mutex::new(HashMap::new())),
             cached_render_rates: Arc::new(Mutex::new(None)),
+            cached_queue: Arc::new(Mutex::new(None)),
             cached_health: Arc::new(Mutex::new(None)),
             drain: Arc::new(crate::drain::Drain::default()),
         }

@@ -3,7 +3,9 @@
 use crate::error::Failure;
 use crate::state::AppState;
 use peakreel_blobs::{BlobError, UrlSigner};
-use peakreel_store::{AvatarRecord, QueueAhead, StoreResult, TaskRecord, TaskStatus, VoiceRecord};
+use peakreel_store::{
+    AvatarRecord, QueueAhead, QueueSnapshot, StoreResult, TaskRecord, TaskStatus, VoiceRecord,
+};
 use peakreel_types::ApiError;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
@@ -48,7 +50,36 @@ pub async fn render_rates(state: &AppState) -> StoreResult<Arc<RenderRates>> {
     Ok(rates)
 }
 
-/// `(queue_position, estimated_completion)` of `task` while it is queued, else `None`.
+/// The whole queue as it was at most [`QUEUE_FRESH`] ago (see `QueueSnapshot`): task
+/// reads of queued tasks share one queue scan per process and interval.
+async fn queue_snapshot(state: &AppState) -> StoreResult<Arc<QueueSnapshot>> {
+    let cache = || state.cached_queue.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((at, snapshot)) = &*cache() {
+        if at.elapsed() < QUEUE_FRESH {
+            return Ok(snapshot.clone());
+        }
+    }
+    let snapshot = Arc::new(state.store.queue_snapshot().await?);
+    *cache() = Some((std::time::Instant::now(), snapshot.clone()));
+    Ok(snapshot)
+}
+
+/// How old the queue an estimate of a task read comes from may be: a render takes tens
+/// of seconds, so a second changes no estimate noticeably.
+const QUEUE_FRESH: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// `(queue_position, estimated_completion)` of a task read: the position is the task's
+/// own (exact, read with it); the work ahead comes from the shared queue snapshot.
+async fn read_estimate(state: &AppState, task: &TaskRecord) -> StoreResult<Option<(u32, i64)>> {
+    let Some(position) = task.queue_position else {
+        return queue_estimate(state, task).await;
+    };
+    let ahead = queue_snapshot(state).await?.ahead_of(position);
+    Ok(Some(estimate_of(state, task, &ahead).await?))
+}
+
+/// `(queue_position, estimated_completion)` of `task` while it is queued, else `None`,
+/// from the queue as it is now (creation answers with this).
 pub async fn queue_estimate(
     state: &AppState,
     task: &TaskRecord,
@@ -89,20 +120,6 @@ fn request_photos(request: &str) -> u32 {
 }
 
 pub async fn task_view(state: &AppState, task: &TaskRecord) -> Result<Value, Failure> {
-    let ahead = match task.status {
-        TaskStatus::Queued => state.store.queue_ahead(&task.id).await?,
-        _ => None,
-    };
-    task_view_with_queue(state, task, ahead.as_ref()).await
-}
-
-/// [`task_view`] with what is ahead of the task already read (`None`: not queued, or
-/// no longer queued when it was read).
-pub async fn task_view_with_queue(
-    state: &AppState,
-    task: &TaskRecord,
-    ahead: Option<&QueueAhead>,
-) -> Result<Value, Failure> {
     let mut v = Map::new();
     v.insert("task_id".into(), json!(task.id));
     v.insert("type".into(), json!(task.kind));
@@ -117,8 +134,7 @@ pub async fn task_view_with_queue(
     }
     match task.status {
         TaskStatus::Queued => {
-            if let Some(ahead) = ahead {
-                let (position, eta) = estimate_of(state, task, ahead).await?;
+            if let Some((position, eta)) = read_estimate(state, task).await? {
                 v.insert("queue_position".into(), json!(position));
                 v.insert("estimated_completion".into(), json!(rfc3339(eta)));
             }

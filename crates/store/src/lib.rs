@@ -133,24 +133,8 @@ pub trait Tasks: Send + Sync {
     async fn queue_ahead(&self, task_id: &str) -> StoreResult<Option<QueueAhead>>;
     /// The most recent completed renders (every mode and kind), newest first.
     async fn recent_renders(&self, limit: u32) -> StoreResult<Vec<RenderSample>>;
-    /// [`Tasks::get_task`] and, when the task is queued, [`Tasks::queue_ahead`]: what a
-    /// task read shows. Backends read both in one round trip (the read path of every
-    /// client's polling); this default asks twice.
-    async fn get_task_with_queue(
-        &self,
-        id: &str,
-        owner: &Owner,
-    ) -> StoreResult<Option<(TaskRecord, Option<QueueAhead>)>> {
-        let Some(task) = self.get_task(id, owner).await? else {
-            return Ok(None);
-        };
-        let ahead = if task.status == TaskStatus::Queued {
-            self.queue_ahead(&task.id).await?
-        } else {
-            None
-        };
-        Ok(Some((task, ahead)))
-    }
+    /// Every queued task in queue order and every running render, read at one moment.
+    async fn queue_snapshot(&self) -> StoreResult<QueueSnapshot>;
 }
 
 #[async_trait]

@@ -196,6 +196,56 @@ pub struct QueuedRenders {
     pub photos: u32,
 }
 
+/// Every queued render (in queue order) and every running one, read together. A process
+/// keeps one for a moment and answers the estimates of all its task reads from it, so a
+/// client polling a queued task costs one task lookup, not a scan of the queue.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct QueueSnapshot {
+    pub queued: Vec<QueuedTask>,
+    pub running: Vec<RunningRender>,
+}
+
+/// One queued task of a [`QueueSnapshot`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedTask {
+    pub mode: Mode,
+    pub kind: String,
+    /// Photos in its request (1 when the request names none).
+    pub photos: u32,
+}
+
+impl QueueSnapshot {
+    /// What stood before the task at 1-based queue `position` when the snapshot was
+    /// taken: the first `position − 1` queued tasks (fewer if the snapshot has fewer),
+    /// one entry per (mode, kind) in order of first appearance, and every running render.
+    pub fn ahead_of(&self, position: u32) -> QueueAhead {
+        let mut queued: Vec<QueuedRenders> = Vec::new();
+        let before = (position.max(1) - 1) as usize;
+        for t in self.queued.iter().take(before) {
+            match queued
+                .iter_mut()
+                .find(|g| g.mode == t.mode && g.kind == t.kind)
+            {
+                Some(g) => {
+                    g.tasks += 1;
+                    g.photos += t.photos;
+                }
+                None => queued.push(QueuedRenders {
+                    mode: t.mode,
+                    kind: t.kind.clone(),
+                    tasks: 1,
+                    photos: t.photos,
+                }),
+            }
+        }
+        QueueAhead {
+            position: position.max(1),
+            running: self.running.clone(),
+            queued,
+        }
+    }
+}
+
 /// One completed render: how long it took (`completed_at - started_at`, seconds) for
 /// how many photos.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -321,4 +371,63 @@ pub enum NextStep {
     Succeeded,
     RetryAt(i64),
     GiveUp,
+}
+
+#[cfg(test)]
+mod queue_snapshot_tests {
+    use super::*;
+
+    fn queued(mode: Mode, kind: &str, photos: u32) -> QueuedTask {
+        QueuedTask {
+            mode,
+            kind: kind.into(),
+            photos,
+        }
+    }
+
+    #[test]
+    fn ahead_of_groups_the_tasks_before_the_position_in_order() {
+        let running = RunningRender {
+            mode: Mode::Live,
+            kind: "living_property".into(),
+            photos: 4,
+            started_at: 100,
+        };
+        let snapshot = QueueSnapshot {
+            queued: vec![
+                queued(Mode::Live, "narrated_slideshow", 6),
+                queued(Mode::Test, "narrated_slideshow", 8),
+                queued(Mode::Live, "narrated_slideshow", 9),
+                queued(Mode::Live, "living_property", 3),
+            ],
+            running: vec![running.clone()],
+        };
+        let first = snapshot.ahead_of(1);
+        assert_eq!((first.position, first.queued.len()), (1, 0));
+        assert_eq!(first.running, vec![running]);
+        let fourth = snapshot.ahead_of(4);
+        assert_eq!(
+            fourth.queued,
+            vec![
+                QueuedRenders {
+                    mode: Mode::Live,
+                    kind: "narrated_slideshow".into(),
+                    tasks: 2,
+                    photos: 15
+                },
+                QueuedRenders {
+                    mode: Mode::Test,
+                    kind: "narrated_slideshow".into(),
+                    tasks: 1,
+                    photos: 8
+                },
+            ]
+        );
+        // A task queued after the snapshot was taken has at most the whole snapshot
+        // ahead of it; position 0 (never given) reads as the head of the queue.
+        let late = snapshot.ahead_of(9);
+        assert_eq!(late.position, 9);
+        assert_eq!(late.queued.iter().map(|g| g.tasks).sum::<u32>(), 4);
+        assert_eq!(snapshot.ahead_of(0).position, 1);
+    }
 }

@@ -4,7 +4,7 @@ use crate::auth::Caller;
 use crate::error::Failure;
 use crate::path_param::PathParam;
 use crate::state::AppState;
-use crate::views::{task_view, task_view_with_queue};
+use crate::views::task_view;
 use axum::extract::{RawQuery, State};
 use axum::Json;
 use peakreel_store::{TaskQuery, TaskStatus};
@@ -30,14 +30,12 @@ pub async fn get_task(
     if !peakreel_types::ids::is_task_id(&task_id) {
         return Err(not_found().into());
     }
-    let (task, ahead) = state
+    let task = state
         .store
-        .get_task_with_queue(&task_id, &caller.owner())
+        .get_task(&task_id, &caller.owner())
         .await?
         .ok_or_else(not_found)?;
-    Ok(Json(
-        task_view_with_queue(&state, &task, ahead.as_ref()).await?,
-    ))
+    Ok(Json(task_view(&state, &task).await?))
 }
 
 #[utoipa::path(get, path = "/v1/tasks", tag = "tasks",

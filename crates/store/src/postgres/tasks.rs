@@ -5,8 +5,9 @@
 use super::accounts::{balance_tx, in_flight_tx, lock_account, refresh_if_due};
 use super::{narrow, now, parse_json, parse_mode, PgStore};
 use crate::{
-    CreateTaskError, NewTask, Owner, QueueAhead, QueuedRenders, RenderSample, RunningRender,
-    StoreError, StoreResult, TaskPage, TaskQuery, TaskRecord, TaskStatus, Tasks, RENDER_JOB,
+    CreateTaskError, NewTask, Owner, QueueAhead, QueueSnapshot, QueuedRenders, QueuedTask,
+    RenderSample, RunningRender, StoreError, StoreResult, TaskPage, TaskQuery, TaskRecord,
+    TaskStatus, Tasks, RENDER_JOB,
 };
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
@@ -144,34 +145,6 @@ impl Tasks for PgStore {
         row.as_ref().map(task_with_position).transpose()
     }
 
-    async fn get_task_with_queue(
-        &self,
-        id: &str,
-        owner: &Owner,
-    ) -> StoreResult<Option<(TaskRecord, Option<QueueAhead>)>> {
-        let client = self.client().await?;
-        let (task_sql, ahead_sql) = (get_task_sql(), queue_ahead_sql());
-        let (task_stmt, ahead_stmt) = tokio::try_join!(
-            client.prepare_cached(&task_sql),
-            client.prepare_cached(&ahead_sql)
-        )?;
-        let mode = owner.mode.as_str();
-        let task_params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
-            [&id, &owner.account_id, &mode];
-        let ahead_params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&id];
-        // Both queries go out together on the one connection (tokio-postgres pipelines
-        // concurrent queries): one round trip. The queue rows are read by task id alone
-        // and dropped unless the owner's task was found.
-        let (row, ahead) = tokio::try_join!(
-            client.query_opt(&task_stmt, &task_params),
-            client.query(&ahead_stmt, &ahead_params)
-        )?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        Ok(Some((task_with_position(&row)?, queue_ahead_from(&ahead)?)))
-    }
-
     async fn list_tasks(&self, owner: &Owner, query: &TaskQuery) -> StoreResult<TaskPage> {
         let client = self.client().await?;
         let mode = owner.mode.as_str();
@@ -236,6 +209,51 @@ impl Tasks for PgStore {
         let client = self.client().await?;
         let stmt = client.prepare_cached(&queue_ahead_sql()).await?;
         queue_ahead_from(&client.query(&stmt, &[&task_id]).await?)
+    }
+
+    async fn queue_snapshot(&self) -> StoreResult<QueueSnapshot> {
+        let client = self.client().await?;
+        let queued_sql = format!(
+            "SELECT mode, type, ({PHOTOS})::BIGINT FROM tasks WHERE status = 'queued' ORDER BY seq"
+        );
+        let running_sql = format!(
+            "SELECT mode, type, ({PHOTOS})::BIGINT, started_at FROM tasks
+             WHERE status = 'processing' AND started_at IS NOT NULL"
+        );
+        let (queued_stmt, running_stmt) = tokio::try_join!(
+            client.prepare_cached(&queued_sql),
+            client.prepare_cached(&running_sql)
+        )?;
+        // Both go out together on the one connection (tokio-postgres pipelines
+        // concurrent queries) and read the same committed state closely enough for an
+        // estimate.
+        let (queued, running) = tokio::try_join!(
+            client.query(&queued_stmt, &[]),
+            client.query(&running_stmt, &[])
+        )?;
+        Ok(QueueSnapshot {
+            queued: queued
+                .iter()
+                .map(|r| {
+                    Ok(QueuedTask {
+                        mode: parse_mode(r.get(0))?,
+                        kind: r.get(1),
+                        photos: narrow(r.get::<_, i64>(2)),
+                    })
+                })
+                .collect::<StoreResult<_>>()?,
+            running: running
+                .iter()
+                .map(|r| {
+                    Ok(RunningRender {
+                        mode: parse_mode(r.get(0))?,
+                        kind: r.get(1),
+                        photos: narrow(r.get::<_, i64>(2)),
+                        started_at: r.get(3),
+                    })
+                })
+                .collect::<StoreResult<_>>()?,
+        })
     }
 
     async fn recent_renders(&self, limit: u32) -> StoreResult<Vec<RenderSample>> {

@@ -3,8 +3,9 @@
 use super::accounts::{balance_tx, refresh_if_due};
 use super::{mode_str, now, parse_json, parse_mode, SqliteStore};
 use crate::{
-    CreateTaskError, NewTask, Owner, QueueAhead, QueuedRenders, RenderSample, RunningRender,
-    StoreResult, TaskPage, TaskQuery, TaskRecord, TaskStatus, Tasks, RENDER_JOB,
+    CreateTaskError, NewTask, Owner, QueueAhead, QueueSnapshot, QueuedRenders, QueuedTask,
+    RenderSample, RunningRender, StoreResult, TaskPage, TaskQuery, TaskRecord, TaskStatus, Tasks,
+    RENDER_JOB,
 };
 use r2d2_sqlite::rusqlite::{params, Connection, OptionalExtension, Row};
 
@@ -164,23 +165,22 @@ impl Tasks for SqliteStore {
         self.with_conn(move |c| queue_ahead(c, &task_id)).await
     }
 
-    async fn get_task_with_queue(
-        &self,
-        id: &str,
-        owner: &Owner,
-    ) -> StoreResult<Option<(TaskRecord, Option<QueueAhead>)>> {
-        let (id, owner) = (id.to_string(), owner.clone());
-        // One hand-over to the connection's thread for both reads.
-        self.with_conn(move |c| {
-            let Some(task) = get_task(c, &id, &owner)? else {
-                return Ok(None);
-            };
-            let ahead = if task.status == TaskStatus::Queued {
-                queue_ahead(c, &task.id)?
-            } else {
-                None
-            };
-            Ok(Some((task, ahead)))
+    async fn queue_snapshot(&self) -> StoreResult<QueueSnapshot> {
+        self.with_conn(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT mode, type, {PHOTOS} FROM tasks WHERE status = 'queued' ORDER BY seq"
+            ))?;
+            let mut rows = stmt.query([])?;
+            let mut snapshot = QueueSnapshot::default();
+            while let Some(r) = rows.next()? {
+                snapshot.queued.push(QueuedTask {
+                    mode: parse_mode(&r.get::<_, String>(0)?)?,
+                    kind: r.get(1)?,
+                    photos: r.get(2)?,
+                });
+            }
+            snapshot.running = running_renders(c)?;
+            Ok(snapshot)
         })
         .await
     }
@@ -249,18 +249,25 @@ fn queue_ahead(c: &Connection, task_id: &str) -> StoreResult<Option<QueueAhead>>
         ahead.queued.push(group);
     }
     ahead.position += 1;
+    ahead.running = running_renders(c)?;
+    Ok(Some(ahead))
+}
+
+/// Every render in `processing` that has started.
+fn running_renders(c: &Connection) -> StoreResult<Vec<RunningRender>> {
     let mut stmt = c.prepare_cached(&format!(
         "SELECT mode, type, {PHOTOS}, started_at FROM tasks
          WHERE status = 'processing' AND started_at IS NOT NULL"
     ))?;
     let mut rows = stmt.query([])?;
+    let mut running = Vec::new();
     while let Some(r) = rows.next()? {
-        ahead.running.push(RunningRender {
+        running.push(RunningRender {
             mode: parse_mode(&r.get::<_, String>(0)?)?,
             kind: r.get(1)?,
             photos: r.get(2)?,
             started_at: r.get(3)?,
         });
     }
-    Ok(Some(ahead))
+    Ok(running)
 }

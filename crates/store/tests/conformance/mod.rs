@@ -11,8 +11,8 @@ pub mod idempotency;
 use async_trait::async_trait;
 use peakreel_store::{
     Account, AvatarRecord, CreateTaskError, Job, Lease, NewJob, NewKey, NewTask, NextStep, Owner,
-    QueuedRenders, RunningRender, Store, StoreResult, TaskQuery, TaskRecord, TaskStatus,
-    VoiceFilter, VoiceRecord,
+    QueueAhead, QueuedRenders, RunningRender, Store, StoreResult, TaskQuery, TaskRecord,
+    TaskStatus, VoiceFilter, VoiceRecord,
 };
 use peakreel_types::ids::Mode;
 use serde_json::json;
@@ -1334,27 +1334,25 @@ pub async fn tasks_queue_ahead_and_recent_renders(store: &dyn Store, _hooks: &dy
     assert_eq!(last.position, 5);
     assert_eq!(store.queue_ahead("task_missing").await.unwrap(), None);
 
-    // The task read's combined form answers what the two reads answer, and only to the
-    // task's owner (the other mode's key sees nothing, queue included).
-    let (read, with) = store
-        .get_task_with_queue(&ids[4], &fx.live())
-        .await
-        .unwrap()
-        .expect("visible to its owner");
-    assert_eq!(read.id, ids[4]);
-    assert_eq!(read.queue_position, Some(4));
-    assert_eq!(with.as_ref(), Some(&ahead));
-    assert!(store
-        .get_task_with_queue(&ids[4], &fx.test())
-        .await
-        .unwrap()
-        .is_none());
-    let (running, none) = store
-        .get_task_with_queue(&ids[0], &fx.live())
-        .await
-        .unwrap()
-        .expect("visible");
-    assert_eq!((running.status, none), (TaskStatus::Processing, None));
+    // A snapshot of the whole queue answers what `queue_ahead` answers, for every
+    // queued task's position.
+    let snapshot = store.queue_snapshot().await.unwrap();
+    assert_eq!(snapshot.queued.len(), 5);
+    assert_eq!(snapshot.running, ahead.running);
+    let sorted = |mut a: QueueAhead| {
+        a.queued.sort_by(|x, y| {
+            (x.kind.as_str(), x.mode.as_str()).cmp(&(y.kind.as_str(), y.mode.as_str()))
+        });
+        a
+    };
+    for id in ids[1..].iter().chain([&bare]) {
+        let exact = store.queue_ahead(id).await.unwrap().expect("queued");
+        assert_eq!(
+            sorted(snapshot.ahead_of(exact.position)),
+            sorted(exact),
+            "{id}"
+        );
+    }
 
     assert!(store.recent_renders(10).await.unwrap().is_empty());
     assert!(store
