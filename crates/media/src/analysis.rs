@@ -52,6 +52,19 @@ impl ImageMetrics {
         self.blue_sky >= 0.33 || (self.sky_fraction >= 0.5 && self.greenery >= 0.05)
     }
 
+    /// Whether the photo shows the outside, for choosing what opens and closes a video:
+    /// the room label when there is one that says (exterior or garden/pool: yes; a room
+    /// inside: no), else the pixel judgement of [`ImageMetrics::is_exterior`] (which the
+    /// labeller itself leans on, so it never reads the label).
+    pub fn shows_outside(&self) -> bool {
+        use peakreel_rooms::Room;
+        match self.room {
+            Some(Room::Exterior | Room::GardenPool) => true,
+            None | Some(Room::Other) => self.is_exterior(),
+            Some(_) => false,
+        }
+    }
+
     pub fn is_portrait(&self) -> bool {
         self.height > self.width
     }

@@ -313,10 +313,10 @@ fn plan_scenes(
 /// Exteriors open and close the video, interiors stay in their given order between.
 fn standard_order(images: &[ImageMetrics], power: &[f64]) -> Vec<usize> {
     let mut ext: Vec<usize> = (0..images.len())
-        .filter(|&i| images[i].is_exterior())
+        .filter(|&i| images[i].shows_outside())
         .collect();
     let int: Vec<usize> = (0..images.len())
-        .filter(|&i| !images[i].is_exterior())
+        .filter(|&i| !images[i].shows_outside())
         .collect();
     ext.sort_by(|&a, &b| power[b].total_cmp(&power[a]));
     if ext.is_empty() {
@@ -449,6 +449,30 @@ mod tests {
             .iter()
             .fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)));
         assert!(hi - lo < 0.05, "{lens:?}");
+    }
+
+    /// A room label overrides the sky measure both ways: a labelled exterior with a
+    /// grey sky opens, a labelled kitchen with a bright blue window does not.
+    #[test]
+    fn standard_takes_exteriors_from_room_labels_when_there_are_some() {
+        use peakreel_rooms::Room;
+        let mut images = set();
+        images[1].room = Some(Room::Kitchen); // blue at the top, but a kitchen
+        images[4].room = Some(Room::Exterior); // no sky seen, but outside
+        images[0].room = Some(Room::Other); // says nothing: pixels decide (inside)
+        let p = plan(Mode::Standard, &images, 27.0, 1);
+        let order: Vec<usize> = p.scenes.iter().map(|s| s.image).collect();
+        assert_eq!(
+            order.first(),
+            Some(&3),
+            "strongest exterior opens: {order:?}"
+        );
+        assert_eq!(
+            order.last(),
+            Some(&4),
+            "labelled exterior closes: {order:?}"
+        );
+        assert_eq!(&order[1..5], &[0, 1, 2, 5], "interiors keep their order");
     }
 
     #[test]
