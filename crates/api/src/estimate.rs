@@ -60,7 +60,10 @@ impl RenderRates {
 }
 
 /// Seconds from `now` until a task of (`mode`, `kind`, `photos`) with `ahead` before it
-/// is expected to complete, with `workers` rendering (at least 1).
+/// is expected to complete, with `workers` rendering (at least 1). While a task waits,
+/// every worker is busy (an idle one would have claimed it), so the renders running now
+/// also count the workers: that covers workers in other processes, which an API-only
+/// process cannot know of.
 pub fn seconds_to_completion(
     rates: &RenderRates,
     ahead: &QueueAhead,
@@ -83,7 +86,8 @@ pub fn seconds_to_completion(
         .map(|q| rates.expected(q.mode, &q.kind, 1) * f64::from(q.photos))
         .sum();
     let own = rates.expected(mode, kind, photos);
-    ((running + queued) / f64::from(workers.max(1)) + own).ceil() as i64
+    let workers = workers.max(ahead.running.len() as u32).max(1);
+    ((running + queued) / f64::from(workers) + own).ceil() as i64
 }
 
 #[cfg(test)]
@@ -167,5 +171,14 @@ mod tests {
             ..ahead
         };
         assert_eq!(seconds_to_completion(&rates, &late, me, 1, now), 31);
+        // Three renders running while this task waits: three workers somewhere, even
+        // for an API process that runs none itself.
+        let busy = QueueAhead {
+            running: vec![ahead.running[0].clone(); 3],
+            ..ahead.clone()
+        };
+        // Running 3 × 20 = 60, queued 31: 91 / 3 workers, then its own 30.
+        assert_eq!(seconds_to_completion(&rates, &busy, me, 0, now), 61);
+        assert_eq!(seconds_to_completion(&rates, &busy, me, 1, now), 61);
     }
 }
