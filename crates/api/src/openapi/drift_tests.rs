@@ -417,3 +417,16 @@ fn creating_operations_and_only_they_take_an_idempotency_key() {
         assert!(d["paths"][path]["post"].is_object(), "{path}");
     }
 }
+
+/// The storyboard's scene `room` lists exactly the labels the planner knows.
+#[test]
+fn scene_rooms_are_the_planners_room_labels() {
+    let d = serde_json::to_value(super::document()).unwrap();
+    let room = &d["components"]["schemas"]["SceneRoom"];
+    assert!(room.is_object(), "SceneRoom is not in the document");
+    let want: Vec<String> = peakreel_media::Room::ALL
+        .iter()
+        .map(|r| r.as_str().to_string())
+        .collect();
+    assert_eq!(enum_of(room), want);
+}
