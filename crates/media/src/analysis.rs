@@ -85,9 +85,16 @@ pub fn decode(path: &Path) -> Result<DynamicImage, String> {
         .map_err(|e| e.to_string())
 }
 
-/// [`decode`] for bytes already in memory (the storyboard dry run).
-pub fn decode_bytes(bytes: &[u8]) -> Result<DynamicImage, String> {
-    peakreel_photo::decode(bytes, &peakreel_photo::Options::full())
+/// Decodes an image by its content through the one decode path (orientation, colour
+/// profile, alpha flattened, at most 100 megapixels), reduced (never enlarged, aspect
+/// kept) to the smallest size covering `cover` (width, height). A JPEG is decoded at 1/2, 1/4 or 1/8 scale where that still
+/// covers it, so a 99-megapixel photo never exists at full size in memory.
+pub fn decode_bytes_covering(bytes: &[u8], cover: (u32, u32)) -> Result<DynamicImage, String> {
+    let options = peakreel_photo::Options {
+        cover: Some(cover),
+        ..peakreel_photo::Options::full()
+    };
+    peakreel_photo::decode(bytes, &options)
         .map(|p| p.image)
         .map_err(|e| e.to_string())
 }
@@ -251,6 +258,27 @@ pub fn strength(all: &[ImageMetrics]) -> Vec<f64> {
 mod tests {
     use super::*;
     use image::{Rgb, RgbImage};
+
+    /// The dry run and the avatar route decode at the size they need: a large JPEG comes
+    /// back reduced, still covering the asked size, its aspect kept.
+    #[test]
+    fn covering_decode_reduces_and_still_covers() {
+        let big = img(4000, 3000, |x, y| [(x % 256) as u8, (y % 256) as u8, 90]);
+        let mut jpeg = Vec::new();
+        big.write_to(
+            &mut std::io::Cursor::new(&mut jpeg),
+            image::ImageFormat::Jpeg,
+        )
+        .unwrap();
+        let small = decode_bytes_covering(&jpeg, (600, 400)).unwrap();
+        let (w, h) = small.dimensions();
+        assert!(w >= 600 && h >= 400, "{w}x{h} does not cover 600x400");
+        assert!(w < 1000, "{w}x{h} was not reduced");
+        assert!((w as f64 / h as f64 - 4.0 / 3.0).abs() < 0.02, "{w}x{h}");
+        // Never enlarged.
+        let same = decode_bytes_covering(&jpeg, (8000, 6000)).unwrap();
+        assert_eq!(same.dimensions(), (4000, 3000));
+    }
 
     fn img(w: u32, h: u32, f: impl Fn(u32, u32) -> [u8; 3]) -> DynamicImage {
         DynamicImage::ImageRgb8(RgbImage::from_fn(w, h, |x, y| Rgb(f(x, y))))

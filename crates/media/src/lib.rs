@@ -44,6 +44,7 @@ pub use error::{Fault, RenderError};
 pub use fonts::FontFamily;
 pub use living::RoomType;
 pub use peakreel_rooms::Room;
+pub use pictures::photo_cover;
 pub use plan::Mode;
 pub use render::{render, RenderEnv, H264_SETTINGS};
 pub use subtitles::SubtitlePreset;

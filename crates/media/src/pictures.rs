@@ -19,6 +19,16 @@ use crate::{RenderError, RenderJob};
 /// zoom. Larger photos are reduced before ffmpeg sees them, which bounds its memory.
 const ROOM: f64 = 1.5;
 
+/// The size a photo is decoded to cover for a `frame` (width, height) render: the frame
+/// with [`ROOM`] to spare. The dry run measures photos at this size too, so its plan is
+/// the render's.
+pub fn photo_cover((width, height): (u32, u32)) -> (u32, u32) {
+    (
+        (width as f64 * ROOM).ceil() as u32,
+        (height as f64 * ROOM).ceil() as u32,
+    )
+}
+
 /// The pictures ffmpeg draws, in the job's order, and the measures that plan the scenes.
 pub(crate) struct Pictures {
     pub metrics: Vec<ImageMetrics>,
@@ -50,10 +60,7 @@ pub(crate) async fn prepare(
     (width, height): (u32, u32),
     detector: Option<&SharedDetector>,
 ) -> Result<Pictures, RenderError> {
-    let room = (
-        (width as f64 * ROOM).ceil() as u32,
-        (height as f64 * ROOM).ceil() as u32,
-    );
+    let room = photo_cover((width, height));
     let wanted = match detector {
         Some(d) if d.availability().is_ok() => labels::wanted(job),
         _ => vec![false; job.images.len()],

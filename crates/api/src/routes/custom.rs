@@ -2,7 +2,7 @@
 //! by one account in one key mode.
 
 use crate::auth::Caller;
-use crate::avatar_image::{crop_centre, faces, square_portrait};
+use crate::avatar_image::{crop_centre, faces, square_portrait, AVATAR_SIZE};
 use crate::body::read_json_body;
 use crate::catalog_access::{avatar_image_url, check_avatar, check_voice, visible_voice};
 use crate::error::{current_request_id, with_cause, Failure};
@@ -19,7 +19,7 @@ use bytes::Bytes;
 use image::GenericImageView;
 use peakreel_domain::catalog_requests::{parse_create_avatar, parse_create_voice, CreateVoice};
 use peakreel_fetch::Target;
-use peakreel_media::analysis::decode_bytes;
+use peakreel_media::analysis::decode_bytes_covering;
 use peakreel_store::{AvatarRecord, VoiceRecord};
 use peakreel_types::{ApiError, Code};
 use serde_json::{json, Value};
@@ -177,7 +177,10 @@ pub async fn create_avatar(
     let portrait = async {
         // The one decode path (EXIF orientation, colour profile) so the face is found
         // where it is shown.
-        let img = tokio::task::spawn_blocking(move || decode_bytes(&encoded))
+        // Reduced while decoding to what the square needs: a huge portrait never exists
+        // at full size.
+        let cover = (AVATAR_SIZE, AVATAR_SIZE);
+        let img = tokio::task::spawn_blocking(move || decode_bytes_covering(&encoded, cover))
             .await
             .map_err(|e| e.to_string())??;
         let faces = faces(state.vision.as_deref(), &img).await;

@@ -16,12 +16,12 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
 use peakreel_domain::request::parse_create_request;
-use peakreel_domain::{OrchestrationMode, RequestKind};
-use peakreel_media::analysis::{analyze, decode_bytes};
+use peakreel_domain::{OrchestrationMode, Orientation, RequestKind};
+use peakreel_media::analysis::{analyze, decode_bytes_covering};
 use peakreel_media::labels;
 use peakreel_media::plan::Mode;
 use peakreel_media::storyboard::storyboard;
-use peakreel_media::{RenderKind, RoomType};
+use peakreel_media::{Profile, RenderKind, RoomType};
 use peakreel_types::{ApiError, Code};
 use serde_json::{json, Value};
 
@@ -64,6 +64,12 @@ async fn dry_run(
     let fetched = fetch_inputs(&state, &caller.owner(), &request).await?;
     let orientation = fetched.orientation(&request)?;
 
+    // Measured at the size the render decodes them to: the same metrics, hence the same
+    // plan, and a huge photo never decoded whole.
+    let cover = peakreel_media::photo_cover(Profile::Full.size(match orientation {
+        Orientation::Landscape => peakreel_media::Orientation::Landscape,
+        Orientation::Portrait => peakreel_media::Orientation::Portrait,
+    }));
     let images = fetched.image_bodies();
     let (mut metrics, copies): (Vec<_>, Vec<_>) = tokio::task::spawn_blocking(move || {
         // One body in memory at a time: spooled ones are read back as they are measured.
@@ -72,7 +78,7 @@ async fn dry_run(
             .enumerate()
             .map(|(i, body)| {
                 let bytes = body.to_bytes_blocking().map_err(|e| (i, e.to_string()))?;
-                decode_bytes(&bytes)
+                decode_bytes_covering(&bytes, cover)
                     .map(|img| (analyze(&img), labels::label_copy(&img)))
                     .map_err(|r| (i, r))
             })
