@@ -7,6 +7,7 @@
 
 use crate::routes::uploads::upload_info;
 use crate::state::AppState;
+use futures_util::StreamExt;
 use peakreel_domain::upload_ref::{parse_upload_ref, UploadRef};
 use peakreel_fetch::{FetchedImage, ImageBody, Target, Url};
 use peakreel_store::Owner;
@@ -111,10 +112,10 @@ async fn load_upload(
     if record.expires_at <= now {
         return Err(inaccessible(target, "upload_expired"));
     }
-    let bytes = match state.blobs.get(&record.blob_key).await {
-        Ok(bytes) => bytes,
+    let body = match spool_upload(state, &record.blob_key).await {
+        Ok(body) => body,
         // Swept between the row read and the blob read.
-        Err(peakreel_blobs::BlobError::NotFound(_)) => {
+        Err(UploadRead::Blob(peakreel_blobs::BlobError::NotFound(_))) => {
             return Err(inaccessible(target, "upload_expired"))
         }
         Err(e) => {
@@ -126,10 +127,42 @@ async fn load_upload(
     let info = upload_info(&record).ok_or_else(ApiError::internal)?;
     let final_url = Url::parse(&target.url).map_err(|_| ApiError::internal())?;
     Ok(FetchedImage {
-        body: ImageBody::Memory(bytes),
+        body,
         info,
         final_url,
     })
+}
+
+/// Why a stored upload could not be read back.
+#[derive(Debug)]
+enum UploadRead {
+    Blob(peakreel_blobs::BlobError),
+    Spool(std::io::Error),
+}
+
+impl std::fmt::Display for UploadRead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UploadRead::Blob(e) => write!(f, "storage: {e}"),
+            UploadRead::Spool(e) => write!(f, "spool file: {e}"),
+        }
+    }
+}
+
+/// Streams a stored upload into a spooled file, as a fetched image's body is: a request
+/// naming fifteen 25 MiB uploads holds none of them in memory.
+async fn spool_upload(state: &AppState, blob_key: &str) -> Result<ImageBody, UploadRead> {
+    let mut chunks = state
+        .blobs
+        .read(blob_key, None)
+        .await
+        .map_err(UploadRead::Blob)?;
+    let mut spool = state.fetcher.spool_writer().map_err(UploadRead::Spool)?;
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk.map_err(UploadRead::Blob)?;
+        spool.write(&chunk).await.map_err(UploadRead::Spool)?;
+    }
+    spool.finish().await.map_err(UploadRead::Spool)
 }
 
 /// `IMAGE_INACCESSIBLE` with the details shape of a fetched URL (errors.md), naming the

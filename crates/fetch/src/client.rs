@@ -156,6 +156,12 @@ impl SafeClient {
         self.decode(body, final_url).await
     }
 
+    /// A new spooled body in this client's spool directory, for image bytes that come
+    /// from somewhere else than a fetch (stored uploads), so they too wait on disk.
+    pub fn spool_writer(&self) -> std::io::Result<crate::SpoolWriter> {
+        crate::SpoolWriter::create(&spool_dir(&self.inner.policy.spool_dir))
+    }
+
     /// One image's body, spooled to a file, within `item_timeout`.
     async fn fetch_image_body(&self, url: &str) -> Result<(ImageBody, Url), FetchError> {
         let url = check_url_syntax(url, self.inner.policy.allow_http)?;

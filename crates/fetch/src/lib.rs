@@ -43,6 +43,6 @@ pub use ip::{blocked_range, is_public, BlockedRange};
 pub use ipnet::IpNet;
 pub use policy::FetchPolicy;
 pub use resolve::{ResolveFuture, Resolver, StaticResolver, SystemResolver};
-pub use spool::{sweep_spool, ImageBody, SpooledFile};
+pub use spool::{sweep_spool, ImageBody, SpoolWriter, SpooledFile};
 pub use url::Url;
 pub use url_check::{check_url_syntax, loggable_url, redact_url};

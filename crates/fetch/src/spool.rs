@@ -106,6 +106,45 @@ pub(crate) async fn spool_capped(
     Ok(ImageBody::Spooled(Arc::new(SpooledFile { path, len })))
 }
 
+/// A new, empty spooled body in `dir` for a caller that has the bytes from elsewhere (a
+/// stored upload): write them to the file, then [`SpoolWriter::finish`]. Dropped before
+/// that, the file is removed.
+pub struct SpoolWriter {
+    file: tokio::io::BufWriter<tokio::fs::File>,
+    path: tempfile::TempPath,
+    len: u64,
+}
+
+impl SpoolWriter {
+    pub(crate) fn create(dir: &Path) -> io::Result<SpoolWriter> {
+        let (file, path) = tempfile::Builder::new()
+            .prefix("fetch-")
+            .tempfile_in(dir)?
+            .into_parts();
+        Ok(SpoolWriter {
+            file: tokio::io::BufWriter::with_capacity(256 * 1024, tokio::fs::File::from_std(file)),
+            path,
+            len: 0,
+        })
+    }
+
+    /// Appends `chunk`.
+    pub async fn write(&mut self, chunk: &[u8]) -> io::Result<()> {
+        self.file.write_all(chunk).await?;
+        self.len += chunk.len() as u64;
+        Ok(())
+    }
+
+    /// The complete body.
+    pub async fn finish(mut self) -> io::Result<ImageBody> {
+        self.file.flush().await?;
+        Ok(ImageBody::Spooled(Arc::new(SpooledFile {
+            path: self.path,
+            len: self.len,
+        })))
+    }
+}
+
 /// Deletes the spooled bodies (`fetch-*` files) in `dir` last written more than `age`
 /// ago: a process killed while it held some leaves them behind, and a live body is never
 /// that old (it lives for one creation request). Returns how many were deleted; files it
@@ -138,6 +177,22 @@ pub(crate) fn spool_dir(configured: &Option<PathBuf>) -> PathBuf {
 mod tests {
     use super::*;
     use std::time::{Duration, SystemTime};
+
+    #[tokio::test]
+    async fn a_written_body_reads_back_and_an_unfinished_one_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = SpoolWriter::create(dir.path()).unwrap();
+        w.write(b"hello ").await.unwrap();
+        w.write(b"spool").await.unwrap();
+        let body = w.finish().await.unwrap();
+        assert_eq!(&body.to_bytes_blocking().unwrap()[..], b"hello spool");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        drop(body);
+        let mut abandoned = SpoolWriter::create(dir.path()).unwrap();
+        abandoned.write(b"half").await.unwrap();
+        drop(abandoned);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
 
     #[test]
     fn only_old_spooled_bodies_are_swept() {
