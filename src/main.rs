@@ -364,7 +364,7 @@ async fn serve(config: &Config, role: Role) -> Result<()> {
                     allow_local_files: false,
                     staging_enabled: staging.is_some(),
                 },
-                workers: config.workers().max(1),
+                workers: workers.max(1),
                 max_attempts: config.tasks.max_attempts,
                 rate_per_second: config.limits.rate_per_second,
                 rate_burst: config.limits.rate_burst,

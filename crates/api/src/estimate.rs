@@ -86,6 +86,8 @@ pub fn seconds_to_completion(
         .map(|q| rates.expected(q.mode, &q.kind, 1) * f64::from(q.photos))
         .sum();
     let own = rates.expected(mode, kind, photos);
+    // A render whose worker died counts until its lease expires: briefly one worker too
+    // many, a little optimistic, never a wrong order of magnitude.
     let workers = workers.max(ahead.running.len() as u32).max(1);
     ((running + queued) / f64::from(workers) + own).ceil() as i64
 }

@@ -21,24 +21,46 @@ pub type SharedDetector = Arc<dyn Detector>;
 
 /// Which of `job`'s photos (`[i]` for `images[i]`) a render must label: only those whose
 /// label can change the video, so a render that needs none pays nothing for the
-/// detector (about 0.1 CPU-s a photo).
+/// detector (about 0.1 CPU-s a photo). See [`wanted_for`].
+pub fn wanted(job: &RenderJob) -> Vec<bool> {
+    wanted_for(
+        &job.kind,
+        &job.room_hints,
+        job.mode,
+        &job.script,
+        &job.voice.language,
+        job.images.len(),
+    )
+}
+
+/// [`wanted`] from a job's parts (the storyboard dry run has no job): `images` photos,
+/// `hints[i]` the room the request gave for photo `i`, `language` the voice's.
 /// - A living property: the photos without a `room_type` (the label picks their camera
 ///   move; a given type always wins, `other` included).
-/// - A slideshow: every photo without a room hint, but only when the mode rearranges
-///   scenes (not `sequential`) and the script names a room in the voice's language
-///   ([`peakreel_rooms::mentions`]); otherwise labels cannot move any scene.
-pub fn wanted(job: &RenderJob) -> Vec<bool> {
-    let hinted = |i: usize| job.room_hints.get(i).is_some_and(Option::is_some);
-    match &job.kind {
-        RenderKind::Living { room_types } => (0..job.images.len())
+/// - A slideshow, every photo without a room hint when labels can move a scene:
+///   `standard` always (labels tell which photos are exteriors, which open and close
+///   it), `artistic` when the script names a room in the voice's language
+///   ([`peakreel_rooms::mentions`]), `sequential` never.
+pub fn wanted_for(
+    kind: &RenderKind,
+    hints: &[Option<Room>],
+    mode: Mode,
+    script: &str,
+    language: &str,
+    images: usize,
+) -> Vec<bool> {
+    let hinted = |i: usize| hints.get(i).is_some_and(Option::is_some);
+    match kind {
+        RenderKind::Living { room_types } => (0..images)
             .map(|i| room_types.get(i).is_none_or(Option::is_none) && !hinted(i))
             .collect(),
         RenderKind::Slideshow => {
-            let narrated = job.mode != Mode::Sequential
-                && !peakreel_rooms::mentions(&job.script, &job.voice.language).is_empty();
-            (0..job.images.len())
-                .map(|i| narrated && !hinted(i))
-                .collect()
+            let moves = match mode {
+                Mode::Standard => true,
+                Mode::Artistic => !peakreel_rooms::mentions(script, language).is_empty(),
+                Mode::Sequential => false,
+            };
+            (0..images).map(|i| moves && !hinted(i)).collect()
         }
     }
 }
@@ -75,18 +97,21 @@ pub async fn label(
     }
 }
 
-/// Fills `metrics[i].room` from `copies[i]`, one photo after another (the sidecar answers
-/// one question at a time). Skipped at once when the detector is unavailable.
+/// Fills `metrics[i].room` from `copies[i]` where there is a copy (see [`wanted_for`]),
+/// one photo after another (the sidecar answers one question at a time). Skipped at once
+/// when the detector is unavailable.
 pub async fn label_all(
     detector: Option<&SharedDetector>,
-    copies: &[RgbImage],
+    copies: &[Option<RgbImage>],
     metrics: &mut [ImageMetrics],
 ) {
     let Some(detector) = detector.filter(|d| d.availability().is_ok()) else {
         return;
     };
     for (copy, m) in copies.iter().zip(metrics.iter_mut()) {
-        m.room = label(detector.as_ref(), copy, m).await;
+        if let Some(copy) = copy {
+            m.room = label(detector.as_ref(), copy, m).await;
+        }
     }
 }
 
@@ -120,32 +145,28 @@ mod tests {
     }
 
     #[test]
-    fn slideshows_label_only_when_the_script_names_a_room_and_scenes_can_move() {
+    fn slideshows_label_only_where_labels_can_move_a_scene() {
         let naming = "Welcome home. The kitchen has a long island.";
         let plain = "Welcome home. It is bright and calm, close to the park.";
         for mode in [Mode::Standard, Mode::Artistic] {
             let j = job(RenderKind::Slideshow, mode, naming, vec![]);
             assert_eq!(wanted(&j), [true, true, true], "{mode:?}");
-            let j = job(RenderKind::Slideshow, mode, plain, vec![]);
-            assert_eq!(wanted(&j), [false; 3], "{mode:?}");
             // A photo whose room is already known is not sent to the detector.
-            let j = job(
-                RenderKind::Slideshow,
-                mode,
-                naming,
-                vec![None, Some(Room::Kitchen)],
-            );
+            let hints = vec![None, Some(Room::Kitchen)];
+            let j = job(RenderKind::Slideshow, mode, naming, hints);
             assert_eq!(wanted(&j), [true, false, true], "{mode:?}");
         }
-        let j = job(RenderKind::Slideshow, Mode::Sequential, naming, vec![]);
+        // `standard` opens and closes on exteriors, which labels tell: always labelled.
+        let j = job(RenderKind::Slideshow, Mode::Standard, plain, vec![]);
+        assert_eq!(wanted(&j), [true; 3]);
+        // `artistic` moves scenes for the narration only.
+        let j = job(RenderKind::Slideshow, Mode::Artistic, plain, vec![]);
         assert_eq!(wanted(&j), [false; 3]);
         // Room words of another language than the voice's name nothing.
-        let j = job(
-            RenderKind::Slideshow,
-            Mode::Standard,
-            "La cocina es amplia.",
-            vec![],
-        );
+        let spanish = "La cocina es amplia.";
+        let j = job(RenderKind::Slideshow, Mode::Artistic, spanish, vec![]);
+        assert_eq!(wanted(&j), [false; 3]);
+        let j = job(RenderKind::Slideshow, Mode::Sequential, naming, vec![]);
         assert_eq!(wanted(&j), [false; 3]);
     }
 

@@ -40,7 +40,7 @@ async fn real_photos_get_their_rooms_and_the_living_move_follows_the_label() {
     for (name, _, _) in cases {
         let img = analysis::decode(&photo(name)).unwrap();
         metrics.push(analysis::analyze(&img));
-        copies.push(labels::label_copy(&img));
+        copies.push(Some(labels::label_copy(&img)));
     }
     labels::label_all(Some(&shared), &copies, &mut metrics).await;
     for ((name, room, camera), m) in cases.iter().zip(&metrics) {
@@ -102,7 +102,12 @@ async fn without_the_sidecar_photos_stay_unlabelled() {
         Arc::new(NodeSidecar::new(SidecarConfig::new(empty.path())));
     let img = analysis::decode(&photo("house100_kitchen.jpg")).unwrap();
     let mut metrics = vec![analysis::analyze(&img)];
-    labels::label_all(Some(&missing), &[labels::label_copy(&img)], &mut metrics).await;
+    labels::label_all(
+        Some(&missing),
+        &[Some(labels::label_copy(&img))],
+        &mut metrics,
+    )
+    .await;
     assert_eq!(metrics[0].room, None);
     assert_eq!(living::room_for(None, &metrics[0]), RoomType::Other);
 }

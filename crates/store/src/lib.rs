@@ -133,7 +133,9 @@ pub trait Tasks: Send + Sync {
     async fn queue_ahead(&self, task_id: &str) -> StoreResult<Option<QueueAhead>>;
     /// The most recent completed renders (every mode and kind), newest first.
     async fn recent_renders(&self, limit: u32) -> StoreResult<Vec<RenderSample>>;
-    /// Every queued task in queue order and every running render, read at one moment.
+    /// Every queued task in queue order and every running render, read together (close
+    /// to one moment: a task claimed in between may show in both lists or neither, which
+    /// an estimate tolerates).
     async fn queue_snapshot(&self) -> StoreResult<QueueSnapshot>;
 }
 

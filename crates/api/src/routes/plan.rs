@@ -64,6 +64,37 @@ async fn dry_run(
     let fetched = fetch_inputs(&state, &caller.owner(), &request).await?;
     let orientation = fetched.orientation(&request)?;
 
+    let render_kind = match kind {
+        RequestKind::NarratedSlideshow | RequestKind::Slideshow => RenderKind::Slideshow,
+        // The request's room types are the render's room hints (room_hints.rs).
+        RequestKind::LivingProperty => RenderKind::Living {
+            room_types: request
+                .images
+                .iter()
+                .map(|i| i.room_type.and_then(|r| RoomType::from_name(r.as_str())))
+                .collect(),
+        },
+    };
+    let mode = match request.orchestration_mode {
+        OrchestrationMode::Sequential => Mode::Sequential,
+        OrchestrationMode::Standard => Mode::Standard,
+        OrchestrationMode::Artistic => Mode::Artistic,
+    };
+    let language = request
+        .language
+        .clone()
+        .or_else(|| voice.languages.first().cloned())
+        .unwrap_or_else(|| "en".into());
+    // The render's rule for which photos are labelled: the storyboard shows the rooms
+    // the render will know, no more.
+    let wanted = labels::wanted_for(
+        &render_kind,
+        &render_kind.room_hints(request.images.len()),
+        mode,
+        &request.script,
+        &language,
+        request.images.len(),
+    );
     // Measured at the size the render decodes them to: the same metrics, hence the same
     // plan, and a huge photo never decoded whole.
     let cover = peakreel_media::photo_cover(Profile::Full.size(match orientation {
@@ -79,7 +110,7 @@ async fn dry_run(
             .map(|(i, body)| {
                 let bytes = body.to_bytes_blocking().map_err(|e| (i, e.to_string()))?;
                 decode_bytes_covering(&bytes, cover)
-                    .map(|img| (analyze(&img), labels::label_copy(&img)))
+                    .map(|img| (analyze(&img), wanted[i].then(|| labels::label_copy(&img))))
                     .map_err(|r| (i, r))
             })
             .collect::<Result<Vec<_>, _>>()
@@ -97,22 +128,6 @@ async fn dry_run(
     .unzip();
     labels::label_all(state.vision.as_ref(), &copies, &mut metrics).await;
 
-    let render_kind = match kind {
-        RequestKind::NarratedSlideshow | RequestKind::Slideshow => RenderKind::Slideshow,
-        // The request's room types are the render's room hints (room_hints.rs).
-        RequestKind::LivingProperty => RenderKind::Living {
-            room_types: request
-                .images
-                .iter()
-                .map(|i| i.room_type.and_then(|r| RoomType::from_name(r.as_str())))
-                .collect(),
-        },
-    };
-    let mode = match request.orchestration_mode {
-        OrchestrationMode::Sequential => Mode::Sequential,
-        OrchestrationMode::Standard => Mode::Standard,
-        OrchestrationMode::Artistic => Mode::Artistic,
-    };
     let rate = voice
         .engine
         .get("rate")
@@ -120,11 +135,6 @@ async fn dry_run(
         .unwrap_or(1.0);
     // The render seeds its artistic choices with the task id, which a dry run does not
     // have: this is one arrangement the planner can make, not necessarily the render's.
-    let language = request
-        .language
-        .clone()
-        .or_else(|| voice.languages.first().cloned())
-        .unwrap_or_else(|| "en".into());
     let board = storyboard(
         &render_kind,
         mode,

@@ -164,7 +164,8 @@ impl Tasks for PgStore {
         };
         let stmt = client
             .prepare_cached(&format!(
-                "SELECT {TASK_COLUMNS} FROM tasks
+                "SELECT {TASK_COLUMNS}, CASE WHEN status = 'queued' THEN {QUEUE_POSITION} END
+                 FROM tasks t
                  WHERE account_id = $1 AND mode = $2 AND ($3::BIGINT IS NULL OR seq < $3::BIGINT)
                    AND ($4::TEXT IS NULL OR status = $4::TEXT)
                  ORDER BY seq DESC LIMIT $5"
@@ -183,9 +184,10 @@ impl Tasks for PgStore {
                 ],
             )
             .await?;
+        // Queued tasks carry their position, as a single read does.
         let mut tasks = rows
             .iter()
-            .map(task_from_row)
+            .map(task_with_position)
             .collect::<StoreResult<Vec<_>>>()?;
         let has_more = tasks.len() as i64 > limit;
         tasks.truncate(limit as usize);

@@ -131,14 +131,23 @@ impl Tasks for SqliteStore {
                 ),
             };
             let mut stmt = c.prepare_cached(&format!(
-                "SELECT {TASK_COLUMNS} FROM tasks
+                "SELECT {TASK_COLUMNS},
+                        CASE WHEN status = 'queued' THEN
+                          (SELECT COUNT(*) FROM tasks q WHERE q.status = 'queued' AND q.seq <= tasks.seq)
+                        END
+                 FROM tasks
                  WHERE account_id = ?1 AND mode = ?2 AND (?3 IS NULL OR seq < ?3) AND (?4 IS NULL OR status = ?4)
                  ORDER BY seq DESC LIMIT ?5"
             ))?;
             let limit = query.limit.max(1);
+            // Queued tasks carry their position, as a single read does.
             let rows = stmt.query_map(
                 params![owner.account_id, mode, cursor, query.status.map(|s| s.as_str()), limit + 1],
-                task_from_row,
+                |r| {
+                    let mut task = task_from_row(r)?;
+                    task.queue_position = r.get(16)?;
+                    Ok(task)
+                },
             )?;
             let mut tasks = rows.collect::<Result<Vec<_>, _>>()?;
             let has_more = tasks.len() > limit as usize;

@@ -1334,6 +1334,24 @@ pub async fn tasks_queue_ahead_and_recent_renders(store: &dyn Store, _hooks: &dy
     assert_eq!(last.position, 5);
     assert_eq!(store.queue_ahead("task_missing").await.unwrap(), None);
 
+    // A listed queued task carries its position as a single read does.
+    let page = store
+        .list_tasks(
+            &fx.live(),
+            &TaskQuery {
+                limit: 100,
+                ..TaskQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    for t in &page.tasks {
+        let single = store.get_task(&t.id, &fx.live()).await.unwrap().unwrap();
+        assert_eq!(t.queue_position, single.queue_position, "{}", t.id);
+        assert_eq!(t.queue_position.is_some(), t.status == TaskStatus::Queued);
+    }
+    assert!(page.tasks.iter().any(|t| t.queue_position == Some(5)));
+
     // A snapshot of the whole queue answers what `queue_ahead` answers, for every
     // queued task's position.
     let snapshot = store.queue_snapshot().await.unwrap();
