@@ -85,16 +85,9 @@ async fn dry_run(
         .clone()
         .or_else(|| voice.languages.first().cloned())
         .unwrap_or_else(|| "en".into());
-    // The render's rule for which photos are labelled: the storyboard shows the rooms
-    // the render will know, no more.
-    let wanted = labels::wanted_for(
-        &render_kind,
-        &render_kind.room_hints(request.images.len()),
-        mode,
-        &request.script,
-        &language,
-        request.images.len(),
-    );
+    // Every photo is labelled, for the scenes' `room`: the labels a render would not
+    // compute (`labels::wanted_for`) are exactly those that cannot change its plan, so
+    // the storyboard's scenes are still the render's.
     // Measured at the size the render decodes them to: the same metrics, hence the same
     // plan, and a huge photo never decoded whole.
     let cover = peakreel_media::photo_cover(Profile::Full.size(match orientation {
@@ -110,7 +103,7 @@ async fn dry_run(
             .map(|(i, body)| {
                 let bytes = body.to_bytes_blocking().map_err(|e| (i, e.to_string()))?;
                 decode_bytes_covering(&bytes, cover)
-                    .map(|img| (analyze(&img), wanted[i].then(|| labels::label_copy(&img))))
+                    .map(|img| (analyze(&img), Some(labels::label_copy(&img))))
                     .map_err(|r| (i, r))
             })
             .collect::<Result<Vec<_>, _>>()
