@@ -74,7 +74,7 @@ async fn read_estimate(state: &AppState, task: &TaskRecord) -> StoreResult<Optio
     let Some(position) = task.queue_position else {
         return queue_estimate(state, task).await;
     };
-    let ahead = queue_snapshot(state).await?.ahead_of(position);
+    let ahead = queue_snapshot(state).await?.ahead_of(&task.id, position);
     Ok(Some(estimate_of(state, task, &ahead).await?))
 }
 

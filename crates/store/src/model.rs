@@ -208,6 +208,7 @@ pub struct QueueSnapshot {
 /// One queued task of a [`QueueSnapshot`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueuedTask {
+    pub id: String,
     pub mode: Mode,
     pub kind: String,
     /// Photos in its request (1 when the request names none).
@@ -215,13 +216,18 @@ pub struct QueuedTask {
 }
 
 impl QueueSnapshot {
-    /// What stood before the task at 1-based queue `position` when the snapshot was
-    /// taken: the first `position − 1` queued tasks (fewer if the snapshot has fewer),
-    /// one entry per (mode, kind) in order of first appearance, and every running render.
-    pub fn ahead_of(&self, position: u32) -> QueueAhead {
+    /// What stood before task `id` when the snapshot was taken: the queued tasks before
+    /// it (all of them when it is not in the snapshot, being newer), one entry per (mode,
+    /// kind) in order of first appearance, and every running render. `position` is the
+    /// task's own, read with it (the snapshot may be a moment older).
+    pub fn ahead_of(&self, id: &str, position: u32) -> QueueAhead {
+        let before = self
+            .queued
+            .iter()
+            .position(|t| t.id == id)
+            .unwrap_or(self.queued.len());
         let mut queued: Vec<QueuedRenders> = Vec::new();
-        let before = (position.max(1) - 1) as usize;
-        for t in self.queued.iter().take(before) {
+        for t in &self.queued[..before] {
             match queued
                 .iter_mut()
                 .find(|g| g.mode == t.mode && g.kind == t.kind)
@@ -377,8 +383,9 @@ pub enum NextStep {
 mod queue_snapshot_tests {
     use super::*;
 
-    fn queued(mode: Mode, kind: &str, photos: u32) -> QueuedTask {
+    fn queued(id: &str, mode: Mode, kind: &str, photos: u32) -> QueuedTask {
         QueuedTask {
+            id: id.into(),
             mode,
             kind: kind.into(),
             photos,
@@ -395,17 +402,17 @@ mod queue_snapshot_tests {
         };
         let snapshot = QueueSnapshot {
             queued: vec![
-                queued(Mode::Live, "narrated_slideshow", 6),
-                queued(Mode::Test, "narrated_slideshow", 8),
-                queued(Mode::Live, "narrated_slideshow", 9),
-                queued(Mode::Live, "living_property", 3),
+                queued("a", Mode::Live, "narrated_slideshow", 6),
+                queued("b", Mode::Test, "narrated_slideshow", 8),
+                queued("c", Mode::Live, "narrated_slideshow", 9),
+                queued("d", Mode::Live, "living_property", 3),
             ],
             running: vec![running.clone()],
         };
-        let first = snapshot.ahead_of(1);
+        let first = snapshot.ahead_of("a", 1);
         assert_eq!((first.position, first.queued.len()), (1, 0));
         assert_eq!(first.running, vec![running]);
-        let fourth = snapshot.ahead_of(4);
+        let fourth = snapshot.ahead_of("d", 4);
         assert_eq!(
             fourth.queued,
             vec![
@@ -423,11 +430,15 @@ mod queue_snapshot_tests {
                 },
             ]
         );
-        // A task queued after the snapshot was taken has at most the whole snapshot
-        // ahead of it; position 0 (never given) reads as the head of the queue.
-        let late = snapshot.ahead_of(9);
+        // The work ahead is found by id, whatever the (fresher) position says: "a" has
+        // started since the snapshot, so "c" is now second, but what the snapshot shows
+        // before it is still "a" and "b".
+        let moved = snapshot.ahead_of("c", 2);
+        assert_eq!(moved.position, 2);
+        assert_eq!(moved.queued.iter().map(|g| g.tasks).sum::<u32>(), 2);
+        // A task queued after the snapshot was taken has the whole snapshot ahead of it.
+        let late = snapshot.ahead_of("new", 9);
         assert_eq!(late.position, 9);
         assert_eq!(late.queued.iter().map(|g| g.tasks).sum::<u32>(), 4);
-        assert_eq!(snapshot.ahead_of(0).position, 1);
     }
 }

@@ -282,10 +282,16 @@ impl Detector for NodeSidecar {
         self.ask("faces", image).await
     }
 
-    /// Starts the process (loading both models) and has it answer one small picture, so
+    /// Starts the process (loading both models) and has it answer two blank pictures, so
     /// the first real question is answered at full speed.
     async fn warm(&self) -> Result<(), VisionError> {
-        self.objects(&RgbImage::new(64, 64)).await.map(|_| ())
+        // Pictures of the sizes real photos are sent at (a landscape and a portrait
+        // listing photo at `max_side`): the first answer for a new size is slow.
+        let side = self.config.max_side;
+        for (w, h) in [(side, side * 2 / 3), (side * 2 / 3, side)] {
+            self.objects(&RgbImage::new(w, h)).await?;
+        }
+        Ok(())
     }
 
     fn availability(&self) -> Result<(), String> {

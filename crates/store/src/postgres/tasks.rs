@@ -216,7 +216,7 @@ impl Tasks for PgStore {
     async fn queue_snapshot(&self) -> StoreResult<QueueSnapshot> {
         let client = self.client().await?;
         let queued_sql = format!(
-            "SELECT mode, type, ({PHOTOS})::BIGINT FROM tasks WHERE status = 'queued' ORDER BY seq"
+            "SELECT id, mode, type, ({PHOTOS})::BIGINT FROM tasks WHERE status = 'queued' ORDER BY seq"
         );
         let running_sql = format!(
             "SELECT mode, type, ({PHOTOS})::BIGINT, started_at FROM tasks
@@ -238,9 +238,10 @@ impl Tasks for PgStore {
                 .iter()
                 .map(|r| {
                     Ok(QueuedTask {
-                        mode: parse_mode(r.get(0))?,
-                        kind: r.get(1),
-                        photos: narrow(r.get::<_, i64>(2)),
+                        id: r.get(0),
+                        mode: parse_mode(r.get(1))?,
+                        kind: r.get(2),
+                        photos: narrow(r.get::<_, i64>(3)),
                     })
                 })
                 .collect::<StoreResult<_>>()?,

@@ -177,15 +177,16 @@ impl Tasks for SqliteStore {
     async fn queue_snapshot(&self) -> StoreResult<QueueSnapshot> {
         self.with_conn(|c| {
             let mut stmt = c.prepare_cached(&format!(
-                "SELECT mode, type, {PHOTOS} FROM tasks WHERE status = 'queued' ORDER BY seq"
+                "SELECT id, mode, type, {PHOTOS} FROM tasks WHERE status = 'queued' ORDER BY seq"
             ))?;
             let mut rows = stmt.query([])?;
             let mut snapshot = QueueSnapshot::default();
             while let Some(r) = rows.next()? {
                 snapshot.queued.push(QueuedTask {
-                    mode: parse_mode(&r.get::<_, String>(0)?)?,
-                    kind: r.get(1)?,
-                    photos: r.get(2)?,
+                    id: r.get(0)?,
+                    mode: parse_mode(&r.get::<_, String>(1)?)?,
+                    kind: r.get(2)?,
+                    photos: r.get(3)?,
                 });
             }
             snapshot.running = running_renders(c)?;

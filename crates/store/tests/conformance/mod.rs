@@ -1366,7 +1366,7 @@ pub async fn tasks_queue_ahead_and_recent_renders(store: &dyn Store, _hooks: &dy
     for id in ids[1..].iter().chain([&bare]) {
         let exact = store.queue_ahead(id).await.unwrap().expect("queued");
         assert_eq!(
-            sorted(snapshot.ahead_of(exact.position)),
+            sorted(snapshot.ahead_of(id, exact.position)),
             sorted(exact),
             "{id}"
         );
