@@ -69,8 +69,10 @@ fi
 
 # Word times: `onnx` lets Piper report its alignments; `pocketsphinx` (ships its English
 # model) aligns audio no engine timed, and measures voices in bench/voices.sh and tests.
-if [ -x "$PIPER_VENV/bin/pip" ] && ! "$PIPER_VENV/bin/python" -c "import onnx, pocketsphinx" 2>/dev/null; then
-  "$PIPER_VENV/bin/pip" install -q onnx pocketsphinx
+# `moonshine-cpp` (ships the Moonshine base English model, MIT) is the second recogniser
+# of bench/voices.sh and the intelligibility test (crates/speech/python/transcribe.py).
+if [ -x "$PIPER_VENV/bin/pip" ] && ! "$PIPER_VENV/bin/python" -c "import onnx, pocketsphinx, moonshine_cpp" 2>/dev/null; then
+  "$PIPER_VENV/bin/pip" install -q onnx pocketsphinx "moonshine-cpp==0.1.4"
 fi
 
 # The vision sidecar's detectors (crates/vision): npm `@vladmandic/human` ships a COCO

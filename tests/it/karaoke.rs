@@ -6,12 +6,11 @@
 //! against the downloaded video's audio, force-aligned here by pocketsphinx over the
 //! whole track, and in the pixels, where the gold highlight must grow at each word start.
 
-use crate::living_support::{raw_frame, start_living};
+use crate::living_support::{narration_wav, raw_frame, speech_meter, start_living};
 use crate::speakable::{word_cues, ParsedCue};
 use crate::support::SLIDESHOW;
 use serde_json::json;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 /// Adam: a male catalogue voice, spoken by Piper with the times its alignments give.
@@ -32,33 +31,11 @@ const WORST: f64 = 0.100;
 
 /// (word, start) of every word pocketsphinx hears in the video's audio, given the script.
 fn heard(video: &Path, dir: &Path) -> Vec<(String, f64)> {
-    let wav = dir.join("narration.wav");
-    let ok = Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-i"])
-        .arg(video)
-        .args(["-vn", "-ac", "1", "-ar", "16000"])
-        .arg(&wav)
-        .status()
-        .unwrap();
-    assert!(ok.success(), "the video has an audio track");
-    let home = std::env::var("HOME").unwrap();
-    let python = Path::new(&home).join(".local/share/peakreel/piper-venv/bin/python");
-    let meter = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/crates/speech/python/sphinx.py"
+    let wav = narration_wav(video, dir);
+    let v = speech_meter(
+        "sphinx.py",
+        &["align".as_ref(), wav.as_os_str(), SCRIPT.as_ref()],
     );
-    let out = Command::new(python)
-        .args([meter, "align"])
-        .arg(&wav)
-        .arg(SCRIPT)
-        .output()
-        .expect("scripts/install-deps.sh installs pocketsphinx in the Piper environment");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     v["words"]
         .as_array()
         .unwrap()

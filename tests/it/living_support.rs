@@ -235,3 +235,35 @@ pub fn tinted(name: &str) -> Vec<u8> {
         image::ImageFormat::Png,
     )
 }
+
+/// The video's audio as 16 kHz mono WAV in `dir` (the rate both recognisers use).
+pub fn narration_wav(video: &Path, dir: &Path) -> std::path::PathBuf {
+    let wav = dir.join("narration.wav");
+    let ok = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i"])
+        .arg(video)
+        .args(["-vn", "-ac", "1", "-ar", "16000"])
+        .arg(&wav)
+        .status()
+        .unwrap();
+    assert!(ok.success(), "the video has an audio track");
+    wav
+}
+
+/// The JSON a speech measurement (`crates/speech/python/{meter}` with `args`) prints, run
+/// by the Piper environment's Python, where scripts/install-deps.sh installs pocketsphinx
+/// and moonshine-cpp.
+pub fn speech_meter(meter: &str, args: &[&std::ffi::OsStr]) -> Value {
+    let home = std::env::var("HOME").unwrap();
+    let python = Path::new(&home).join(".local/share/peakreel/piper-venv/bin/python");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("crates/speech/python")
+        .join(meter);
+    let out = Command::new(python).arg(path).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{meter}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}

@@ -14,6 +14,7 @@ mod faults;
 mod fetching;
 mod glyphs;
 mod idempotency;
+mod intelligibility;
 mod karaoke;
 mod launcher;
 mod legacy;

@@ -14,6 +14,7 @@ import time
 import wave
 from pathlib import Path
 
+import numpy as np
 from piper import PiperVoice, SynthesisConfig
 
 
@@ -21,6 +22,31 @@ from piper import PiperVoice, SynthesisConfig
 PAUSES = set(",.;:!?")
 # How far a word's sound begins before its first phoneme's own start, after a pause.
 ONSET_LEAD = 0.030
+# A sentence's sound begins where its 5 ms loudness first reaches 40 dB under its peak;
+# pocketsphinx hears the first word about 20 ms before that (`first_word_start`).
+ONSET_WINDOW = 0.005
+ONSET_FLOOR_DB = -40.0
+ONSET_HEARD_LEAD = 0.020
+
+
+def first_word_start(audio, rate, phoneme_at):
+    """Start in samples of a sentence's first word: where the sentence's sound begins.
+
+    Piper pads a sentence with a silent marker phoneme (`^`) whose alignment also holds the
+    first word's attack, so the first phoneme's own start was 33-37 ms late on average and
+    up to 61 ms (pocketsphinx forced alignment of 60 sentences at two speeds); the sound's
+    onset is 11 ms off on average and at most 37 ms. Never after `phoneme_at` (a sentence
+    whose loudest part is quieter than its attack is not a case to move a word for)."""
+    x = np.frombuffer(audio, dtype=np.int16).astype(np.float64)
+    win = max(1, int(ONSET_WINDOW * rate))
+    if len(x) < win:
+        return phoneme_at
+    loudness = np.sqrt(np.convolve(x * x, np.ones(win) / win, "valid"))
+    peak = float(loudness.max())
+    if peak <= 0:
+        return phoneme_at
+    onset = int(np.argmax(loudness >= peak * 10 ** (ONSET_FLOOR_DB / 20)))
+    return min(phoneme_at, max(0, onset - int(ONSET_HEARD_LEAD * rate)))
 
 
 def word_starts(chunks):
@@ -34,7 +60,9 @@ def word_starts(chunks):
       from the break's start (mean 18 ms off; the phoneme's own start is 56 ms late);
     - a break after punctuation holds the pause, and the word is heard only at its end,
       about 30 ms before the first phoneme's start (the break's start was up to 235 ms
-      early there).
+      early there);
+    - a sentence's first word has no break before it: it starts where the sentence's
+      sound does (`first_word_start`).
     """
     starts, offset = [], 0
     for chunk in chunks:
@@ -50,7 +78,8 @@ def word_starts(chunks):
                 in_word, space_at = False, t
             elif not in_word and any(ch.isalpha() or ch in "ˈˌ" for ch in p):
                 if space_at is None:
-                    start = t / rate
+                    at = first_word_start(chunk.audio_int16_bytes, rate, t - offset)
+                    start = (offset + at) / rate
                 elif paused:
                     start = max(space_at / rate, t / rate - ONSET_LEAD)
                 else:
