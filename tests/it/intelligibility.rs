@@ -57,7 +57,7 @@ async fn each_english_engine_narrates_words_a_listener_understands() {
         let dir = tempfile::tempdir().unwrap();
         let video = s.download(&task, dir.path()).await;
         let wav = narration_wav(&video, dir.path());
-        // Measured 0.05-0.08 for both engines (bench/voices.sh, and here over HTTP); a
+        // Measured 0.03-0.08 for both engines (bench/voices.sh, and here over HTTP); a
         // voice reading letters one by one, the wrong language or a garbled track scores
         // far above 0.15.
         let (wer, heard) = transcribed(&wav, PARAGRAPH);
