@@ -29,6 +29,9 @@ pub struct VoiceSpec<'a> {
     pub model_language: Option<&'a str>,
     /// The remote provider's id for this voice (spoken remotely when one is configured).
     pub remote_voice: Option<&'a str>,
+    /// The voice's gender, for the espeak-ng voice of a language `espeak_voice` does not
+    /// speak (`None` for a record with another word there).
+    pub gender: Option<peakreel_speech::Gender>,
 }
 
 impl<'a> VoiceSpec<'a> {
@@ -56,6 +59,7 @@ impl<'a> VoiceSpec<'a> {
                 None => Some(v.id.as_str()),
                 Some(_) => text("remote_voice_id"),
             },
+            gender: peakreel_speech::Gender::parse(&v.gender),
         })
     }
 
@@ -85,13 +89,36 @@ impl<'a> VoiceSpec<'a> {
         };
         VoiceProfile {
             engine: EngineKind::Auto,
-            espeak_voice: self.espeak_voice.to_string(),
+            espeak_voice: self.espeak_voice_in(language),
             piper_model: own(self.piper_model),
             flite_voice: own(self.flite_voice),
             language: language.to_string(),
             rate: self.rate.clamp(0.5, 2.0),
             pitch,
             remote_voice: self.remote_voice.map(str::to_string),
+        }
+    }
+}
+
+impl VoiceSpec<'_> {
+    /// The espeak-ng voice that speaks `language` (ISO 639-1): the record's own when it is
+    /// a voice of that language (`en-us+f3` for English), else the variant of the voice's
+    /// gender in that language (`es+f2`). espeak-ng reads every word with the phonemes of
+    /// the voice's language, so a Spanish script given to `en-us+f2` came out as English
+    /// sounds.
+    fn espeak_voice_in(&self, language: &str) -> String {
+        let (name, variant) = self
+            .espeak_voice
+            .split_once('+')
+            .unwrap_or((self.espeak_voice, ""));
+        let own_language = name.split('-').next().unwrap_or(name);
+        if own_language.eq_ignore_ascii_case(language) {
+            return self.espeak_voice.to_string();
+        }
+        match self.gender {
+            Some(gender) => peakreel_speech::choice::espeak_voice_for(gender, language),
+            None if variant.is_empty() => language.to_string(),
+            None => format!("{language}+{variant}"),
         }
     }
 }
@@ -271,6 +298,15 @@ mod tests {
         let spec = VoiceSpec::from_record(&sarah).unwrap();
         assert_eq!(spec.profile(None).flite_voice.as_deref(), Some("slt"));
         assert_eq!(spec.profile(Some("fr")).flite_voice, None);
+        // espeak-ng speaks the other languages, with a voice of that language and of the
+        // voice's gender (the English one would read French words as English sounds).
+        assert_eq!(spec.profile(None).espeak_voice, "en-us+f2");
+        assert_eq!(spec.profile(Some("fr")).espeak_voice, "fr+f2");
+        let mut adam = record(&["en", "de"]);
+        adam.gender = "male".into();
+        adam.engine["espeak_voice"] = serde_json::json!("en-us+m3");
+        let adam_de = VoiceSpec::from_record(&adam).unwrap().profile(Some("de"));
+        assert_eq!(adam_de.espeak_voice, "de+m3");
         let french_variant = record(&["fr"]);
         assert_eq!(
             VoiceSpec::from_record(&french_variant)
@@ -278,6 +314,13 @@ mod tests {
                 .profile(None)
                 .flite_voice,
             None
+        );
+        assert_eq!(
+            VoiceSpec::from_record(&french_variant)
+                .unwrap()
+                .profile(None)
+                .espeak_voice,
+            "fr+f2"
         );
     }
 
