@@ -2,6 +2,7 @@
 //! `peakreel voices`), and operator voice packs mapped onto the catalogue.
 
 use crate::launcher::{Launch, Site};
+use crate::support::{assert_validation, LIVING, VOICE};
 use serde_json::{json, Value};
 use std::path::Path;
 
@@ -171,4 +172,143 @@ async fn a_female_british_pack_takes_the_female_entries_and_is_a_voice_of_its_ow
     body["voice"]["voice_id"] = json!(alba_id);
     let (id, _) = api.create(&acct.live.key, &body).await;
     assert!(id.starts_with("task_"), "{id}");
+}
+
+/// A Piper pack voice under `stem` (a copy of the packaged model) with `manifest`.
+fn pack_voice(dir: &Path, stem: &str, manifest: Value) {
+    let src = piper_model_dir();
+    std::os::unix::fs::symlink(
+        src.join("en_US-joe-medium.onnx"),
+        dir.join(format!("{stem}.onnx")),
+    )
+    .unwrap();
+    std::fs::copy(
+        src.join("en_US-joe-medium.onnx.json"),
+        dir.join(format!("{stem}.onnx.json")),
+    )
+    .unwrap();
+    std::fs::write(dir.join(format!("{stem}.voice.json")), manifest.to_string()).unwrap();
+}
+
+/// `peakreel render` of a one-photo living-property request spoken by `voice_id`, with
+/// `--captions captions` (relative to `dir`) and the voices directory `voices`.
+fn render_cli(dir: &Path, voice_id: &str, captions: &Path, voices: &Path) -> std::process::Output {
+    let photo = dir.join("front.jpg");
+    std::fs::write(&photo, peakreel_testkit::photo_jpeg("house100_frontal.jpg")).unwrap();
+    let request = json!({
+        "images": [{ "url": photo.to_str().unwrap(), "room_type": "exterior" }],
+        "voice": { "voice_id": voice_id },
+        "script": "Welcome to this bright home with a sunny garden and a calm living room.",
+    });
+    std::fs::write(dir.join("request.json"), request.to_string()).unwrap();
+    std::process::Command::new(env!("CARGO_BIN_EXE_peakreel"))
+        .args(["render", "--type", "living-property", "--request"])
+        .arg(dir.join("request.json"))
+        .arg("--output")
+        .arg(dir.join("tour.mp4"))
+        .arg("--captions")
+        .arg(captions)
+        .env("PEAKREEL__SPEECH__VOICES_DIR", voices)
+        .env("PEAKREEL_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+/// A pack voice of a language written with combining marks (Hindi's viramas) takes
+/// scripts in its letters, which an English voice refuses; `peakreel render` speaks a
+/// pack voice as the server lists it, and a `--captions` path that is a file is refused
+/// before anything is rendered.
+#[tokio::test]
+async fn pack_voices_take_their_own_letters_and_render_locally() {
+    let site = Site::new().await;
+    let pack = site.data_dir().join("voices");
+    std::fs::create_dir_all(&pack).unwrap();
+    pack_voice(
+        &pack,
+        "hi_IN-asha-medium",
+        json!({"name": "Asha", "gender": "female", "language": "hi"}),
+    );
+    pack_voice(
+        &pack,
+        "en_GB-bob-medium",
+        json!({"name": "Bob", "gender": "male", "accent": "british", "language": "en"}),
+    );
+    let acct = site.account("Plus", 100).await;
+    let api = site
+        .launch(Launch::serve(0).env("PEAKREEL__SPEECH__VOICES_DIR", pack.to_str().unwrap()))
+        .await;
+    let asha = peakreel_speech::packs::pack_voice_id("hi_IN-asha-medium");
+    let living = |voice: &str, script: &str| {
+        json!({
+            "images": [{ "url": site.image_url(0), "room_type": "exterior" }],
+            "voice": { "voice_id": voice },
+            "script": script,
+        })
+    };
+    // Viramas (U+094D) and vowel signs are marks of the letters they follow.
+    let hindi = "स्वागत है इस सुंदर घर में, यहाँ एक बड़ा बगीचा और शांत कमरे हैं, आइए देखिए.";
+    let r = api
+        .post(LIVING, &acct.test.key, &living(&asha, hindi))
+        .await;
+    assert_eq!(r.status, 202, "{}", r.json);
+    let r = api
+        .post(LIVING, &acct.test.key, &living(VOICE, hindi))
+        .await;
+    let errors = assert_validation(&r, &[]);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].0, "script");
+    assert!(
+        errors[0]
+            .1
+            .contains("letters of the Devanagari writing system (the first at character 1)")
+            && errors[0].1.contains("en, es, fr, de"),
+        "{}",
+        errors[0].1
+    );
+    // One foreign letter is named in the singular.
+    let one_han = "A bright home for the Wang 王 family, with a garden and a calm living room.";
+    let r = api
+        .post(LIVING, &acct.test.key, &living(VOICE, one_han))
+        .await;
+    let errors = assert_validation(&r, &[]);
+    assert!(
+        errors[0]
+            .1
+            .contains("contains 1 letter of the Han writing system (the first at character 28)"),
+        "{}",
+        errors[0].1
+    );
+
+    // The CLI renders with the pack voice `peakreel voices` lists.
+    let bob = peakreel_speech::packs::pack_voice_id("en_GB-bob-medium");
+    let listed = cli_voices(
+        &site,
+        &[("PEAKREEL__SPEECH__VOICES_DIR", pack.to_str().unwrap())],
+    );
+    assert_eq!(by_id(&listed, &bob)["engine"], "piper");
+    let dir = tempfile::tempdir().unwrap();
+    let out = render_cli(dir.path(), &bob, &dir.path().join("captions"), &pack);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("voice by piper"), "{stdout}");
+    let srt = std::fs::read_to_string(dir.path().join("captions/tour.srt")).unwrap();
+    assert!(srt.contains("Welcome to this bright home"), "{srt}");
+
+    // A `--captions` path that is a file: refused before the render, nothing written.
+    let other = tempfile::tempdir().unwrap();
+    let file = other.path().join("captions.txt");
+    std::fs::write(&file, "notes").unwrap();
+    let out = render_cli(other.path(), &bob, &file, &pack);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("--captions") && stderr.contains("directory"),
+        "{stderr}"
+    );
+    assert!(!other.path().join("tour.mp4").exists(), "rendered anyway");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "notes");
 }
