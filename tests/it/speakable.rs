@@ -282,6 +282,37 @@ async fn caption_files_carry_the_burned_cues_one_per_sentence() {
     );
 }
 
+/// A group abbreviation that closes a sentence (`sq. ft.` before a capital) ends it at
+/// its last full stop only, and an initialism no table lists (`a.m.`) before a lower-case
+/// word ends none: one cue per sentence, in both caption files and for every preset.
+#[tokio::test]
+async fn closing_group_abbreviations_and_initialisms_keep_their_sentences() {
+    let (s, _) = start_living(false).await;
+    let acct = s.account("Max", 100).await;
+    let sentences = [
+        "The loft has twelve hundred sq. ft.",
+        "The tour starts at ten a.m. on Sunday.",
+    ];
+    let script = sentences.join(" ");
+    let mut ids = Vec::new();
+    for preset in ["classic", "karaoke"] {
+        let mut body = one_exterior(&s, &script, true);
+        body["subtitle"] = json!({ "subtitle_style_preset": preset });
+        let r = s.post(LIVING, &acct.live.key, &body).await;
+        assert_eq!(r.status, 202, "{}", r.json);
+        ids.push(r.json["task_id"].as_str().unwrap().to_string());
+    }
+    for id in &ids {
+        let t = s.wait_done(&acct.live.key, id, LIMIT).await;
+        assert_eq!(t["status"], "completed", "{t}\n{}", s.log());
+        let (vtt, srt) = caption_files(&s, &t).await;
+        let texts: Vec<String> = srt.iter().map(|c| c.text.replace('\n', " ")).collect();
+        assert_eq!(texts, sentences, "{id}");
+        // "sq." and "ft." are timed apart, by "square" and "feet".
+        assert_eq!(vtt[0].tags.len(), 6, "{:?}", vtt[0]);
+    }
+}
+
 /// `n` characters of `text` repeated.
 fn repeat(text: &str, n: usize) -> String {
     text.chars()
