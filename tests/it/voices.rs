@@ -231,7 +231,8 @@ async fn pack_voices_take_their_own_letters_and_render_locally() {
     pack_voice(
         &pack,
         "en_GB-bob-medium",
-        json!({"name": "Bob", "gender": "male", "accent": "british", "language": "en"}),
+        // Piper's locale code and a capitalised gender, as an operator may copy them.
+        json!({"name": "Bob", "gender": "Male", "language": "en_GB"}),
     );
     let acct = site.account("Plus", 100).await;
     let api = site
@@ -279,8 +280,19 @@ async fn pack_voices_take_their_own_letters_and_render_locally() {
         errors[0].1
     );
 
-    // The CLI renders with the pack voice `peakreel voices` lists.
+    // The manifest's locale is the catalogue's language and accent.
     let bob = peakreel_speech::packs::pack_voice_id("en_GB-bob-medium");
+    let voices = api.get("/v1/voices", Some(&acct.live.key)).await.json["data"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let listed = by_id(&voices, &bob);
+    assert_eq!(
+        (&listed["gender"], &listed["accent"], &listed["languages"]),
+        (&json!("male"), &json!("british"), &json!(["en"]))
+    );
+
+    // The CLI renders with the pack voice `peakreel voices` lists.
     let listed = cli_voices(
         &site,
         &[("PEAKREEL__SPEECH__VOICES_DIR", pack.to_str().unwrap())],
