@@ -527,6 +527,9 @@ fn is_script_char(c: char) -> bool {
             c,
             '.' | ',' | '!' | '?' | ';' | ':' | '\'' | '"' | '-' | '(' | ')'
                 | '\u{2018}' | '\u{2019}' | '\u{201C}' | '\u{201D}' | '\u{2013}' | '\u{2014}'
+                // The typographic quotes of the voices' other languages: « » ‹ › (French,
+                // Spanish, German's » «), „ ‚ (German).
+                | '\u{00AB}' | '\u{00BB}' | '\u{2039}' | '\u{203A}' | '\u{201E}' | '\u{201A}'
                 | '\u{2010}' | '\u{2011}' | '\u{2026}'
         )
         // Combining marks belong to the letters they follow: accents written apart
@@ -738,7 +741,10 @@ mod tests {
         ] {
             assert!(text.chars().all(is_script_char), "{what}: {text}");
         }
-        for c in ['\u{200B}', '\u{1F3E1}', '3', '$', '%', '\u{00A9}'] {
+        for c in ['«', '»', '‹', '›', '„', '‚', '“', '”'] {
+            assert!(is_script_char(c), "typographic quote {c:?}");
+        }
+        for c in ['\u{200B}', '\u{1F3E1}', '3', '$', '%', '\u{00A9}', '<'] {
             assert!(!is_script_char(c), "{c:?}");
         }
     }

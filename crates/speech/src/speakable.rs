@@ -202,11 +202,11 @@ impl Token {
 }
 
 fn is_opener(c: char) -> bool {
-    matches!(c, '(' | '"' | '\'' | '“' | '‘' | '«' | '¿' | '¡')
+    matches!(c, '(' | '¿' | '¡') || crate::text::is_quote(c)
 }
 
 fn is_closer(c: char) -> bool {
-    matches!(c, ')' | '"' | '\'' | '”' | '’' | '»')
+    c == ')' || crate::text::is_quote(c)
 }
 
 fn tokenize(chars: &[char]) -> Vec<Token> {
@@ -620,6 +620,22 @@ mod tests {
         for word in ["St.", "a.", "etc.", "sq.", "..", "1.2."] {
             assert!(!is_initialism(word), "{word}");
         }
+    }
+
+    #[test]
+    fn abbreviations_inside_any_languages_quotes_are_found() {
+        let s = split(
+            "Elle dit «M. Martin habite av. Foch.» Puis elle part.",
+            "fr",
+        );
+        assert_eq!(s.len(), 2, "{s:?}");
+        assert_eq!(s[0].1, "Elle dit «monsieur Martin habite avenue Foch.»");
+        let s = split(
+            "Er sagt „Hr. Braun wohnt in der Str. am Park.“ Danke.",
+            "de",
+        );
+        assert_eq!(s.len(), 2, "{s:?}");
+        assert_eq!(s[0].1, "Er sagt „Herr Braun wohnt in der Straße am Park.“");
     }
 
     #[test]
