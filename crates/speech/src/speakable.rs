@@ -623,6 +623,26 @@ mod tests {
     }
 
     #[test]
+    fn british_titles_without_a_full_stop_are_spoken_in_full() {
+        assert_eq!(
+            split(
+                "Dr Green and Ms Hale welcome you to St Mary Lane, off Elm St.",
+                "en"
+            ),
+            [(
+                "Dr Green and Ms Hale welcome you to St Mary Lane, off Elm St.".to_string(),
+                "Doctor Green and Miz Hale welcome you to Saint Mary Lane, off Elm Street."
+                    .to_string()
+            )]
+        );
+        // Only as whole words: "1st", "MSc" and "Drive" are left alone.
+        assert_eq!(
+            split("The 1st floor, an MSc and a Drive.", "en")[0].1,
+            "The 1st floor, an MSc and a Drive."
+        );
+    }
+
+    #[test]
     fn abbreviations_inside_any_languages_quotes_are_found() {
         let s = split(
             "Elle dit «M. Martin habite av. Foch.» Puis elle part.",
