@@ -88,7 +88,7 @@ fn initialisms_held(tokens: &[Token]) -> impl Iterator<Item = usize> + '_ {
 fn is_initialism(core: &str) -> bool {
     let chars: Vec<char> = core.chars().collect();
     chars.len() >= 4
-        && chars.len() % 2 == 0
+        && chars.len().is_multiple_of(2)
         && chars
             .chunks(2)
             .all(|pair| pair[0].is_alphabetic() && pair[1] == '.')
