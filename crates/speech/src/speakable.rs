@@ -73,12 +73,12 @@ pub fn sentences(script: &str, language: &str) -> Vec<Sentence> {
 }
 
 /// The final full stops of initialisms no table lists (`a.m.`, `p.m.`, `U.S.`: single
-/// letters each followed by a full stop) that a lower-case word follows: like a table's
+/// letters each followed by a full stop) that no capitalised word follows: like a table's
 /// `before-capital` row, such a stop ends the sentence only before a capitalised word.
 fn initialisms_held(tokens: &[Token]) -> impl Iterator<Item = usize> + '_ {
     tokens.iter().enumerate().filter_map(|(i, t)| {
         let next_capital = tokens.get(i + 1).is_some_and(Token::capitalised);
-        (is_initialism(&t.core) && !next_capital && !t.terminal_trail())
+        (is_initialism(&t.core) && !next_capital)
             .then_some(t.stop)
             .flatten()
     })
@@ -186,11 +186,6 @@ struct Token {
 impl Token {
     fn capitalised(&self) -> bool {
         self.core.chars().next().is_some_and(char::is_uppercase)
-    }
-
-    /// Whether `!`, `?` or `…` follow the core (they end a sentence whatever the core).
-    fn terminal_trail(&self) -> bool {
-        self.trail.contains(['!', '?', '…'])
     }
 
     /// Whether the token ends with sentence-ending punctuation.
