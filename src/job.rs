@@ -32,6 +32,9 @@ pub struct VoiceSpec<'a> {
     /// The voice's gender, for the espeak-ng voice of a language `espeak_voice` does not
     /// speak (`None` for a record with another word there).
     pub gender: Option<peakreel_speech::Gender>,
+    /// The speakers of the voice's further languages (`engine.by_language`, see
+    /// `crate::voices::catalogue`): language → `{engine, neural, model}`.
+    pub by_language: Option<&'a serde_json::Map<String, serde_json::Value>>,
 }
 
 impl<'a> VoiceSpec<'a> {
@@ -60,6 +63,7 @@ impl<'a> VoiceSpec<'a> {
                 Some(_) => text("remote_voice_id"),
             },
             gender: peakreel_speech::Gender::parse(&v.gender),
+            by_language: by_language(&v.engine),
         })
     }
 
@@ -73,6 +77,7 @@ impl<'a> VoiceSpec<'a> {
             flite_voice: text("flite_voice"),
             model_language: speaker_language(&base.engine),
             espeak_voice: text("espeak_voice").unwrap_or(self.espeak_voice),
+            by_language: by_language(&base.engine),
             ..self
         }
     }
@@ -87,10 +92,16 @@ impl<'a> VoiceSpec<'a> {
             m.filter(|_| self.model_language == Some(language))
                 .map(str::to_string)
         };
+        // A further language's Piper model, when the catalogue found one for it.
+        let other_piper = self
+            .by_language
+            .and_then(|m| m.get(language))
+            .filter(|s| s["engine"] == "piper" && self.model_language != Some(language))
+            .and_then(|s| s["model"].as_str());
         VoiceProfile {
             engine: EngineKind::Auto,
             espeak_voice: self.espeak_voice_in(language),
-            piper_model: own(self.piper_model),
+            piper_model: own(self.piper_model).or(other_piper.map(str::to_string)),
             flite_voice: own(self.flite_voice),
             language: language.to_string(),
             rate: self.rate.clamp(0.5, 2.0),
@@ -121,6 +132,11 @@ impl VoiceSpec<'_> {
             None => format!("{language}+{variant}"),
         }
     }
+}
+
+/// A record's speakers of its further languages (`engine.by_language`).
+fn by_language(engine: &serde_json::Value) -> Option<&serde_json::Map<String, serde_json::Value>> {
+    engine.get("by_language")?.as_object()
 }
 
 /// The language of the engine voice a record names (`engine.speaker.language`).
@@ -307,6 +323,19 @@ mod tests {
         adam.engine["espeak_voice"] = serde_json::json!("en-us+m3");
         let adam_de = VoiceSpec::from_record(&adam).unwrap().profile(Some("de"));
         assert_eq!(adam_de.espeak_voice, "de+m3");
+        assert_eq!(adam_de.piper_model, None);
+        // A Piper model the catalogue found for a further language speaks it.
+        adam.engine["by_language"] = serde_json::json!({
+            "de": {"engine": "piper", "neural": true, "model": "de_DE-karl-medium"},
+            "fr": {"engine": "espeak-ng", "neural": false, "model": "fr+m3"},
+        });
+        let spec = VoiceSpec::from_record(&adam).unwrap();
+        assert_eq!(
+            spec.profile(Some("de")).piper_model.as_deref(),
+            Some("de_DE-karl-medium")
+        );
+        assert_eq!(spec.profile(Some("fr")).piper_model, None);
+        assert_eq!(spec.profile(None).piper_model, None);
         let french_variant = record(&["fr"]);
         assert_eq!(
             VoiceSpec::from_record(&french_variant)

@@ -190,15 +190,25 @@ fn pack_voice(dir: &Path, stem: &str, manifest: Value) {
     std::fs::write(dir.join(format!("{stem}.voice.json")), manifest.to_string()).unwrap();
 }
 
-/// `peakreel render` of a one-photo living-property request spoken by `voice_id`, with
-/// `--captions captions` (relative to `dir`) and the voices directory `voices`.
-fn render_cli(dir: &Path, voice_id: &str, captions: &Path, voices: &Path) -> std::process::Output {
+const ENGLISH: &str = "Welcome to this bright home with a sunny garden and a calm living room.";
+const SPANISH: &str =
+    "Bienvenidos a esta casa luminosa con un jardín soleado y un salón tranquilo.";
+
+/// `peakreel render` of a one-photo living-property request with `voice` and `script`,
+/// with `--captions captions` and the voices directory `voices`.
+fn render_cli(
+    dir: &Path,
+    voice: Value,
+    script: &str,
+    captions: &Path,
+    voices: &Path,
+) -> std::process::Output {
     let photo = dir.join("front.jpg");
     std::fs::write(&photo, peakreel_testkit::photo_jpeg("house100_frontal.jpg")).unwrap();
     let request = json!({
         "images": [{ "url": photo.to_str().unwrap(), "room_type": "exterior" }],
-        "voice": { "voice_id": voice_id },
-        "script": "Welcome to this bright home with a sunny garden and a calm living room.",
+        "voice": voice,
+        "script": script,
     });
     std::fs::write(dir.join("request.json"), request.to_string()).unwrap();
     std::process::Command::new(env!("CARGO_BIN_EXE_peakreel"))
@@ -227,6 +237,11 @@ async fn pack_voices_take_their_own_letters_and_render_locally() {
         &pack,
         "hi_IN-asha-medium",
         json!({"name": "Asha", "gender": "female", "language": "hi"}),
+    );
+    pack_voice(
+        &pack,
+        "es_ES-lucia-medium",
+        json!({"name": "Lucía", "gender": "female", "language": "es"}),
     );
     pack_voice(
         &pack,
@@ -299,7 +314,14 @@ async fn pack_voices_take_their_own_letters_and_render_locally() {
     );
     assert_eq!(by_id(&listed, &bob)["engine"], "piper");
     let dir = tempfile::tempdir().unwrap();
-    let out = render_cli(dir.path(), &bob, &dir.path().join("captions"), &pack);
+    let captions = dir.path().join("captions");
+    let out = render_cli(
+        dir.path(),
+        json!({ "voice_id": bob }),
+        ENGLISH,
+        &captions,
+        &pack,
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -310,11 +332,43 @@ async fn pack_voices_take_their_own_letters_and_render_locally() {
     let srt = std::fs::read_to_string(dir.path().join("captions/tour.srt")).unwrap();
     assert!(srt.contains("Welcome to this bright home"), "{srt}");
 
+    // A Spanish pack speaks the Spanish of a public voice of its gender (Sarah speaks
+    // en, es, fr, de; English stays with flite), locally and on the server.
+    let spanish = tempfile::tempdir().unwrap();
+    let out = render_cli(
+        spanish.path(),
+        json!({ "voice_id": VOICE, "language": "es" }),
+        SPANISH,
+        &spanish.path().join("captions"),
+        &pack,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("voice by piper"), "{stdout}");
+    let variant = |language: &str| json!({"name": format!("Sarah {language}"), "base_voice_id": VOICE, "language": language});
+    for (language, engine) in [("es", "piper"), ("fr", "espeak-ng"), ("en", "flite")] {
+        let r = api
+            .post("/v1/voices", &acct.live.key, &variant(language))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.json);
+        assert_eq!(r.json["engine"], engine, "{language}: {}", r.json);
+    }
+
     // A `--captions` path that is a file: refused before the render, nothing written.
     let other = tempfile::tempdir().unwrap();
     let file = other.path().join("captions.txt");
     std::fs::write(&file, "notes").unwrap();
-    let out = render_cli(other.path(), &bob, &file, &pack);
+    let out = render_cli(
+        other.path(),
+        json!({ "voice_id": bob }),
+        ENGLISH,
+        &file,
+        &pack,
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(
