@@ -29,6 +29,12 @@ pub struct VoiceSpec<'a> {
     pub model_language: Option<&'a str>,
     /// The remote provider's id for this voice (spoken remotely when one is configured).
     pub remote_voice: Option<&'a str>,
+    /// The voice's gender, for the espeak-ng voice of a language `espeak_voice` does not
+    /// speak (`None` for a record with another word there).
+    pub gender: Option<peakreel_speech::Gender>,
+    /// The speakers of the voice's further languages (`engine.by_language`, see
+    /// `crate::voices::catalogue`): language → `{engine, neural, model}`.
+    pub by_language: Option<&'a serde_json::Map<String, serde_json::Value>>,
 }
 
 impl<'a> VoiceSpec<'a> {
@@ -56,6 +62,8 @@ impl<'a> VoiceSpec<'a> {
                 None => Some(v.id.as_str()),
                 Some(_) => text("remote_voice_id"),
             },
+            gender: peakreel_speech::Gender::parse(&v.gender),
+            by_language: by_language(&v.engine),
         })
     }
 
@@ -69,6 +77,7 @@ impl<'a> VoiceSpec<'a> {
             flite_voice: text("flite_voice"),
             model_language: speaker_language(&base.engine),
             espeak_voice: text("espeak_voice").unwrap_or(self.espeak_voice),
+            by_language: by_language(&base.engine),
             ..self
         }
     }
@@ -83,10 +92,16 @@ impl<'a> VoiceSpec<'a> {
             m.filter(|_| self.model_language == Some(language))
                 .map(str::to_string)
         };
+        // A further language's Piper model, when the catalogue found one for it.
+        let other_piper = self
+            .by_language
+            .and_then(|m| m.get(language))
+            .filter(|s| s["engine"] == "piper" && self.model_language != Some(language))
+            .and_then(|s| s["model"].as_str());
         VoiceProfile {
             engine: EngineKind::Auto,
-            espeak_voice: self.espeak_voice.to_string(),
-            piper_model: own(self.piper_model),
+            espeak_voice: self.espeak_voice_in(language),
+            piper_model: own(self.piper_model).or(other_piper.map(str::to_string)),
             flite_voice: own(self.flite_voice),
             language: language.to_string(),
             rate: self.rate.clamp(0.5, 2.0),
@@ -94,6 +109,34 @@ impl<'a> VoiceSpec<'a> {
             remote_voice: self.remote_voice.map(str::to_string),
         }
     }
+}
+
+impl VoiceSpec<'_> {
+    /// The espeak-ng voice that speaks `language` (ISO 639-1): the record's own when it is
+    /// a voice of that language (`en-us+f3` for English), else the variant of the voice's
+    /// gender in that language (`es+f2`). espeak-ng reads every word with the phonemes of
+    /// the voice's language, so a Spanish script given to `en-us+f2` came out as English
+    /// sounds.
+    fn espeak_voice_in(&self, language: &str) -> String {
+        let (name, variant) = self
+            .espeak_voice
+            .split_once('+')
+            .unwrap_or((self.espeak_voice, ""));
+        let own_language = name.split('-').next().unwrap_or(name);
+        if own_language.eq_ignore_ascii_case(language) {
+            return self.espeak_voice.to_string();
+        }
+        match self.gender {
+            Some(gender) => peakreel_speech::choice::espeak_voice_for(gender, language),
+            None if variant.is_empty() => language.to_string(),
+            None => format!("{language}+{variant}"),
+        }
+    }
+}
+
+/// A record's speakers of its further languages (`engine.by_language`).
+fn by_language(engine: &serde_json::Value) -> Option<&serde_json::Map<String, serde_json::Value>> {
+    engine.get("by_language")?.as_object()
 }
 
 /// The language of the engine voice a record names (`engine.speaker.language`).
@@ -271,6 +314,28 @@ mod tests {
         let spec = VoiceSpec::from_record(&sarah).unwrap();
         assert_eq!(spec.profile(None).flite_voice.as_deref(), Some("slt"));
         assert_eq!(spec.profile(Some("fr")).flite_voice, None);
+        // espeak-ng speaks the other languages, with a voice of that language and of the
+        // voice's gender (the English one would read French words as English sounds).
+        assert_eq!(spec.profile(None).espeak_voice, "en-us+f2");
+        assert_eq!(spec.profile(Some("fr")).espeak_voice, "fr+f2");
+        let mut adam = record(&["en", "de"]);
+        adam.gender = "male".into();
+        adam.engine["espeak_voice"] = serde_json::json!("en-us+m3");
+        let adam_de = VoiceSpec::from_record(&adam).unwrap().profile(Some("de"));
+        assert_eq!(adam_de.espeak_voice, "de+m3");
+        assert_eq!(adam_de.piper_model, None);
+        // A Piper model the catalogue found for a further language speaks it.
+        adam.engine["by_language"] = serde_json::json!({
+            "de": {"engine": "piper", "neural": true, "model": "de_DE-karl-medium"},
+            "fr": {"engine": "espeak-ng", "neural": false, "model": "fr+m3"},
+        });
+        let spec = VoiceSpec::from_record(&adam).unwrap();
+        assert_eq!(
+            spec.profile(Some("de")).piper_model.as_deref(),
+            Some("de_DE-karl-medium")
+        );
+        assert_eq!(spec.profile(Some("fr")).piper_model, None);
+        assert_eq!(spec.profile(None).piper_model, None);
         let french_variant = record(&["fr"]);
         assert_eq!(
             VoiceSpec::from_record(&french_variant)
@@ -278,6 +343,13 @@ mod tests {
                 .profile(None)
                 .flite_voice,
             None
+        );
+        assert_eq!(
+            VoiceSpec::from_record(&french_variant)
+                .unwrap()
+                .profile(None)
+                .espeak_voice,
+            "fr+f2"
         );
     }
 

@@ -11,7 +11,18 @@ use peakreel_store::VoiceRecord;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const PREVIEW_TEXT: &str = "Welcome home. This bright, quiet house is ready for you.";
+/// The preview sentence in the voice's first language: a voice speaks other languages
+/// with that language's phonemes, so English words would come out garbled. English for
+/// a language without a sentence here.
+fn preview_text(language: Option<&str>) -> &'static str {
+    match language.unwrap_or("en") {
+        "es" => "Bienvenido a casa. Esta casa luminosa y tranquila le está esperando.",
+        "fr" => "Bienvenue chez vous. Cette maison claire et calme vous attend.",
+        "de" => "Willkommen zu Hause. Dieses helle, ruhige Haus wartet auf Sie.",
+        "sv" => "Välkommen hem. Det här ljusa, lugna huset väntar på dig.",
+        _ => "Welcome home. This bright, quiet house is ready for you.",
+    }
+}
 
 pub struct SpeechPreviewer {
     pub env: Arc<RenderEnv>,
@@ -21,7 +32,8 @@ pub struct SpeechPreviewer {
 impl VoicePreviewer for SpeechPreviewer {
     async fn preview(&self, voice: &VoiceRecord) -> Result<Bytes, String> {
         let spec = VoiceSpec::from_record(voice).ok_or("the voice has no local engine mapping")?;
-        let profile = spec.profile(voice.languages.first().map(String::as_str));
+        let language = voice.languages.first().map(String::as_str);
+        let profile = spec.profile(language);
         let dir = tempfile::Builder::new()
             .prefix("peakreel-preview-")
             .tempdir()
@@ -36,7 +48,13 @@ impl VoicePreviewer for SpeechPreviewer {
         let narration = self
             .env
             .speech
-            .narrate(PREVIEW_TEXT, &profile, options, dir.path(), deadline)
+            .narrate(
+                preview_text(language),
+                &profile,
+                options,
+                dir.path(),
+                deadline,
+            )
             .await
             .map_err(|e| e.to_string())?;
         let wav = tokio::fs::read(&narration.wav)

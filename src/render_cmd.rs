@@ -9,8 +9,7 @@ use std::time::Duration;
 use crate::job::{render_job, seed_of, JobFiles, JobOptions, VoiceSpec};
 use anyhow::Context as _;
 use peakreel_domain::request::{parse_create_request, CreateRequest, RequestKind, UrlPolicy};
-use peakreel_domain::voices::{PublicVoice, PUBLIC_AVATARS, PUBLIC_VOICES};
-use peakreel_domain::VoiceCandidate;
+use peakreel_domain::voices::PUBLIC_AVATARS;
 use peakreel_fetch::{FetchPolicy, SafeClient, Target};
 use peakreel_media::{render, Captions, Profile, RenderEnv, Stage};
 use peakreel_types::{ApiError, Code};
@@ -84,12 +83,24 @@ pub async fn run(args: RenderArgs) -> anyhow::Result<()> {
     };
     // A local render is a live render: `test_scenario` is refused as for a live key.
     let mut req = parse_create_request(kind, &body, true, &policy).map_err(refuse)?;
-    let catalogue: Vec<VoiceCandidate> = PUBLIC_VOICES.iter().map(VoiceCandidate::public).collect();
-    req.choose_voice(&catalogue).map_err(refuse)?;
-    let voice = lookup_voice(&req).map_err(refuse)?;
+    // The catalogue of this machine: the public voices as its engines speak them and
+    // the voice packs of PEAKREEL__SPEECH__VOICES_DIR (listed by `peakreel voices`).
+    let mut env = RenderEnv::detect().await;
+    env.vision = crate::config::VisionSettings::default().detector();
+    crate::voices::add_voice_packs(
+        &mut env.speech,
+        crate::voices::voices_dir_from_env().as_deref(),
+    );
+    let records = crate::voices::catalogue(&env.speech);
+    let candidates: Vec<_> = records.iter().map(peakreel_api::voice_candidate).collect();
+    req.choose_voice(&candidates).map_err(refuse)?;
+    let record = lookup_voice(&req, &records).map_err(refuse)?;
     peakreel_api::drawable::check_drawable(&req)
         .await
         .map_err(refuse)?;
+    if let Some(dir) = &args.captions {
+        captions_dir_ready(dir)?;
+    }
     let avatar = match &req.avatar_id {
         Some(id) => Some(
             PUBLIC_AVATARS
@@ -132,17 +143,7 @@ pub async fn run(args: RenderArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let mut env = RenderEnv::detect().await;
-    env.vision = crate::config::VisionSettings::default().detector();
-    crate::voices::add_voice_packs(
-        &mut env.speech,
-        crate::voices::voices_dir_from_env().as_deref(),
-    );
-    let record = crate::voices::catalogue(&env.speech)
-        .into_iter()
-        .find(|r| r.id == voice.voice_id)
-        .expect("every public voice is in the catalogue");
-    let profile = VoiceSpec::from_record(&record)
+    let profile = VoiceSpec::from_record(record)
         .expect("catalogue records name an espeak-ng voice")
         .profile(req.language.as_deref());
     let cover = args
@@ -219,7 +220,22 @@ pub async fn run(args: RenderArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes `DIR/{output stem}.vtt` and `.srt` (creating `DIR`) and says where.
+/// Makes the `--captions` directory once the request is accepted and before anything
+/// is rendered, so a path that cannot be one (an existing file, a place without write
+/// access) fails at once instead of after a render of minutes.
+fn captions_dir_ready(dir: &Path) -> anyhow::Result<()> {
+    if dir.exists() && !dir.is_dir() {
+        anyhow::bail!(
+            "--captions {}: a file of that name exists; give a directory (it is created if missing)",
+            dir.display()
+        );
+    }
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("--captions: cannot create the directory {}", dir.display()))
+}
+
+/// Writes `DIR/{output stem}.vtt` and `.srt` (`DIR` made by [`captions_dir_ready`]) and
+/// says where.
 fn write_captions(
     dir: &Path,
     output: &Path,
@@ -230,7 +246,6 @@ fn write_captions(
     let stem = output
         .file_stem()
         .unwrap_or(std::ffi::OsStr::new("captions"));
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     for (ext, text) in [("vtt", &captions.vtt), ("srt", &captions.srt)] {
         let path = dir.join(stem).with_extension(ext);
         std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
@@ -239,12 +254,16 @@ fn write_captions(
     Ok(())
 }
 
-/// The voice and language checks of the API's lookup step, for the public catalogue (a
-/// local render has no account, so custom voices do not exist here).
-fn lookup_voice(req: &CreateRequest) -> Result<&'static PublicVoice, ApiError> {
-    let voice = PUBLIC_VOICES
+/// The voice and language checks of the API's lookup step, for this machine's public
+/// catalogue (`records`: the built-in voices and the voice packs; a local render has no
+/// account, so custom voices do not exist here).
+fn lookup_voice<'r>(
+    req: &CreateRequest,
+    records: &'r [peakreel_store::VoiceRecord],
+) -> Result<&'r peakreel_store::VoiceRecord, ApiError> {
+    let voice = records
         .iter()
-        .find(|v| v.voice_id == req.voice_id)
+        .find(|v| v.id == req.voice_id)
         .ok_or_else(|| {
             ApiError::new(
                 Code::VoiceNotFound,
@@ -255,7 +274,8 @@ fn lookup_voice(req: &CreateRequest) -> Result<&'static PublicVoice, ApiError> {
             )
             .with_details(json!({ "voice_id": req.voice_id }))
         })?;
-    peakreel_domain::writing_systems::check_voice_fit(req, voice.voice_id, voice.languages)?;
+    let languages: Vec<&str> = voice.languages.iter().map(String::as_str).collect();
+    peakreel_domain::writing_systems::check_voice_fit(req, &voice.id, &languages)?;
     Ok(voice)
 }
 

@@ -43,33 +43,49 @@ pub fn voices_dir_from_env() -> Option<std::path::PathBuf> {
 /// model. Each record's `engine` JSON says how it is spoken: `espeak_voice`, `rate`,
 /// `pitch`, the chosen `piper_model` or `flite_voice`, `pack` (true for a pack voice,
 /// which the remote provider does not know) and `speaker` (`{engine, neural}`, the
-/// Extension fields of `GET /v1/voices`).
+/// Extension fields of `GET /v1/voices`), and `by_language`: for each further language
+/// of the voice, the speaker chosen for it (`{engine, neural, model}`; a pack's Piper
+/// model of that language and gender, else espeak-ng).
 pub fn catalogue(speech: &Speech) -> Vec<VoiceRecord> {
     let mut out: Vec<VoiceRecord> = PUBLIC_VOICES
         .iter()
         .map(|v| {
             let gender = Gender::parse(v.gender).expect("catalogue genders are female or male");
+            let speaker_in = |language| {
+                speech.speaker_for(VoiceTraits {
+                    gender,
+                    accent: v.accent,
+                    language,
+                    remote_known: true,
+                })
+            };
             let language = v.languages[0];
-            let speaker = speech.speaker_for(VoiceTraits {
-                gender,
-                accent: v.accent,
+            let mut engine = engine_json(
+                &speaker_in(language),
                 language,
-                remote_known: true,
-            });
+                v.engine.espeak_voice,
+                v.engine.rate,
+                v.engine.pitch,
+                false,
+            );
+            let others: serde_json::Map<String, Value> = v.languages[1..]
+                .iter()
+                .map(|l| {
+                    let s = speaker_in(l);
+                    let view = json!({"engine": s.engine, "neural": s.neural, "model": s.model});
+                    (l.to_string(), view)
+                })
+                .collect();
+            if !others.is_empty() {
+                engine["by_language"] = Value::Object(others);
+            }
             record(
                 v.voice_id,
                 v.name,
                 gender,
                 v.accent,
                 v.languages.iter().map(|l| l.to_string()).collect(),
-                engine_json(
-                    &speaker,
-                    language,
-                    v.engine.espeak_voice,
-                    v.engine.rate,
-                    v.engine.pitch,
-                    false,
-                ),
+                engine,
             )
         })
         .collect();

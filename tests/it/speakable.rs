@@ -282,6 +282,93 @@ async fn caption_files_carry_the_burned_cues_one_per_sentence() {
     );
 }
 
+/// A group abbreviation that closes a sentence (`sq. ft.` before a capital) ends it at
+/// its last full stop only, and an initialism no table lists (`a.m.`) before a lower-case
+/// word ends none: one cue per sentence, in both caption files and for every preset.
+#[tokio::test]
+async fn closing_group_abbreviations_and_initialisms_keep_their_sentences() {
+    let (s, _) = start_living(false).await;
+    let acct = s.account("Max", 100).await;
+    let sentences = [
+        "The loft has twelve hundred sq. ft.",
+        "The tour starts at ten a.m. on Sunday.",
+    ];
+    let script = sentences.join(" ");
+    let mut ids = Vec::new();
+    for preset in ["classic", "karaoke"] {
+        let mut body = one_exterior(&s, &script, true);
+        body["subtitle"] = json!({ "subtitle_style_preset": preset });
+        let r = s.post(LIVING, &acct.live.key, &body).await;
+        assert_eq!(r.status, 202, "{}", r.json);
+        ids.push(r.json["task_id"].as_str().unwrap().to_string());
+    }
+    for id in &ids {
+        let t = s.wait_done(&acct.live.key, id, LIMIT).await;
+        assert_eq!(t["status"], "completed", "{t}\n{}", s.log());
+        let (vtt, srt) = caption_files(&s, &t).await;
+        let texts: Vec<String> = srt.iter().map(|c| c.text.replace('\n', " ")).collect();
+        assert_eq!(texts, sentences, "{id}");
+        // "sq." and "ft." are timed apart, by "square" and "feet".
+        assert_eq!(vtt[0].tags.len(), 6, "{:?}", vtt[0]);
+    }
+}
+
+/// The typographic quotes of the voice's languages (French « », German „ “ and » «)
+/// are punctuation a script may hold, as English curly quotes are; the voice speaks the
+/// quoted sentence as one and the cue keeps the quotes.
+#[tokio::test]
+async fn typographic_quotes_of_the_voices_languages_are_accepted() {
+    let (s, _) = start_living(false).await;
+    let acct = s.account("Max", 100).await;
+    let (mut ids, mut charged) = (Vec::new(), 0);
+    for (language, script) in [
+        (
+            "fr",
+            "Elle dit «Bienvenue chez vous.» La maison est claire, le jardin est calme.",
+        ),
+        (
+            "de",
+            "Er sagt „Willkommen zu Hause.“ Das Haus ist hell und der Garten ist ruhig.",
+        ),
+        (
+            "de",
+            "Er sagt »Willkommen zu Hause.« Das Haus ist hell und der Garten ist ruhig.",
+        ),
+    ] {
+        let mut body = one_exterior(&s, script, false);
+        body["voice"]["language"] = json!(language);
+        let r = s.post(LIVING, &acct.live.key, &body).await;
+        assert_eq!(r.status, 202, "{script}: {}", r.json);
+        charged += r.json["credits_charged"].as_i64().unwrap();
+        ids.push((script, r.json["task_id"].as_str().unwrap().to_string()));
+    }
+    // Other symbols are still refused, before any charge.
+    let mut body = one_exterior(
+        &s,
+        "A bright home <with> a calm garden and a sunny kitchen, come and see it.",
+        false,
+    );
+    body["voice"]["language"] = json!("en");
+    let errors = assert_validation(&s.post(LIVING, &acct.live.key, &body).await, &[]);
+    assert_eq!(errors[0].0, "script", "{errors:?}");
+    assert_eq!(s.credits(&acct.live.key).await, 100 - charged);
+    for (script, id) in &ids {
+        let t = s.wait_done(&acct.live.key, id, LIMIT).await;
+        assert_eq!(t["status"], "completed", "{t}\n{}", s.log());
+        let texts: Vec<String> = captions_of(&s, &t)
+            .await
+            .iter()
+            .map(|c| c.text.replace('\n', " "))
+            .collect();
+        // One cue per sentence, the first ending with its closing quote.
+        let end = [".»", ".“", ".«"]
+            .iter()
+            .find_map(|close| script.find(close).map(|i| i + close.len()))
+            .unwrap();
+        assert_eq!(texts, [&script[..end], script[end..].trim()], "{id}");
+    }
+}
+
 /// `n` characters of `text` repeated.
 fn repeat(text: &str, n: usize) -> String {
     text.chars()

@@ -2,6 +2,7 @@
 //! `peakreel voices`), and operator voice packs mapped onto the catalogue.
 
 use crate::launcher::{Launch, Site};
+use crate::support::{assert_validation, LIVING, VOICE};
 use serde_json::{json, Value};
 use std::path::Path;
 
@@ -171,4 +172,209 @@ async fn a_female_british_pack_takes_the_female_entries_and_is_a_voice_of_its_ow
     body["voice"]["voice_id"] = json!(alba_id);
     let (id, _) = api.create(&acct.live.key, &body).await;
     assert!(id.starts_with("task_"), "{id}");
+}
+
+/// A Piper pack voice under `stem` (a copy of the packaged model) with `manifest`.
+fn pack_voice(dir: &Path, stem: &str, manifest: Value) {
+    let src = piper_model_dir();
+    std::os::unix::fs::symlink(
+        src.join("en_US-joe-medium.onnx"),
+        dir.join(format!("{stem}.onnx")),
+    )
+    .unwrap();
+    std::fs::copy(
+        src.join("en_US-joe-medium.onnx.json"),
+        dir.join(format!("{stem}.onnx.json")),
+    )
+    .unwrap();
+    std::fs::write(dir.join(format!("{stem}.voice.json")), manifest.to_string()).unwrap();
+}
+
+const ENGLISH: &str = "Welcome to this bright home with a sunny garden and a calm living room.";
+const SPANISH: &str =
+    "Bienvenidos a esta casa luminosa con un jardín soleado y un salón tranquilo.";
+
+/// `peakreel render` of a one-photo living-property request with `voice` and `script`,
+/// with `--captions captions` and the voices directory `voices`.
+fn render_cli(
+    dir: &Path,
+    voice: Value,
+    script: &str,
+    captions: &Path,
+    voices: &Path,
+) -> std::process::Output {
+    let photo = dir.join("front.jpg");
+    std::fs::write(&photo, peakreel_testkit::photo_jpeg("house100_frontal.jpg")).unwrap();
+    let request = json!({
+        "images": [{ "url": photo.to_str().unwrap(), "room_type": "exterior" }],
+        "voice": voice,
+        "script": script,
+    });
+    std::fs::write(dir.join("request.json"), request.to_string()).unwrap();
+    std::process::Command::new(env!("CARGO_BIN_EXE_peakreel"))
+        .args(["render", "--type", "living-property", "--request"])
+        .arg(dir.join("request.json"))
+        .arg("--output")
+        .arg(dir.join("tour.mp4"))
+        .arg("--captions")
+        .arg(captions)
+        .env("PEAKREEL__SPEECH__VOICES_DIR", voices)
+        .env("PEAKREEL_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+/// A pack voice of a language written with combining marks (Hindi's viramas) takes
+/// scripts in its letters, which an English voice refuses; `peakreel render` speaks a
+/// pack voice as the server lists it, and a `--captions` path that is a file is refused
+/// before anything is rendered.
+#[tokio::test]
+async fn pack_voices_take_their_own_letters_and_render_locally() {
+    let site = Site::new().await;
+    let pack = site.data_dir().join("voices");
+    std::fs::create_dir_all(&pack).unwrap();
+    pack_voice(
+        &pack,
+        "hi_IN-asha-medium",
+        json!({"name": "Asha", "gender": "female", "language": "hi"}),
+    );
+    pack_voice(
+        &pack,
+        "es_ES-lucia-medium",
+        json!({"name": "Lucía", "gender": "female", "language": "es"}),
+    );
+    pack_voice(
+        &pack,
+        "en_GB-bob-medium",
+        // Piper's locale code and a capitalised gender, as an operator may copy them.
+        json!({"name": "Bob", "gender": "Male", "language": "en_GB"}),
+    );
+    let acct = site.account("Plus", 100).await;
+    let api = site
+        .launch(Launch::serve(0).env("PEAKREEL__SPEECH__VOICES_DIR", pack.to_str().unwrap()))
+        .await;
+    let asha = peakreel_speech::packs::pack_voice_id("hi_IN-asha-medium");
+    let living = |voice: &str, script: &str| {
+        json!({
+            "images": [{ "url": site.image_url(0), "room_type": "exterior" }],
+            "voice": { "voice_id": voice },
+            "script": script,
+        })
+    };
+    // Viramas (U+094D) and vowel signs are marks of the letters they follow.
+    let hindi = "स्वागत है इस सुंदर घर में, यहाँ एक बड़ा बगीचा और शांत कमरे हैं, आइए देखिए.";
+    let r = api
+        .post(LIVING, &acct.test.key, &living(&asha, hindi))
+        .await;
+    assert_eq!(r.status, 202, "{}", r.json);
+    let r = api
+        .post(LIVING, &acct.test.key, &living(VOICE, hindi))
+        .await;
+    let errors = assert_validation(&r, &[]);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].0, "script");
+    assert!(
+        errors[0]
+            .1
+            .contains("letters of the Devanagari writing system (the first at character 1)")
+            && errors[0].1.contains("en, es, fr, de"),
+        "{}",
+        errors[0].1
+    );
+    // One foreign letter is named in the singular.
+    let one_han = "A bright home for the Wang 王 family, with a garden and a calm living room.";
+    let r = api
+        .post(LIVING, &acct.test.key, &living(VOICE, one_han))
+        .await;
+    let errors = assert_validation(&r, &[]);
+    assert!(
+        errors[0]
+            .1
+            .contains("contains 1 letter of the Han writing system (the first at character 28)"),
+        "{}",
+        errors[0].1
+    );
+
+    // The manifest's locale is the catalogue's language and accent.
+    let bob = peakreel_speech::packs::pack_voice_id("en_GB-bob-medium");
+    let voices = api.get("/v1/voices", Some(&acct.live.key)).await.json["data"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let listed = by_id(&voices, &bob);
+    assert_eq!(
+        (&listed["gender"], &listed["accent"], &listed["languages"]),
+        (&json!("male"), &json!("british"), &json!(["en"]))
+    );
+
+    // The CLI renders with the pack voice `peakreel voices` lists.
+    let listed = cli_voices(
+        &site,
+        &[("PEAKREEL__SPEECH__VOICES_DIR", pack.to_str().unwrap())],
+    );
+    assert_eq!(by_id(&listed, &bob)["engine"], "piper");
+    let dir = tempfile::tempdir().unwrap();
+    let captions = dir.path().join("captions");
+    let out = render_cli(
+        dir.path(),
+        json!({ "voice_id": bob }),
+        ENGLISH,
+        &captions,
+        &pack,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("voice by piper"), "{stdout}");
+    let srt = std::fs::read_to_string(dir.path().join("captions/tour.srt")).unwrap();
+    assert!(srt.contains("Welcome to this bright home"), "{srt}");
+
+    // A Spanish pack speaks the Spanish of a public voice of its gender (Sarah speaks
+    // en, es, fr, de; English stays with flite), locally and on the server.
+    let spanish = tempfile::tempdir().unwrap();
+    let out = render_cli(
+        spanish.path(),
+        json!({ "voice_id": VOICE, "language": "es" }),
+        SPANISH,
+        &spanish.path().join("captions"),
+        &pack,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("voice by piper"), "{stdout}");
+    let variant = |language: &str| json!({"name": format!("Sarah {language}"), "base_voice_id": VOICE, "language": language});
+    for (language, engine) in [("es", "piper"), ("fr", "espeak-ng"), ("en", "flite")] {
+        let r = api
+            .post("/v1/voices", &acct.live.key, &variant(language))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.json);
+        assert_eq!(r.json["engine"], engine, "{language}: {}", r.json);
+    }
+
+    // A `--captions` path that is a file: refused before the render, nothing written.
+    let other = tempfile::tempdir().unwrap();
+    let file = other.path().join("captions.txt");
+    std::fs::write(&file, "notes").unwrap();
+    let out = render_cli(
+        other.path(),
+        json!({ "voice_id": bob }),
+        ENGLISH,
+        &file,
+        &pack,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("--captions") && stderr.contains("directory"),
+        "{stderr}"
+    );
+    assert!(!other.path().join("tour.mp4").exists(), "rendered anyway");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "notes");
 }

@@ -89,7 +89,9 @@ pub async fn choose_voice(
     Ok(())
 }
 
-fn candidate(v: &VoiceRecord) -> VoiceCandidate {
+/// A stored voice as a candidate for a request that asks by attributes (shared with
+/// `peakreel render`, which chooses among the catalogue of its machine).
+pub fn candidate(v: &VoiceRecord) -> VoiceCandidate {
     VoiceCandidate {
         voice_id: v.id.clone(),
         gender: v.gender.clone(),

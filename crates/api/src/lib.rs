@@ -23,6 +23,7 @@ mod upload_body;
 mod upload_refs;
 pub mod views;
 
+pub use catalog_access::candidate as voice_candidate;
 pub use idempotency::IdempotencySettings;
 pub use state::{ApiConfig, AppState, UploadLimits};
 

@@ -249,17 +249,19 @@ pub async fn result_view(
 /// The engine speaking a voice (in its first language) on this server and whether it is
 /// neural (Extension), as the catalogue chose it at start (`engine.speaker` of the
 /// record: `{engine, neural, language}`). A variant in a language its base's engine voice
-/// does not speak is spoken by espeak-ng. `None` for a record stored before engines were
-/// recorded.
+/// does not speak is spoken by the speaker the catalogue chose for that language
+/// (`engine.by_language`), else by espeak-ng. `None` for a record stored before engines
+/// were recorded.
 pub fn voice_speaker(voice: &VoiceRecord) -> Option<(&str, bool)> {
     let s = voice.engine.get("speaker")?;
     let engine = s.get("engine")?.as_str()?;
     let language = s.get("language").and_then(Value::as_str);
-    if engine != "remote"
-        && language.is_some()
-        && voice.languages.first().map(String::as_str) != language
-    {
-        return Some(("espeak-ng", false));
+    let first = voice.languages.first().map(String::as_str);
+    if engine != "remote" && language.is_some() && first != language {
+        let other = first
+            .and_then(|l| voice.engine.get("by_language")?.get(l))
+            .and_then(|o| Some((o.get("engine")?.as_str()?, o.get("neural")?.as_bool()?)));
+        return Some(other.unwrap_or(("espeak-ng", false)));
     }
     Some((engine, s.get("neural")?.as_bool()?))
 }

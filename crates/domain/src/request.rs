@@ -527,10 +527,14 @@ fn is_script_char(c: char) -> bool {
             c,
             '.' | ',' | '!' | '?' | ';' | ':' | '\'' | '"' | '-' | '(' | ')'
                 | '\u{2018}' | '\u{2019}' | '\u{201C}' | '\u{201D}' | '\u{2013}' | '\u{2014}'
+                // The typographic quotes of the voices' other languages: « » ‹ › (French,
+                // Spanish, German's » «), „ ‚ (German).
+                | '\u{00AB}' | '\u{00BB}' | '\u{2039}' | '\u{203A}' | '\u{201E}' | '\u{201A}'
                 | '\u{2010}' | '\u{2011}' | '\u{2026}'
         )
-        // Combining marks belong to the letters they follow (accents, Indic vowel signs).
-        || ('\u{0300}'..='\u{036F}').contains(&c)
+        // Combining marks belong to the letters they follow: accents written apart
+        // (`e` + U+0301), Indic viramas and vowel signs, Thai tone marks, Hebrew points.
+        || unicode_normalization::char::is_combining_mark(c)
 }
 
 fn check_script_characters(script: &str, errors: &mut Errors) {
@@ -719,4 +723,29 @@ fn read_elements(
     });
     obj.finish(errors);
     Some(enabled.then_some(ElementsConfig { watermark, text }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_script_char;
+
+    #[test]
+    fn combining_marks_of_every_script_belong_to_their_letters() {
+        for (text, what) in [
+            ("cafe\u{301}", "Latin acute written apart"),
+            ("o\u{1DC4}", "Latin mark of the extended block"),
+            ("स्वागत", "Devanagari virama"),
+            ("สวัสดี่", "Thai vowel and tone marks"),
+            ("స్వాగతం", "Telugu virama"),
+            ("שָׁלוֹם", "Hebrew points"),
+        ] {
+            assert!(text.chars().all(is_script_char), "{what}: {text}");
+        }
+        for c in ['«', '»', '‹', '›', '„', '‚', '“', '”'] {
+            assert!(is_script_char(c), "typographic quote {c:?}");
+        }
+        for c in ['\u{200B}', '\u{1F3E1}', '3', '$', '%', '\u{00A9}', '<'] {
+            assert!(!is_script_char(c), "{c:?}");
+        }
+    }
 }

@@ -85,7 +85,8 @@ impl Unspeakable {
                 position,
                 count,
             } => format!(
-                "contains {count} letters of the {script} writing system (the first at character {position}), which the voice cannot speak: it speaks {}. Write the script in one of those languages or choose a voice that speaks the script's language",
+                "contains {count} {} of the {script} writing system (the first at character {position}), which the voice cannot speak: it speaks {}. Write the script in one of those languages or choose a voice that speaks the script's language",
+                if *count == 1 { "letter" } else { "letters" },
                 languages.join(", ")
             ),
         }

@@ -130,17 +130,31 @@ fn pack_voice(dir: &Path, stem: &str, model: PathBuf) -> Result<PiperVoice, Stri
             .and_then(|m| f(m).clone())
             .filter(|s| !s.trim().is_empty())
     };
-    let gender = match field(|m| &m.gender).as_deref() {
-        Some("female") => Gender::Female,
-        Some("male") => Gender::Male,
-        Some(other) => return Err(format!("gender {other:?} is neither female nor male")),
+    let gender = match field(|m| &m.gender) {
+        Some(g) => Gender::parse(&g.trim().to_lowercase())
+            .ok_or_else(|| format!("gender {g:?} is neither female nor male"))?,
         None => return Err(format!("no gender: add {stem}.voice.json with \"gender\"")),
     };
-    let language = field(|m| &m.language)
-        .or(lang.family)
-        .ok_or("no language in the manifest or the model's config")?;
+    // A manifest may give Piper's own locale code (`en_GB`, `en-GB`): the catalogue
+    // language is its ISO 639-1 part, and its region is the accent when none is given.
+    let (language, region) = match field(|m| &m.language) {
+        Some(code) => {
+            let (family, region) = split_locale(&code);
+            (family, region.or(lang.region))
+        }
+        None => (
+            lang.family
+                .ok_or("no language in the manifest or the model's config")?,
+            lang.region,
+        ),
+    };
+    if !(language.len() == 2 && language.chars().all(|c| c.is_ascii_alphabetic())) {
+        return Err(format!(
+            "language {language:?} is not an ISO 639-1 code (two letters, e.g. \"en\")"
+        ));
+    }
     let accent = field(|m| &m.accent)
-        .or_else(|| lang.region.as_deref().map(accent_of_region))
+        .or_else(|| region.as_deref().map(accent_of_region))
         .unwrap_or_else(|| "neutral".into());
     Ok(PiperVoice {
         id: pack_voice_id(stem),
@@ -152,6 +166,15 @@ fn pack_voice(dir: &Path, stem: &str, model: PathBuf) -> Result<PiperVoice, Stri
         model,
         from_pack: true,
     })
+}
+
+/// `en_GB` / `en-GB` / `en` → (`en`, `Some("GB")` / `None`).
+fn split_locale(code: &str) -> (String, Option<String>) {
+    let code = code.trim();
+    match code.split_once(['_', '-']) {
+        Some((family, region)) => (family.to_string(), Some(region.to_string())),
+        None => (code.to_string(), None),
+    }
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, String> {
@@ -214,7 +237,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let config =
             r#"{"language": {"family": "en", "region": "GB"}, "audio": {"sample_rate": 22050}}"#;
-        for stem in ["en_GB-a-medium", "en_GB-b-medium", "en_GB-c-medium"] {
+        for stem in [
+            "en_GB-a-medium",
+            "en_GB-b-medium",
+            "en_GB-c-medium",
+            "en_US-d-medium",
+            "en_US-e-medium",
+        ] {
             std::fs::write(dir.path().join(format!("{stem}.onnx")), b"model").unwrap();
             std::fs::write(dir.path().join(format!("{stem}.onnx.json")), config).unwrap();
         }
@@ -228,8 +257,24 @@ mod tests {
             r#"{"gender": "robot"}"#,
         )
         .unwrap();
+        // Piper's locale code and a capitalised gender, as an operator may copy them.
+        std::fs::write(
+            dir.path().join("en_US-d-medium.voice.json"),
+            r#"{"gender": "Male", "language": "en_AU"}"#,
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("en_US-e-medium.voice.json"),
+            r#"{"gender": "male", "language": "english"}"#,
+        )
+        .unwrap();
         let (voices, warnings) = scan(dir.path());
-        assert_eq!(voices.len(), 1, "{warnings:?}");
+        assert_eq!(voices.len(), 2, "{warnings:?}");
+        let d = &voices[1];
+        assert_eq!(
+            (d.gender, d.accent.as_str(), d.language.as_str()),
+            (Gender::Male, "australian", "en")
+        );
         let alba = &voices[0];
         assert_eq!(
             (
@@ -240,7 +285,10 @@ mod tests {
             ),
             ("Alba", Gender::Female, "british", "en")
         );
-        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert_eq!(warnings.len(), 3, "{warnings:?}");
+        assert!(warnings
+            .iter()
+            .any(|w| w.contains("en_US-e-medium") && w.contains("ISO 639-1")));
         assert!(warnings.iter().any(|w| w.contains("robot")));
         assert!(warnings
             .iter()

@@ -53,11 +53,12 @@ pub fn sentences(script: &str, language: &str) -> Vec<Sentence> {
     let table = table_for(language);
     let chars: Vec<char> = script.chars().collect();
     let tokens = tokenize(&chars);
-    let held: Vec<usize> = analyse(&tokens, table)
+    let mut held: Vec<usize> = analyse(&tokens, table)
         .iter()
-        .filter(|m| m.holds)
-        .flat_map(|m| tokens[m.first..=m.last].iter().filter_map(|t| t.stop))
+        .flat_map(|m| m.held_stops(&tokens))
+        .chain(initialisms_held(&tokens))
         .collect();
+    held.sort_unstable();
     split_sentences_holding(script, &|i| held.binary_search(&i).is_ok())
         .into_iter()
         .map(|written| {
@@ -69,6 +70,28 @@ pub fn sentences(script: &str, language: &str) -> Vec<Sentence> {
             }
         })
         .collect()
+}
+
+/// The final full stops of initialisms no table lists (`a.m.`, `p.m.`, `U.S.`: single
+/// letters each followed by a full stop) that no capitalised word follows: like a table's
+/// `before-capital` row, such a stop ends the sentence only before a capitalised word.
+fn initialisms_held(tokens: &[Token]) -> impl Iterator<Item = usize> + '_ {
+    tokens.iter().enumerate().filter_map(|(i, t)| {
+        let next_capital = tokens.get(i + 1).is_some_and(Token::capitalised);
+        (is_initialism(&t.core) && !next_capital)
+            .then_some(t.stop)
+            .flatten()
+    })
+}
+
+/// `a.m.`, `U.S.`, `e.g.`: two or more letters, each followed by a full stop.
+fn is_initialism(core: &str) -> bool {
+    let chars: Vec<char> = core.chars().collect();
+    chars.len() >= 4
+        && chars.len().is_multiple_of(2)
+        && chars
+            .chunks(2)
+            .all(|pair| pair[0].is_alphabetic() && pair[1] == '.')
 }
 
 /// Where an abbreviation is expected relative to a name.
@@ -174,11 +197,11 @@ impl Token {
 }
 
 fn is_opener(c: char) -> bool {
-    matches!(c, '(' | '"' | '\'' | '“' | '‘' | '«' | '¿' | '¡')
+    matches!(c, '(' | '¿' | '¡') || crate::text::is_quote(c)
 }
 
 fn is_closer(c: char) -> bool {
-    matches!(c, ')' | '"' | '\'' | '”' | '’' | '»')
+    c == ')' || crate::text::is_quote(c)
 }
 
 fn tokenize(chars: &[char]) -> Vec<Token> {
@@ -218,8 +241,22 @@ struct Found {
     first: usize,
     last: usize,
     spoken: &'static str,
-    /// Its full stops do not end the sentence here.
+    /// Its last full stop does not end the sentence here.
     holds: bool,
+}
+
+impl Found {
+    /// The char indices of the full stops that do not end a sentence: every one inside a
+    /// written group (`sq.` of `sq. ft.`, `z.` of `z. B.`), and the last one unless the
+    /// abbreviation closes the sentence.
+    fn held_stops<'t>(&self, tokens: &'t [Token]) -> impl Iterator<Item = usize> + 't {
+        let (first, last, holds) = (self.first, self.last, self.holds);
+        tokens[first..=last]
+            .iter()
+            .enumerate()
+            .filter(move |(k, _)| holds || first + k < last)
+            .filter_map(|(_, t)| t.stop)
+    }
 }
 
 /// Finds the abbreviations of `tokens`, left to right (a token belongs to at most one).
@@ -518,6 +555,102 @@ mod tests {
         let whole: Vec<std::ops::Range<usize>> = share(0, 3, 1).collect();
         assert_eq!(whole, vec![std::ops::Range { start: 0, end: 3 }]);
         assert_eq!(share(2, 2, 2).collect::<Vec<_>>(), [2..3, 3..4]);
+    }
+
+    #[test]
+    fn a_group_that_closes_a_sentence_ends_it_at_its_last_stop_only() {
+        // (language, script, the sentences as written, the first as spoken)
+        let cases: [(&str, &str, &[&str], &str); 4] = [
+            (
+                "en",
+                "The loft has twelve hundred sq. ft. The kitchen is new.",
+                &["The loft has twelve hundred sq. ft.", "The kitchen is new."],
+                "The loft has twelve hundred square feet.",
+            ),
+            (
+                "en",
+                "The terrace is forty SQ. M. Its view is wide.",
+                &["The terrace is forty SQ. M.", "Its view is wide."],
+                "The terrace is forty square metres.",
+            ),
+            (
+                "es",
+                "Hay piscina, jardín, etc. La cocina es nueva.",
+                &["Hay piscina, jardín, etc.", "La cocina es nueva."],
+                "Hay piscina, jardín, etcétera.",
+            ),
+            (
+                "de",
+                "Es gibt Garten, Keller usw. Die Küche ist neu.",
+                &["Es gibt Garten, Keller usw.", "Die Küche ist neu."],
+                "Es gibt Garten, Keller und so weiter.",
+            ),
+        ];
+        for (lang, script, written, spoken) in cases {
+            let s = sentences(script, lang);
+            let got: Vec<&str> = s.iter().map(|p| p.written.as_str()).collect();
+            assert_eq!(got, written, "{lang}: {script}");
+            assert_eq!(s[0].spoken, spoken);
+        }
+    }
+
+    #[test]
+    fn initialisms_no_table_lists_end_a_sentence_only_before_a_capital() {
+        let s = split(
+            "Open house from ten a.m. to two p.m. on Sunday. Built in the U.S. The roof is new.",
+            "en",
+        );
+        let written: Vec<&str> = s.iter().map(|p| p.0.as_str()).collect();
+        assert_eq!(
+            written,
+            [
+                "Open house from ten a.m. to two p.m. on Sunday.",
+                "Built in the U.S.",
+                "The roof is new."
+            ]
+        );
+        for word in ["a.m.", "U.S.", "e.g.", "A.B.C."] {
+            assert!(is_initialism(word), "{word}");
+        }
+        for word in ["St.", "a.", "etc.", "sq.", "..", "1.2."] {
+            assert!(!is_initialism(word), "{word}");
+        }
+    }
+
+    #[test]
+    fn british_titles_without_a_full_stop_are_spoken_in_full() {
+        assert_eq!(
+            split(
+                "Dr Green and Ms Hale welcome you to St Mary Lane, off Elm St.",
+                "en"
+            ),
+            [(
+                "Dr Green and Ms Hale welcome you to St Mary Lane, off Elm St.".to_string(),
+                "Doctor Green and Miz Hale welcome you to Saint Mary Lane, off Elm Street."
+                    .to_string()
+            )]
+        );
+        // Only as whole words: "1st", "MSc" and "Drive" are left alone.
+        assert_eq!(
+            split("The 1st floor, an MSc and a Drive.", "en")[0].1,
+            "The 1st floor, an MSc and a Drive."
+        );
+    }
+
+    #[test]
+    fn abbreviations_inside_any_languages_quotes_are_found() {
+        let s = split(
+            "Elle dit «M. Martin habite av. Foch.» Puis elle part.",
+            "fr",
+        );
+        assert_eq!(s.len(), 2, "{s:?}");
+        assert_eq!(s[0].1, "Elle dit «monsieur Martin habite avenue Foch.»");
+        let s = split(
+            "Er sagt „Hr. Braun wohnt in der Str. am Park.“ Danke.",
+            "de",
+        );
+        assert_eq!(s.len(), 2, "{s:?}");
+        assert_eq!(s[0].1, "Er sagt „Herr Braun wohnt in der Straße am Park.“");
     }
 
     #[test]

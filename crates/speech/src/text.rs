@@ -25,9 +25,9 @@ pub fn split_sentences_holding(script: &str, held: &dyn Fn(usize) -> bool) -> Ve
         let ends = (matches!(c, '.' | '!' | '?' | '…') && !inner_stop)
             || (c == ';' && cur.chars().count() > 60);
         // "...", "?!" stay with their sentence; a closing quote or bracket too.
-        let continues = matches!(next, Some('.' | '!' | '?' | '"' | '\'' | ')' | '”' | '’'));
+        let continues = next.is_some_and(|n| matches!(n, '.' | '!' | '?') || is_closing(n));
         // A closing quote or bracket right after terminal punctuation ends the sentence.
-        let closes = matches!(c, '"' | '\'' | ')' | '”' | '’')
+        let closes = is_closing(c)
             && i > 0
             && matches!(chars[i - 1], '.' | '!' | '?')
             && !(chars[i - 1] == '.' && held(i - 1));
@@ -38,6 +38,20 @@ pub fn split_sentences_holding(script: &str, held: &dyn Fn(usize) -> bool) -> Ve
     }
     push_trimmed(&mut out, &cur);
     out
+}
+
+/// A quotation mark of any of the voices' languages (`"` `'` “ ” ‘ ’ « » ‹ › „ ‚): each
+/// closes a quote in one of them (German closes with “ and opens with „ or »).
+pub(crate) fn is_quote(c: char) -> bool {
+    matches!(
+        c,
+        '"' | '\'' | '“' | '”' | '‘' | '’' | '«' | '»' | '‹' | '›' | '„' | '‚'
+    )
+}
+
+/// What may close a sentence's quote or bracket: a quotation mark or `)`.
+fn is_closing(c: char) -> bool {
+    c == ')' || (is_quote(c) && !matches!(c, '„' | '‚'))
 }
 
 fn push_trimmed(out: &mut Vec<String>, s: &str) {
@@ -106,6 +120,28 @@ mod tests {
     fn quotes_stay_with_their_sentence() {
         let s = split_sentences("She said \"wow.\" Then she left.");
         assert_eq!(s, ["She said \"wow.\"", "Then she left."]);
+    }
+
+    #[test]
+    fn every_languages_closing_quotes_stay_with_their_sentence() {
+        for (script, first) in [
+            (
+                "Elle dit «Bienvenue.» Puis elle part.",
+                "Elle dit «Bienvenue.»",
+            ),
+            (
+                "Er sagt „Willkommen.“ Dann geht er.",
+                "Er sagt „Willkommen.“",
+            ),
+            (
+                "Er sagt »Willkommen.« Dann geht er.",
+                "Er sagt »Willkommen.«",
+            ),
+        ] {
+            let s = split_sentences(script);
+            assert_eq!(s.len(), 2, "{s:?}");
+            assert_eq!(s[0], first);
+        }
     }
 
     #[test]

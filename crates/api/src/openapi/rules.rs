@@ -103,7 +103,8 @@ fn script_of(kind: RequestKind) -> Object {
         .max_length(Some(hi * images_hi))
         .description(Some(format!(
             "{lo} to {hi} characters per image after trimming (SCRIPT_TOO_SHORT / SCRIPT_TOO_LONG): \
-             letters of any alphabet, white space and . , ! ? ; : ' \" - ( ) with typographic quotes and dashes; \
+             letters of any alphabet with their combining marks, white space and . , ! ? ; : ' \" - ( ) with \
+             typographic quotes (“ ” ‘ ’ « » ‹ › „ ‚) and dashes; \
              no digits (spell numbers out). At least one letter, and (Extension) only letters of writing systems \
              the voice's languages use, else VALIDATION_ERROR on `script` naming the voice's languages. \
              Abbreviations (Dr., St., e.g., z. B., Sra., Mme, …) are spoken in full in the voice's language and \
