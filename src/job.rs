@@ -113,17 +113,21 @@ impl<'a> VoiceSpec<'a> {
 
 impl VoiceSpec<'_> {
     /// The espeak-ng voice that speaks `language` (ISO 639-1): the record's own when it is
-    /// a voice of that language (`en-us+f3` for English), else the variant of the voice's
-    /// gender in that language (`es+f2`). espeak-ng reads every word with the phonemes of
-    /// the voice's language, so a Spanish script given to `en-us+f2` came out as English
-    /// sounds.
+    /// a voice of that language (`en-us+f3` for English) or of no language we know, else
+    /// the variant of the voice's gender in that language (`es+f2`). espeak-ng reads every
+    /// word with the phonemes of the voice's language, so a Spanish script given to
+    /// `en-us+f2` came out as English sounds.
     fn espeak_voice_in(&self, language: &str) -> String {
         let (name, variant) = self
             .espeak_voice
             .split_once('+')
             .unwrap_or((self.espeak_voice, ""));
-        let own_language = name.split('-').next().unwrap_or(name);
-        if own_language.eq_ignore_ascii_case(language) {
+        let own_language = name.split('-').next().unwrap_or(name).to_ascii_lowercase();
+        // A voice named for no language we know is the operator's to name (an mbrola
+        // voice, or one that fails loudly with TTS_ERROR): never replaced.
+        if own_language == language
+            || !peakreel_domain::writing_systems::is_known_language(&own_language)
+        {
             return self.espeak_voice.to_string();
         }
         match self.gender {
@@ -336,6 +340,13 @@ mod tests {
         );
         assert_eq!(spec.profile(Some("fr")).piper_model, None);
         assert_eq!(spec.profile(None).piper_model, None);
+        // A voice named for no language is the operator's own and stays (a broken one must
+        // fail with TTS_ERROR, not be replaced by a working one).
+        let mut odd = record(&["en", "fr"]);
+        odd.engine["espeak_voice"] = serde_json::json!("zz-nonexistent");
+        let odd = VoiceSpec::from_record(&odd).unwrap();
+        assert_eq!(odd.profile(None).espeak_voice, "zz-nonexistent");
+        assert_eq!(odd.profile(Some("fr")).espeak_voice, "zz-nonexistent");
         let french_variant = record(&["fr"]);
         assert_eq!(
             VoiceSpec::from_record(&french_variant)

@@ -56,6 +56,11 @@ const LANGUAGE_SCRIPTS: &[(&str, &[Script])] = &[
     ("ko", &[Script::Hangul, Script::Han]),
 ];
 
+/// Whether `code` is an ISO 639-1 language this table knows (lower case).
+pub fn is_known_language(code: &str) -> bool {
+    LANGUAGE_SCRIPTS.iter().any(|(l, _)| *l == code)
+}
+
 /// Why a script cannot be spoken by a voice.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Unspeakable {
