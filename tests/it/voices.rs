@@ -23,24 +23,12 @@ fn piper_model_dir() -> std::path::PathBuf {
 /// A voices directory holding copies of the packaged model under other names: one
 /// declared female British, one without a manifest (so without a gender).
 fn voice_pack(dir: &Path) {
-    let src = piper_model_dir();
-    for stem in ["en_GB-alba-medium", "en_US-nogender-medium"] {
-        std::os::unix::fs::symlink(
-            src.join("en_US-joe-medium.onnx"),
-            dir.join(format!("{stem}.onnx")),
-        )
-        .unwrap();
-        std::fs::copy(
-            src.join("en_US-joe-medium.onnx.json"),
-            dir.join(format!("{stem}.onnx.json")),
-        )
-        .unwrap();
-    }
-    std::fs::write(
-        dir.join("en_GB-alba-medium.voice.json"),
-        r#"{"name": "Alba", "gender": "female", "accent": "british", "language": "en"}"#,
-    )
-    .unwrap();
+    pack_voice(
+        dir,
+        "en_GB-alba-medium",
+        Some(json!({"name": "Alba", "gender": "female", "accent": "british", "language": "en"})),
+    );
+    pack_voice(dir, "en_US-nogender-medium", None);
 }
 
 fn by_id<'a>(voices: &'a [Value], id: &str) -> &'a Value {
@@ -174,8 +162,8 @@ async fn a_female_british_pack_takes_the_female_entries_and_is_a_voice_of_its_ow
     assert!(id.starts_with("task_"), "{id}");
 }
 
-/// A Piper pack voice under `stem` (a copy of the packaged model) with `manifest`.
-fn pack_voice(dir: &Path, stem: &str, manifest: Value) {
+/// A Piper pack voice under `stem` (a copy of the packaged model) with `manifest`, if any.
+fn pack_voice(dir: &Path, stem: &str, manifest: Option<Value>) {
     let src = piper_model_dir();
     std::os::unix::fs::symlink(
         src.join("en_US-joe-medium.onnx"),
@@ -187,7 +175,9 @@ fn pack_voice(dir: &Path, stem: &str, manifest: Value) {
         dir.join(format!("{stem}.onnx.json")),
     )
     .unwrap();
-    std::fs::write(dir.join(format!("{stem}.voice.json")), manifest.to_string()).unwrap();
+    if let Some(manifest) = manifest {
+        std::fs::write(dir.join(format!("{stem}.voice.json")), manifest.to_string()).unwrap();
+    }
 }
 
 const ENGLISH: &str = "Welcome to this bright home with a sunny garden and a calm living room.";
@@ -236,18 +226,18 @@ async fn pack_voices_take_their_own_letters_and_render_locally() {
     pack_voice(
         &pack,
         "hi_IN-asha-medium",
-        json!({"name": "Asha", "gender": "female", "language": "hi"}),
+        Some(json!({"name": "Asha", "gender": "female", "language": "hi"})),
     );
     pack_voice(
         &pack,
         "es_ES-lucia-medium",
-        json!({"name": "Lucía", "gender": "female", "language": "es"}),
+        Some(json!({"name": "Lucía", "gender": "female", "language": "es"})),
     );
     pack_voice(
         &pack,
         "en_GB-bob-medium",
         // Piper's locale code and a capitalised gender, as an operator may copy them.
-        json!({"name": "Bob", "gender": "Male", "language": "en_GB"}),
+        Some(json!({"name": "Bob", "gender": "Male", "language": "en_GB"})),
     );
     let acct = site.account("Plus", 100).await;
     let api = site
