@@ -186,6 +186,17 @@ const SPANISH: &str =
 
 /// `peakreel render` of a one-photo living-property request with `voice` and `script`,
 /// with `--captions captions` and the voices directory `voices`.
+/// A `render_cli` run that succeeded with Piper as the narrating engine.
+fn assert_spoken_by_piper(out: &std::process::Output) {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("voice by piper"), "{stdout}");
+}
+
 fn render_cli(
     dir: &Path,
     voice: Value,
@@ -312,13 +323,7 @@ async fn pack_voices_take_their_own_letters_and_render_locally() {
         &captions,
         &pack,
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(stdout.contains("voice by piper"), "{stdout}");
+    assert_spoken_by_piper(&out);
     let srt = std::fs::read_to_string(dir.path().join("captions/tour.srt")).unwrap();
     assert!(srt.contains("Welcome to this bright home"), "{srt}");
 
@@ -332,13 +337,7 @@ async fn pack_voices_take_their_own_letters_and_render_locally() {
         &spanish.path().join("captions"),
         &pack,
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(stdout.contains("voice by piper"), "{stdout}");
+    assert_spoken_by_piper(&out);
     let variant = |language: &str| json!({"name": format!("Sarah {language}"), "base_voice_id": VOICE, "language": language});
     for (language, engine) in [("es", "piper"), ("fr", "espeak-ng"), ("en", "flite")] {
         let r = api
